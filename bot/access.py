@@ -1,0 +1,52 @@
+"""Who may act: account admins of this workspace, identified by their verified Slack email."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.records import Actor
+from bot.errors import Refusal
+from bot.policy import Policy, Role
+from bot.ports import Member, MemberDirectory
+
+
+@dataclass(frozen=True)
+class Admin:
+    member: Member
+    email: str
+    role: Role
+
+    @property
+    def user_id(self) -> str:
+        return self.member.user_id
+
+
+class Gatekeeper:
+    """Checks an actor against the workspace and the policy."""
+
+    def __init__(self, *, members: MemberDirectory, policy: Policy) -> None:
+        self._members = members
+        self._policy = policy
+
+    def admin(self, actor: Actor, *, request_id: str | None = None) -> Admin:
+        """Return the actor as an admin of this workspace; raise Refusal when they are not one."""
+        home = self._members.home_team_id()
+        if actor.team_id != home:
+            raise Refusal("other_workspace", "This bot only takes requests from members of its own workspace.",
+                          request_id=request_id)
+        member = self._members.member(user_id=actor.user_id)
+        if member is None or member.deleted or member.is_bot:
+            raise Refusal("unknown_member", "I could not identify you as an active member of this workspace.",
+                          request_id=request_id)
+        if member.is_stranger or member.team_id != home:
+            raise Refusal("external_member", "Members of other organisations cannot offboard users here.",
+                          request_id=request_id)
+        role = self._policy.role_of(member.email) if member.email_verified else None
+        if not member.email or not member.email_verified:
+            raise Refusal("no_verified_email",
+                          "Your Slack account has no verified email, so I cannot check your admin role.",
+                          request_id=request_id)
+        if role is None:
+            raise Refusal("not_admin", "Only account admins (primary or secondary) can offboard users or decide "
+                          "on requests. Ask one of them.", request_id=request_id)
+        return Admin(member=member, email=member.email.lower(), role=role)

@@ -1,0 +1,138 @@
+"""The `offboard-bot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot.errors import ConfigurationError
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("offboard")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one CLI command; return the process exit code."""
+    args = _parser().parse_args(argv)
+    if not getattr(args, "run", None):
+        _parser().print_help()
+        return 2
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.offboard_log_level,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        return args.run(args, settings)
+    except ConfigurationError as error:
+        print(f"offboard-bot: {error.message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="offboard-bot", description="Offboard users from an admin console "
+                                     "through Slack, with a second admin's approval.")
+    commands = parser.add_subparsers(title="commands")
+
+    shell = commands.add_parser("shell", help="try the bot in a simulated Slack workspace (no credentials)")
+    shell.add_argument("--data-dir", type=Path, help="keep the demo's databases here (default: a fresh temp dir)")
+    shell.set_defaults(run=_shell)
+
+    commands.add_parser("serve", help="serve a real Slack workspace (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+                        ).set_defaults(run=_serve)
+    commands.add_parser("check", help="validate settings and policy, reach Slack and the console"
+                        ).set_defaults(run=_check)
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(title="db commands")
+    db.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(title="audit commands")
+    audit.add_parser("verify", help="check the audit hash chain").set_defaults(run=_audit_verify)
+    export = audit.add_parser("export", help="write the audit log as JSON lines or CSV")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    export.set_defaults(run=_audit_export)
+    return parser
+
+
+def _engine(settings: Settings):
+    from storage.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+def _db_upgrade(_args, settings: Settings) -> int:
+    from storage import migrate
+
+    engine = _engine(settings)
+    migrate.upgrade(engine)
+    print(f"database at revision {migrate.current(engine)}")
+    return 0
+
+
+def _audit_verify(_args, settings: Settings) -> int:
+    from storage import audit
+
+    result = audit.verify(_engine(settings))
+    if result.ok:
+        print(f"audit chain intact: {result.rows} rows verified")
+        return 0
+    print(f"audit chain BROKEN ({result.rows} rows read):", file=sys.stderr)
+    for problem in result.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
+def _audit_export(args, settings: Settings) -> int:
+    from storage import audit
+
+    engine = _engine(settings)
+    if args.output:
+        with args.output.open("w", encoding="utf-8", newline="") as out:
+            count = audit.export(engine, out, fmt=args.format)
+        print(f"wrote {count} audit rows to {args.output}", file=sys.stderr)
+    else:
+        audit.export(engine, sys.stdout, fmt=args.format)
+    return 0
+
+
+def _serve(_args, settings: Settings) -> int:
+    problems = settings.problems_for_serving()
+    if problems:
+        raise ConfigurationError("cannot serve:\n" + "\n".join(f"  {problem}" for problem in problems))
+    from bot import container as wiring
+    from storage import migrate
+
+    built = wiring.build(settings)
+    migrate.upgrade(built.engine)
+    if settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("serving in Socket Mode")
+        SocketModeHandler(built.bolt, settings.slack_app_token.get_secret_value()).start()
+        return 0
+    import uvicorn
+
+    from bot.server import create_asgi_app
+
+    log.info("serving HTTP on %s:%d (POST /slack/events, GET /healthz)", settings.offboard_host,
+             settings.offboard_port)
+    uvicorn.run(create_asgi_app(built.bolt, built.engine), host=settings.offboard_host, port=settings.offboard_port,
+                log_level=settings.offboard_log_level.lower())
+    return 0
+
+
+def _check(_args, settings: Settings) -> int:
+    from bot.checks import run_checks
+
+    report = run_checks(settings)
+    for line in report.lines:
+        print(line)
+    return 0 if report.ok else 1
+
+
+def _shell(args, settings: Settings) -> int:
+    from bot.shell.repl import run_shell
+
+    return run_shell(settings, data_dir=args.data_dir, stdin=sys.stdin, stdout=sys.stdout)

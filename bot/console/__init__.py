@@ -1,0 +1,1 @@
+"""Admin console backends: the embedded local directory and adapters to real consoles."""

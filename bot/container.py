@@ -1,0 +1,79 @@
+"""The composition root: the only place that builds clients and wires the pieces together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+import handlers
+from bot.clock import SystemClock
+from bot.concurrency import TrackedExecutor
+from bot.console.local import LocalConsole
+from bot.errors import ConfigurationError
+from bot.policy import Policy, load_policy
+from bot.ports import Clock, Console
+from bot.service import OffboardService
+from bot.settings import Settings
+from bot.slack.members import SlackMembers
+from bot.slack.notifier import SlackNotifier
+from storage.db import make_engine
+from storage.requests import RequestStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    policy: Policy
+    engine: Engine
+    store: RequestStore
+    console: Console
+    client: WebClient
+    service: OffboardService
+    bolt: App
+    listeners: TrackedExecutor
+
+    def close(self) -> None:
+        self.listeners.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def build_console(settings: Settings) -> Console:
+    """Return the configured admin console client."""
+    if settings.offboard_console == "local":
+        console = LocalConsole(settings.offboard_local_console)
+        seeded = console.seed_if_empty()
+        if seeded:
+            log.info("seeded the local console with %d demo users", seeded)
+        return console
+    raise ConfigurationError(f"OFFBOARD_CONSOLE={settings.offboard_console} is not available in this version yet")
+
+
+def build(settings: Settings, *, clock: Clock | None = None, console: Console | None = None) -> Container:
+    """Build every client and the Bolt app from settings. Call once, at start-up."""
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        raise ConfigurationError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set")
+    policy = load_policy(settings.policy_path)
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    store = RequestStore(engine)
+    console = console or build_console(settings)
+    client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    service = OffboardService(store=store, console=console, members=SlackMembers(client=client), policy=policy,
+                              notifier=SlackNotifier(client=client, policy=policy), clock=clock)
+    listeners = TrackedExecutor()
+    bolt = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        listener_executor=listeners,
+        token_verification_enabled=False,
+        request_verification_enabled=True,
+    )
+    handlers.register(bolt, service)
+    return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
+                     service=service, bolt=bolt, listeners=listeners)

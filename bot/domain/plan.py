@@ -1,0 +1,144 @@
+"""The plan for one target: what will be done to the user, in which order, and what it means."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.requests import Action
+
+
+class StepKind(StrEnum):
+    RELEASE_LICENSES = "release_licenses"
+    CONTACT_CENTER = "contact_center"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    RENAME = "rename"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    kind: StepKind
+    summary: str
+    manual: bool = False  # done by a person (attested), not through the console API
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """Everything the requester and the approvers agree to for one user."""
+
+    action: Action
+    user_id: str
+    username: str
+    email: str
+    display_name: str
+    fingerprint: str
+    steps: tuple[PlanStep, ...]
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    new_username: str | None = None
+    blockers: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def needs_contact_center_attestation(self) -> bool:
+        return any(step.kind is StepKind.CONTACT_CENTER for step in self.steps)
+
+    def with_blockers(self, blockers: list[str]) -> TargetPlan:
+        return TargetPlan(**{**self.__dict__, "blockers": tuple(blockers)})
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.pop("blockers")
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TargetPlan:
+        data = json.loads(text)
+        data["action"] = Action(data["action"])
+        data["steps"] = tuple(
+            PlanStep(kind=StepKind(step["kind"]), summary=step["summary"], manual=step["manual"])
+            for step in data["steps"]
+        )
+        for key in ("removed", "kept", "notes"):
+            data[key] = tuple(data[key])
+        return cls(**data)
+
+
+REMOVED_ON_DELETE = ("voicemails", "faxes", "chat and SMS history")
+KEPT_ON_DELETE = ("call recordings",)
+
+
+def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = None) -> TargetPlan:
+    """Return the plan for doing action to user, from its live console record."""
+    builders = {
+        Action.DELETE: _delete_plan,
+        Action.DEACTIVATE: _deactivate_plan,
+        Action.REACTIVATE: _reactivate_plan,
+        Action.RENAME: _rename_plan,
+    }
+    steps, removed, kept, notes = builders[action](user, new_username)
+    return TargetPlan(
+        action=action,
+        user_id=user.id,
+        username=user.username,
+        email=user.email,
+        display_name=user.display_name,
+        fingerprint=user.fingerprint(),
+        steps=tuple(steps),
+        removed=tuple(removed),
+        kept=tuple(kept),
+        notes=tuple(notes),
+        new_username=new_username,
+    )
+
+
+def _delete_plan(user: ConsoleUser, _: str | None):
+    steps = []
+    if user.holds_numbers:
+        held = ", ".join([*user.licenses, *user.phone_numbers])
+        steps.append(PlanStep(StepKind.RELEASE_LICENSES, f"Release licenses and numbers first ({held}), then verify"))
+    if user.is_contact_center_agent:
+        steps.append(PlanStep(
+            StepKind.CONTACT_CENTER,
+            "Contact Center: remove the agent from every queue in Contact Center admin "
+            "(a Contact Center admin cannot be deleted at all)",
+            manual=True,
+        ))
+    steps.append(PlanStep(StepKind.DELETE, "Delete the user profile and its user ID (final, cannot be undone)"))
+    notes = [f"Desk phone {device.model} ({device.id}) will be inactivated" for device in user.devices]
+    notes += _memberships(user, "will lose")
+    if user.status is UserStatus.INACTIVE:
+        notes.append("The user is already deactivated")
+    return steps, REMOVED_ON_DELETE, KEPT_ON_DELETE, notes
+
+
+def _deactivate_plan(user: ConsoleUser, _: str | None):
+    steps = [PlanStep(StepKind.DEACTIVATE, "Deactivate the user (the profile is kept)")]
+    notes = ["Licenses stay assigned; release them separately if they should be reused"] if user.licenses else []
+    if user.devices:
+        notes.append("A deactivated user with an active desk phone can still dial emergency numbers")
+    return steps, (), ("the profile", "licenses and numbers", "voicemails and call recordings"), notes
+
+
+def _reactivate_plan(user: ConsoleUser, _: str | None):
+    steps = [PlanStep(StepKind.REACTIVATE, "Reactivate the user")]
+    return steps, (), ("the profile as it is",), []
+
+
+def _rename_plan(user: ConsoleUser, new_username: str | None):
+    steps = [PlanStep(StepKind.RENAME, f"Change the username from {user.username} to {new_username}")]
+    notes = ["The profile, its licenses and numbers stay as they are, ready to be reused"]
+    return steps, (), ("the profile", "licenses and numbers"), notes
+
+
+def _memberships(user: ConsoleUser, verb: str) -> list[str]:
+    notes = []
+    if user.call_queues:
+        notes.append(f"Call queues it {verb}: {', '.join(user.call_queues)}")
+    if user.ring_groups:
+        notes.append(f"Ring groups it {verb}: {', '.join(user.ring_groups)}")
+    return notes

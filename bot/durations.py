@@ -1,0 +1,33 @@
+"""Parse the short durations used in the policy file: "90s", "30m", "4h", "7d", "1d12h"."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Return the timedelta written in text; raise ValueError when it is not a duration."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _PART.sub("", compact):
+        raise ValueError(f"{text!r} is not a duration like 30m, 4h or 7d")
+    total = timedelta()
+    for amount, unit in _PART.findall(compact):
+        total += timedelta(**{_UNITS[unit]: int(amount)})
+    if total <= timedelta():
+        raise ValueError(f"{text!r} must be longer than zero")
+    return total
+
+
+def format_duration(delta: timedelta) -> str:
+    """Return a short human form of delta, e.g. '1d 4h'."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return " ".join(parts) or "0s"

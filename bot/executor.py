@@ -1,0 +1,156 @@
+"""Runs an approved request's steps against the console, journalling each one before and after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.plan import PlanStep, StepKind, TargetPlan
+from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Target, TargetOutcome
+from bot.domain.requests import RequestState
+from bot.errors import ConsoleError
+from bot.ports import Clock, Console, RequestRepository
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """A console step: how to do it, and how to tell from a fresh read that it is done."""
+
+    apply: Callable[[Console, TargetPlan], None]
+    done: Callable[[ConsoleUser | None, TargetPlan], bool]
+
+
+EFFECTS: dict[StepKind, _Effect] = {
+    StepKind.RELEASE_LICENSES: _Effect(
+        apply=lambda console, plan: console.release_licenses(user_id=plan.user_id),
+        done=lambda user, plan: user is not None and not user.holds_numbers,
+    ),
+    StepKind.DEACTIVATE: _Effect(
+        apply=lambda console, plan: console.set_status(user_id=plan.user_id, status=UserStatus.INACTIVE),
+        done=lambda user, plan: user is not None and user.status is UserStatus.INACTIVE,
+    ),
+    StepKind.REACTIVATE: _Effect(
+        apply=lambda console, plan: console.set_status(user_id=plan.user_id, status=UserStatus.ACTIVE),
+        done=lambda user, plan: user is not None and user.status is UserStatus.ACTIVE,
+    ),
+    StepKind.RENAME: _Effect(
+        apply=lambda console, plan: console.rename(user_id=plan.user_id, new_username=plan.new_username or ""),
+        done=lambda user, plan: user is not None and user.username == plan.new_username,
+    ),
+    StepKind.DELETE: _Effect(
+        apply=lambda console, plan: console.delete(user_id=plan.user_id),
+        done=lambda user, plan: user is None,
+    ),
+}
+
+
+class StepFailed(Exception):
+    def __init__(self, step: PlanStep, detail: str) -> None:
+        super().__init__(detail)
+        self.step = step
+        self.detail = detail
+
+
+class Executor:
+    """Carries out each target's plan in order; a finished step is never run twice."""
+
+    def __init__(self, *, store: RequestRepository, console: Console, clock: Clock) -> None:
+        self._store = store
+        self._console = console
+        self._clock = clock
+
+    def run(self, request: OffboardRequest) -> OffboardRequest:
+        """Run every pending target of an executing request, then close it as done or failed."""
+        for target in request.targets:
+            if target.outcome is TargetOutcome.PENDING:
+                self._run_target(request, target)
+        finished = self._store.get(request.id)
+        ok = all(target.outcome is TargetOutcome.DONE for target in finished.targets)
+        final = RequestState.DONE if ok else RequestState.FAILED
+        closed = self._store.transition(
+            request.id, to=final, allowed_from=[RequestState.EXECUTING], now=self._clock.now(),
+            entry=AuditEntry(actor="system", event=f"request.{final.value}", request_id=request.id,
+                             data={t.plan.username: t.outcome.value for t in finished.targets}))
+        return closed or self._store.get(request.id)
+
+    def _run_target(self, request: OffboardRequest, target: Target) -> None:
+        plan = target.plan
+        if not target.steps:
+            changed = self._changed_since_approval(plan)
+            if changed:
+                self._finish(request, target, TargetOutcome.ABORTED, changed)
+                return
+        try:
+            for step in plan.steps:
+                record = target.step(step.kind)
+                if record is None or record.status is not StepStatus.DONE:
+                    self._run_step(request, target, step)
+        except StepFailed as failure:
+            self._finish(request, target, TargetOutcome.FAILED, _advice(failure))
+            return
+        self._finish(request, target, TargetOutcome.DONE, f"{request.action.past_tense} successfully")
+
+    def _changed_since_approval(self, plan: TargetPlan) -> str:
+        try:
+            user = self._console.get_user(user_id=plan.user_id)
+        except ConsoleError as error:
+            return f"could not read the user before starting ({error.message}); nothing was changed"
+        if user is None:
+            return "the user no longer exists in the console; nothing was done"
+        if user.fingerprint() != plan.fingerprint:
+            return "the user's record changed since the plan was approved; nothing was done. Ask again."
+        return ""
+
+    def _run_step(self, request: OffboardRequest, target: Target, step: PlanStep) -> None:
+        now = self._clock.now()
+        audit = {"user": target.plan.username, "step": step.kind.value}
+        self._store.start_step(target.id, step.kind, now=now,
+                               entry=AuditEntry(actor="system", event="step.started", request_id=request.id,
+                                                data=audit))
+        if step.manual:
+            detail = f"confirmed by <@{request.attested_by}> before approval"
+            self._record(request, target, step, StepStatus.DONE, detail)
+            return
+        detail = self._apply(step, target.plan)
+        if detail:
+            self._record(request, target, step, StepStatus.FAILED, detail)
+            raise StepFailed(step, detail)
+        self._record(request, target, step, StepStatus.DONE, "")
+
+    def _apply(self, step: PlanStep, plan: TargetPlan) -> str:
+        """Do the step unless a fresh read shows it done already; return '' on success, else why not."""
+        effect = EFFECTS[step.kind]
+        error: ConsoleError | None = None
+        try:
+            if not effect.done(self._console.get_user(user_id=plan.user_id), plan):
+                effect.apply(self._console, plan)
+        except ConsoleError as failure:
+            error = failure
+        try:
+            verified = effect.done(self._console.get_user(user_id=plan.user_id), plan)
+        except ConsoleError as failure:
+            return f"could not verify the step ({failure.message})"
+        if verified:
+            return ""
+        return error.message if error else "the console accepted the step but reading the user back shows no change"
+
+    def _record(self, request: OffboardRequest, target: Target, step: PlanStep, status: StepStatus,
+                detail: str) -> None:
+        self._store.finish_step(
+            target.id, step.kind, status=status, detail=detail, now=self._clock.now(),
+            entry=AuditEntry(actor="system", event=f"step.{status.value}", request_id=request.id,
+                             data={"user": target.plan.username, "step": step.kind.value, "detail": detail}))
+
+    def _finish(self, request: OffboardRequest, target: Target, outcome: TargetOutcome, detail: str) -> None:
+        self._store.finish_target(
+            target.id, outcome=outcome, detail=detail, now=self._clock.now(),
+            entry=AuditEntry(actor="system", event=f"target.{outcome.value}", request_id=request.id,
+                             data={"user": target.plan.username, "user_id": target.plan.user_id, "detail": detail}))
+
+
+def _advice(failure: StepFailed) -> str:
+    """Say what failed and what the admin should do next."""
+    step = failure.step.kind.value.replace("_", " ")
+    return (f"{step} failed: {failure.detail}. Earlier steps stay done and nothing after it ran. "
+            "Check the user in the Admin Console, then start a new request for them.")

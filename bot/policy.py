@@ -1,0 +1,152 @@
+"""The policy file: who counts as an admin, how many approvals each action needs, where to post."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.domain.requests import Action
+from bot.durations import parse_duration
+from bot.errors import ConfigurationError
+
+
+class Role(StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("write durations as text such as \"24h\" or \"30m\"")
+    return parse_duration(value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _emails(values: list[str]) -> list[str]:
+    cleaned = []
+    for value in values:
+        email = value.strip().lower()
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            raise ValueError(f"{value!r} is not an email address")
+        cleaned.append(email)
+    return cleaned
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Admins(_Section):
+    primary: list[str] = Field(min_length=1)
+    secondary: list[str] = []
+
+    _check = field_validator("primary", "secondary")(_emails)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Admins:
+        both = set(self.primary) & set(self.secondary)
+        if both:
+            raise ValueError(f"listed as both primary and secondary: {', '.join(sorted(both))}")
+        return self
+
+
+class Approvals(_Section):
+    delete: int = Field(default=1, ge=1)
+    deactivate: int = Field(default=0, ge=0)
+    reactivate: int = Field(default=0, ge=0)
+    rename: int = Field(default=0, ge=0)
+    bulk_over: int = Field(default=10, ge=1)
+    bulk_delete: int = Field(default=2, ge=1)
+    expire_after: Duration = timedelta(hours=24)
+    remind_every: Duration = timedelta(hours=4)
+
+
+class Channels(_Section):
+    approvals: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
+    results: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
+
+
+class Protect(_Section):
+    usernames: list[str] = []
+
+
+class Policy(_Section):
+    """The validated policy. Load it with load_policy()."""
+
+    admins: Admins
+    approvals: Approvals = Approvals()
+    channels: Channels
+    protect: Protect = Protect()
+
+    @model_validator(mode="after")
+    def _satisfiable(self) -> Policy:
+        admins = len(self.admins.primary) + len(self.admins.secondary)
+        needed = max(self.approvals.delete, self.approvals.bulk_delete, self.approvals.deactivate,
+                     self.approvals.reactivate, self.approvals.rename)
+        if needed > admins - 1:
+            raise ValueError(
+                f"approvals need up to {needed} approver(s) besides the requester, "
+                f"but only {admins} admin(s) are listed"
+            )
+        if self.approvals.bulk_delete < self.approvals.delete:
+            raise ValueError("approvals.bulk_delete cannot be lower than approvals.delete")
+        return self
+
+    def role_of(self, email: str | None) -> Role | None:
+        """Return the admin role held by this email, or None for everyone else."""
+        if not email:
+            return None
+        email = email.strip().lower()
+        if email in self.admins.primary:
+            return Role.PRIMARY
+        if email in self.admins.secondary:
+            return Role.SECONDARY
+        return None
+
+    def approvals_required(self, action: Action, *, targets: int) -> int:
+        """Return how many distinct approvers besides the requester this request needs."""
+        needed = getattr(self.approvals, action.value)
+        if action is Action.DELETE and targets > self.approvals.bulk_over:
+            needed = max(needed, self.approvals.bulk_delete)
+        return needed
+
+    def protected(self, *, username: str, email: str) -> bool:
+        """True for users the bot must never offboard: the listed ones and every primary admin."""
+        names = {value.strip().lower() for value in self.protect.usernames} | set(self.admins.primary)
+        return username.lower() in names or email.lower() in names
+
+    @property
+    def admin_emails(self) -> list[str]:
+        return [*self.admins.primary, *self.admins.secondary]
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate the policy file; raise ConfigurationError naming every problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"policy file {path} does not exist (set OFFBOARD_POLICY)") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"policy file {path} is not valid TOML: {error}") from None
+    return parse_policy(data, source=str(path))
+
+
+def parse_policy(data: dict, *, source: str = "policy") -> Policy:
+    """Validate already-parsed policy data; raise ConfigurationError naming every problem."""
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+            problems.append(f"  {where}: {item['msg']}")
+        raise ConfigurationError(f"{source} is invalid:\n" + "\n".join(problems)) from None

@@ -1,0 +1,170 @@
+"""The seams between the service and the outside world. Adapters implement these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.plan import StepKind, TargetPlan
+from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, TargetOutcome
+from bot.domain.requests import Action, RequestState
+
+
+class Console(Protocol):
+    """An admin console holding user profiles (local directory, 8x8, SCIM...).
+
+    Every mutating call returns only once the console has finished the operation, and raises
+    a ConsoleError subclass when it did not.
+    """
+
+    name: str
+
+    def find_user(self, *, reference: str) -> ConsoleUser | None:
+        """Return the user whose username or email equals reference (case-insensitive), or None."""
+        ...
+
+    def get_user(self, *, user_id: str) -> ConsoleUser | None:
+        """Return the user with this console id, or None when it does not exist."""
+        ...
+
+    def search_users(self, *, text: str, limit: int = 20) -> list[ConsoleUser]:
+        """Return users whose username, email or name contains text, sorted by username."""
+        ...
+
+    def username_taken(self, *, username: str) -> bool:
+        """Return True when some user already has this username (case-insensitive)."""
+        ...
+
+    def release_licenses(self, *, user_id: str) -> None:
+        """Remove every license and the phone numbers they hold from the user."""
+        ...
+
+    def set_status(self, *, user_id: str, status: UserStatus) -> None:
+        """Deactivate or reactivate the user."""
+        ...
+
+    def rename(self, *, user_id: str, new_username: str) -> None:
+        """Change the user's username; raises UsernameTaken when another user has it."""
+        ...
+
+    def delete(self, *, user_id: str) -> None:
+        """Delete the user profile and its user id for good."""
+        ...
+
+
+@dataclass(frozen=True)
+class Member:
+    """A Slack workspace member as the bot needs to know them."""
+
+    user_id: str
+    team_id: str
+    name: str
+    email: str | None
+    email_verified: bool = True
+    is_bot: bool = False
+    deleted: bool = False
+    is_stranger: bool = False
+    tz: str = "UTC"
+
+
+class MemberDirectory(Protocol):
+    """Looks up Slack workspace members."""
+
+    def member(self, *, user_id: str) -> Member | None:
+        """Return the member, or None when Slack does not know them."""
+        ...
+
+    def home_team_id(self) -> str:
+        """Return the id of the workspace the bot is installed in."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware UTC."""
+        ...
+
+
+class NotificationFailed(Exception):
+    """Slack did not take a message; the request's state is unaffected."""
+
+
+class Notifier(Protocol):
+    """Tells people in Slack what happened to a request."""
+
+    def announce(self, request: OffboardRequest) -> tuple[str, str]:
+        """Post the approval request; return the (channel, ts) of the message."""
+        ...
+
+    def refresh(self, request: OffboardRequest) -> None:
+        """Redraw the request's approval message to match its state (buttons only while undecided)."""
+        ...
+
+    def post_outcome(self, request: OffboardRequest) -> None:
+        """Post the finished request's per-user results to the results channel."""
+        ...
+
+    def tell(self, user_id: str, text: str) -> None:
+        """Send a direct message to one member."""
+        ...
+
+
+class TargetsBusy(Exception):
+    """Another open request already holds one of the users."""
+
+    def __init__(self, holders: dict[str, str]) -> None:
+        super().__init__(f"users held by other requests: {holders}")
+        self.holders = holders
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    id: str
+    action: Action
+    requester_id: str
+    requester_email: str
+    reason: str
+    approvals_required: int
+    expires_at: datetime
+    origin_channel: str | None
+    plans: tuple[TargetPlan, ...]
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    recorded: bool  # False: a duplicate, or the request no longer awaited approval
+    request: OffboardRequest
+    became_approved: bool = False
+
+
+class RequestRepository(Protocol):
+    """Durable requests. Every write appends its audit entry in the same transaction."""
+
+    def get(self, request_id: str) -> OffboardRequest | None: ...
+
+    def holders(self, user_ids: Iterable[str]) -> dict[str, str]: ...
+
+    def list(self, *, states: Iterable[RequestState] | None = None, limit: int = 20) -> list[OffboardRequest]: ...
+
+    def create(self, new: NewRequest, *, now: datetime, entry: AuditEntry) -> OffboardRequest: ...
+
+    def transition(self, request_id: str, *, to: RequestState, allowed_from: Iterable[RequestState], now: datetime,
+                   entry: AuditEntry, changes: dict | None = None) -> OffboardRequest | None: ...
+
+    def record_approval(self, request_id: str, *, approver_id: str, approver_email: str, now: datetime,
+                        entry: AuditEntry, approved_entry: AuditEntry) -> ApprovalResult: ...
+
+    def set_message(self, request_id: str, *, channel: str, ts: str) -> None: ...
+
+    def start_step(self, target_id: int, kind: StepKind, *, now: datetime, entry: AuditEntry) -> None: ...
+
+    def finish_step(self, target_id: int, kind: StepKind, *, status: StepStatus, detail: str, now: datetime,
+                    entry: AuditEntry) -> None: ...
+
+    def finish_target(self, target_id: int, *, outcome: TargetOutcome, detail: str, now: datetime,
+                      entry: AuditEntry) -> None: ...
+
+    def append_audit(self, entry: AuditEntry, *, now: datetime) -> None: ...

@@ -1,0 +1,47 @@
+"""HTTP mode: an ASGI app serving Slack's requests, plus a health check."""
+
+from __future__ import annotations
+
+import anyio
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused unread
+
+
+def create_asgi_app(bolt: App, engine: Engine) -> Starlette:
+    """Return the ASGI app: POST /slack/events into Bolt (off the event loop), GET /healthz."""
+
+    async def slack_events(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+            return Response("payload too large", status_code=413)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response("payload too large", status_code=413)
+        bolt_request = BoltRequest(body=body.decode("utf-8", errors="replace"), query=request.url.query,
+                                   headers={key: [value] for key, value in request.headers.items()})
+        response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request)
+        return Response(content=response.body, status_code=response.status,
+                        headers={key: values[0] for key, values in response.headers.items() if values})
+
+    async def healthz(_request: Request) -> Response:
+        def probe() -> None:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+
+        try:
+            await anyio.to_thread.run_sync(probe)
+        except Exception as error:  # any database failure means "not healthy"; say which
+            return JSONResponse({"ok": False, "database": type(error).__name__}, status_code=503)
+        return JSONResponse({"ok": True, "database": "ok"})
+
+    return Starlette(routes=[
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ])

@@ -1,0 +1,364 @@
+"""The offboarding service: the request's life from the command to the outcome."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from bot.access import Admin, Gatekeeper
+from bot.domain.commands import Command, UserRef
+from bot.domain.directory import ConsoleUser, UserStatus, username_problem
+from bot.domain.plan import TargetPlan, build_plan
+from bot.domain.records import Actor, AuditEntry, OffboardRequest
+from bot.domain.requests import Action, RequestState
+from bot.errors import AlreadyDecided, NotFound, Refusal
+from bot.executor import Executor
+from bot.policy import Policy, Role
+from bot.ports import (
+    Clock,
+    Console,
+    MemberDirectory,
+    NewRequest,
+    NotificationFailed,
+    Notifier,
+    RequestRepository,
+    TargetsBusy,
+)
+
+log = logging.getLogger(__name__)
+_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+OPEN_STATES = (RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING)
+
+
+def new_request_id() -> str:
+    """Return a fresh request id such as OB-7K2M4Q9A, easy to read aloud and to type."""
+    return "OB-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a click did: the request as it now stands, and whether this click moved it."""
+
+    request: OffboardRequest
+    message: str
+
+
+class OffboardService:
+    """Prepares, approves, rejects, cancels and runs offboarding requests."""
+
+    def __init__(self, *, store: RequestRepository, console: Console, members: MemberDirectory, policy: Policy,
+                 notifier: Notifier, clock: Clock) -> None:
+        self._store = store
+        self._console = console
+        self._members = members
+        self._policy = policy
+        self._notifier = notifier
+        self._clock = clock
+        self._gate = Gatekeeper(members=members, policy=policy)
+        self._executor = Executor(store=store, console=console, clock=clock)
+
+    # -- asking ---------------------------------------------------------------------------------------
+
+    def prepare(self, *, actor: Actor, command: Command, origin_channel: str | None) -> OffboardRequest:
+        """Return a new draft request with a plan per target; raise Refusal naming every blocker."""
+        action = command.action
+        admin = self._gate.admin(actor)
+        plans = [self._plan(ref, action=action, admin=admin, new_username=command.new_username)
+                 for ref in command.targets]
+        plans = list({plan.user_id: plan for plan in plans if plan.user_id}.values()) + [
+            plan for plan in plans if not plan.user_id]
+        blockers = [blocker for plan in plans for blocker in plan.blockers]
+        if blockers:
+            raise Refusal("blocked", "\n".join(blockers))
+        now = self._clock.now()
+        new = NewRequest(
+            id=new_request_id(), action=action, requester_id=actor.user_id, requester_email=admin.email,
+            reason=command.reason, approvals_required=self._policy.approvals_required(action, targets=len(plans)),
+            expires_at=now + self._policy.approvals.expire_after, origin_channel=origin_channel, plans=tuple(plans),
+        )
+        entry = AuditEntry(actor=actor.user_id, event="request.drafted", request_id=new.id,
+                           data={"action": action.value, "requester": admin.email, "reason": command.reason,
+                                 "targets": [plan.username for plan in plans],
+                                 "approvals_required": new.approvals_required})
+        return self._store.create(new, now=now, entry=entry)
+
+    def _plan(self, ref: UserRef, *, action: Action, admin: Admin, new_username: str | None) -> TargetPlan:
+        user, problem = self._resolve(ref)
+        if user is None:
+            return _blocked_plan(action, ref, problem)
+        plan = build_plan(action, user, new_username=new_username)
+        return plan.with_blockers(self._blockers(plan, user, admin=admin))
+
+    def _resolve(self, ref: UserRef) -> tuple[ConsoleUser | None, str]:
+        text = ref.text
+        if ref.slack_user_id:
+            member = self._members.member(user_id=ref.slack_user_id)
+            if member is None or not member.email:
+                return None, f"{ref}: I cannot see an email for this Slack member, so I cannot find their profile."
+            text = member.email
+        user = self._console.find_user(reference=text)
+        if user is None:
+            return None, f"`{text}`: no user with this username or email in the {self._console.name} console."
+        return user, ""
+
+    def _blockers(self, plan: TargetPlan, user: ConsoleUser, *, admin: Admin) -> list[str]:
+        name = f"`{user.username}`"
+        blockers = []
+        if self._policy.protected(username=user.username, email=user.email):
+            blockers.append(f"{name} is protected by the policy and cannot be offboarded.")
+        if user.email.lower() == admin.email:
+            blockers.append(f"{name} is you: you cannot offboard yourself.")
+        holder = self._store.holders([user.id]).get(user.id)
+        if holder:
+            blockers.append(f"{name} is already part of open request {holder}.")
+        if plan.action is Action.DEACTIVATE and user.status is UserStatus.INACTIVE:
+            blockers.append(f"{name} is already deactivated.")
+        if plan.action is Action.REACTIVATE and user.status is UserStatus.ACTIVE:
+            blockers.append(f"{name} is already active.")
+        if plan.action is Action.RENAME:
+            blockers += self._rename_blockers(user, plan.new_username or "")
+        return blockers
+
+    def _rename_blockers(self, user: ConsoleUser, new_username: str) -> list[str]:
+        problem = username_problem(new_username)
+        if problem:
+            return [f"`{new_username}` cannot be used: {problem}."]
+        if new_username.lower() == user.username.lower():
+            return [f"`{user.username}` already has that username."]
+        if self._console.username_taken(username=new_username):
+            return [f"`{new_username}` is already in use by another user."]
+        return []
+
+    def submit(self, *, actor: Actor, request_id: str, attested: bool) -> OffboardRequest:
+        """Send a draft for approval, or run it when the policy needs no approver; return it."""
+        request = self._get(request_id)
+        admin = self._gate.admin(actor, request_id=request_id)
+        if admin.user_id != request.requester_id:
+            raise Refusal("not_requester", "Only the admin who prepared this request can send it.",
+                          request_id=request_id)
+        self._ensure_open(request, RequestState.DRAFT)
+        if request.needs_contact_center_attestation and not attested:
+            raise Refusal(
+                "contact_center_not_attested",
+                "This includes a Contact Center agent. Remove them from every queue in Contact Center admin, "
+                "tick the box confirming it, then press the button again.", request_id=request_id)
+        now = self._clock.now()
+        direct = request.approvals_required == 0
+        target = RequestState.APPROVED if direct else RequestState.AWAITING_APPROVAL
+        entry = AuditEntry(actor=actor.user_id, event="request.confirmed" if direct else "request.submitted",
+                           request_id=request_id, data={"attested_contact_center": attested})
+        changes = {"attested_by": actor.user_id if request.needs_contact_center_attestation else None}
+        if direct:
+            changes["decided_by"] = actor.user_id
+        try:
+            moved = self._store.transition(request_id, to=target, allowed_from=[RequestState.DRAFT], now=now,
+                                           entry=entry, changes=changes)
+        except TargetsBusy as busy:
+            raise Refusal("busy", "Another open request took these users meanwhile: "
+                          + ", ".join(sorted(set(busy.holders.values()))), request_id=request_id) from None
+        if moved is None:
+            raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
+        if direct:
+            return self.execute(request_id=request_id)
+        self._announce(moved)
+        return self._get(request_id)
+
+    # -- deciding -------------------------------------------------------------------------------------
+
+    def approve(self, *, actor: Actor, request_id: str) -> Decision:
+        """Count the actor's approval; run the request when it was the last one needed."""
+        admin = self._gate.admin(actor, request_id=request_id)
+        request = self._get(request_id)
+        self._ensure_open(request, RequestState.AWAITING_APPROVAL)
+        self._ensure_not_requester(actor, admin, request)
+        if any(approval.approver_email == admin.email for approval in request.approvals):
+            raise AlreadyDecided("You already approved this request; it needs a different admin now.",
+                                 request_id=request_id)
+        now = self._clock.now()
+        entry = AuditEntry(actor=actor.user_id, event="request.approval", request_id=request_id,
+                           data={"approver": admin.email, "role": admin.role.value})
+        approved = AuditEntry(actor=actor.user_id, event="request.approved", request_id=request_id)
+        result = self._store.record_approval(request_id, approver_id=actor.user_id, approver_email=admin.email,
+                                             now=now, entry=entry, approved_entry=approved)
+        if not result.recorded:
+            current = self._get(request_id)
+            if current.state is RequestState.AWAITING_APPROVAL and current.expired(now):
+                self._ensure_open(current, RequestState.AWAITING_APPROVAL)
+            if current.state is RequestState.AWAITING_APPROVAL:
+                raise AlreadyDecided("You already approved this request; it needs a different admin now.",
+                                 request_id=request_id)
+            raise AlreadyDecided(_describe(current), request_id=request_id)
+        self._refresh(result.request)
+        if result.became_approved:
+            return Decision(self.execute(request_id=request_id), "Approved. Running it now.")
+        return Decision(result.request, f"Approval counted; {result.request.approvals_missing} more needed.")
+
+    def check_can_reject(self, *, actor: Actor, request_id: str) -> OffboardRequest:
+        """Return the request when the actor may reject it now; raise Refusal otherwise."""
+        admin = self._gate.admin(actor, request_id=request_id)
+        request = self._get(request_id)
+        self._ensure_open(request, RequestState.AWAITING_APPROVAL)
+        self._ensure_not_requester(actor, admin, request)
+        return request
+
+    def reject(self, *, actor: Actor, request_id: str, reason: str) -> Decision:
+        """Reject the request with a reason; raise AlreadyDecided when someone else decided first."""
+        reason = reason.strip()
+        if not reason:
+            raise Refusal("no_reason", "Give a reason for the rejection.")
+        self.check_can_reject(actor=actor, request_id=request_id)
+        entry = AuditEntry(actor=actor.user_id, event="request.rejected", request_id=request_id,
+                           data={"reason": reason})
+        moved = self._store.transition(request_id, to=RequestState.REJECTED,
+                                       allowed_from=[RequestState.AWAITING_APPROVAL], now=self._clock.now(),
+                                       entry=entry, changes={"decided_by": actor.user_id, "decision_note": reason})
+        if moved is None:
+            raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
+        self._refresh(moved)
+        self._tell(moved.requester_id, f"Your request {moved.id} was rejected by <@{actor.user_id}>: {reason}")
+        return Decision(moved, "Rejected.")
+
+    def cancel(self, *, actor: Actor, request_id: str) -> Decision:
+        """Cancel a request that has not started running; the requester or a primary admin may."""
+        admin = self._gate.admin(actor, request_id=request_id)
+        request = self._get(request_id)
+        if admin.user_id != request.requester_id and admin.role is not Role.PRIMARY:
+            raise Refusal("not_requester",
+                          "Only the admin who asked for this request (or a primary admin) can cancel it.",
+                          request_id=request_id)
+        cancellable = (RequestState.DRAFT, RequestState.AWAITING_APPROVAL, RequestState.APPROVED)
+        if request.state not in cancellable:
+            raise AlreadyDecided(_describe(request), request_id=request.id)
+        entry = AuditEntry(actor=actor.user_id, event="request.cancelled", request_id=request_id,
+                           data={"previous_state": request.state.value})
+        moved = self._store.transition(request_id, to=RequestState.CANCELLED, allowed_from=cancellable,
+                                       now=self._clock.now(), entry=entry, changes={"decided_by": actor.user_id})
+        if moved is None:
+            raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
+        self._refresh(moved)
+        if moved.requester_id != actor.user_id:
+            self._tell(moved.requester_id, f"Your request {moved.id} was cancelled by <@{actor.user_id}>.")
+        return Decision(moved, f"Request {moved.id} is cancelled; nothing was changed in the console.")
+
+    # -- running --------------------------------------------------------------------------------------
+
+    def execute(self, *, request_id: str) -> OffboardRequest:
+        """Run an approved request to its end and tell everyone; return it as it finished."""
+        started = self._store.transition(request_id, to=RequestState.EXECUTING,
+                                         allowed_from=[RequestState.APPROVED], now=self._clock.now(),
+                                         entry=AuditEntry(actor="system", event="request.executing",
+                                                          request_id=request_id))
+        if started is None:
+            return self._get(request_id)  # another worker has it, or it was cancelled
+        self._refresh(started)
+        finished = self._executor.run(started)
+        self._refresh(finished)
+        self._safely(self._notifier.post_outcome, finished)
+        self._tell(finished.requester_id, _outcome_line(finished))
+        return finished
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def status(self, *, actor: Actor, request_id: str) -> OffboardRequest:
+        """Return the request for an admin to look at."""
+        self._gate.admin(actor, request_id=request_id)
+        return self._get(request_id)
+
+    def open_requests(self, *, actor: Actor) -> list[OffboardRequest]:
+        """Return the requests waiting, approved or running, newest first."""
+        self._gate.admin(actor)
+        return self._store.list(states=OPEN_STATES, limit=50)
+
+    def ensure_admin(self, *, actor: Actor) -> None:
+        """Raise Refusal unless the actor is an admin of this workspace."""
+        self._gate.admin(actor)
+
+    def record_refusal(self, *, actor: Actor, refusal: Refusal, doing: str) -> None:
+        """Write a refusal to the audit log (the Slack edge calls this once per refused click or command)."""
+        self._store.append_audit(
+            AuditEntry(actor=actor.user_id, event="refused", request_id=refusal.request_id,
+                       data={"code": refusal.code, "doing": doing, "reason": refusal.message,
+                             "team": actor.team_id, "enterprise": actor.enterprise_id}),
+            now=self._clock.now())
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _get(self, request_id: str) -> OffboardRequest:
+        request = self._store.get(request_id)
+        if request is None:
+            raise NotFound(f"There is no request {request_id}.", request_id=request_id)
+        return request
+
+    def _ensure_open(self, request: OffboardRequest, state: RequestState) -> None:
+        if request.state is not state:
+            raise AlreadyDecided(_describe(request), request_id=request.id)
+        if request.expired(self._clock.now()):
+            expired = self._store.transition(
+                request.id, to=RequestState.EXPIRED, allowed_from=[state], now=self._clock.now(),
+                entry=AuditEntry(actor="system", event="request.expired", request_id=request.id))
+            if expired is not None:
+                self._refresh(expired)
+                if state is RequestState.AWAITING_APPROVAL:
+                    self._tell(expired.requester_id, f"Your request {expired.id} expired before it was approved.")
+            raise AlreadyDecided(_describe(expired or self._get(request.id)), request_id=request.id)
+
+    def _ensure_not_requester(self, actor: Actor, admin: Admin, request: OffboardRequest) -> None:
+        if actor.user_id == request.requester_id or admin.email == request.requester_email:
+            raise Refusal("self_approval", "You asked for this request, so a different admin must decide on it. "
+                          "You can still cancel it.", request_id=request.id)
+
+    def _announce(self, request: OffboardRequest) -> None:
+        try:
+            channel, ts = self._notifier.announce(request)
+        except NotificationFailed as failure:
+            log.warning("could not post the approval request for %s: %s", request.id, failure)
+            self._tell(request.requester_id, f"I could not post request {request.id} to the approvals channel "
+                       f"({failure}). Invite me to it, or ask an admin to run `/offboard status {request.id}`.")
+            return
+        self._store.set_message(request.id, channel=channel, ts=ts)
+
+    def _refresh(self, request: OffboardRequest) -> None:
+        if request.message_ts:
+            self._safely(self._notifier.refresh, request)
+
+    def _tell(self, user_id: str, text: str) -> None:
+        self._safely(self._notifier.tell, user_id, text)
+
+    @staticmethod
+    def _safely(send, *args) -> None:
+        # Slack being unavailable must not undo or repeat what the console already did; the
+        # request's state and the audit log stay the source of truth.
+        try:
+            send(*args)
+        except NotificationFailed as failure:
+            log.warning("could not notify Slack: %s", failure)
+
+
+def _blocked_plan(action: Action, ref: UserRef, problem: str) -> TargetPlan:
+    return TargetPlan(action=action, user_id="", username=str(ref), email="", display_name=str(ref),
+                      fingerprint="", steps=(), blockers=(problem,))
+
+
+def _describe(request: OffboardRequest) -> str:
+    """Explain in one sentence where the request stands, for someone whose click came too late."""
+    who = f" by <@{request.decided_by}>" if request.decided_by else ""
+    return {
+        RequestState.DRAFT: f"Request {request.id} has not been sent for approval yet.",
+        RequestState.AWAITING_APPROVAL: f"Request {request.id} is still waiting for approval.",
+        RequestState.APPROVED: f"Request {request.id} was already approved{who}.",
+        RequestState.EXECUTING: f"Request {request.id} was already approved{who} and is running.",
+        RequestState.DONE: f"Request {request.id} was already approved{who} and has finished.",
+        RequestState.FAILED: f"Request {request.id} was already approved{who}; it finished with failures.",
+        RequestState.REJECTED: f"Request {request.id} was already rejected{who}.",
+        RequestState.EXPIRED: f"Request {request.id} expired; start a new one if it is still needed.",
+        RequestState.CANCELLED: f"Request {request.id} was cancelled{who}.",
+    }[request.state]
+
+
+def _outcome_line(request: OffboardRequest) -> str:
+    done = sum(1 for target in request.targets if target.outcome.value == "done")
+    total = len(request.targets)
+    if request.state is RequestState.DONE:
+        return f"Your request {request.id} finished: {done}/{total} {request.action.past_tense} successfully."
+    return f"Your request {request.id} finished with problems: {done}/{total} succeeded. See the results channel."

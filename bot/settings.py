@@ -1,0 +1,77 @@
+"""The one settings object. Nothing else reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigurationError
+
+DEMO_POLICY = Path(__file__).with_name("demo_policy.toml")
+_PLACEHOLDERS = ("xoxb-your", "xapp-your", "changeme", "change-me", "placeholder", "your-signing-secret", "todo")
+
+
+class Settings(BaseSettings):
+    """Every setting comes from an environment variable of the same name, upper-cased."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    database_url: str = "sqlite:///offboard.db"
+    offboard_policy: Path | None = None
+    offboard_console: Literal["local", "8x8", "scim"] = "local"
+    offboard_local_console: Path = Path("offboard-console.db")
+
+    eightbyeight_api_key: SecretStr | None = None
+    eightbyeight_base_url: str = "https://api.8x8.com/admin-provisioning"
+    scim_base_url: str | None = None
+    scim_token: SecretStr | None = None
+
+    offboard_host: str = "0.0.0.0"
+    offboard_port: int = Field(default=3000, ge=1, le=65535)
+    offboard_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def policy_path(self) -> Path:
+        return self.offboard_policy or DEMO_POLICY
+
+    def problems_for_serving(self) -> list[str]:
+        """Return what keeps this configuration from talking to a real Slack workspace."""
+        problems = []
+        for name, expected in (("slack_bot_token", "xoxb-"), ("slack_signing_secret", None)):
+            problems += _secret_problem(name, getattr(self, name), expected)
+        if self.slack_app_token is not None:
+            problems += _secret_problem("slack_app_token", self.slack_app_token, "xapp-")
+        if self.offboard_policy is None:
+            problems.append("OFFBOARD_POLICY is not set: write a policy file for your workspace")
+        if self.offboard_console != "local":
+            problems.append(f"OFFBOARD_CONSOLE={self.offboard_console} is not available in this version yet")
+        return problems
+
+
+def _secret_problem(name: str, value: SecretStr | None, prefix: str | None) -> list[str]:
+    env = name.upper()
+    if value is None or not value.get_secret_value().strip():
+        return [f"{env} is not set"]
+    secret = value.get_secret_value()
+    if any(marker in secret.lower() for marker in _PLACEHOLDERS):
+        return [f"{env} still holds a placeholder value"]
+    if prefix and not secret.startswith(prefix):
+        return [f"{env} should start with {prefix}"]
+    return []
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (overrides win); raise ConfigurationError when invalid."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = [f"  {'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()]
+        raise ConfigurationError("invalid settings:\n" + "\n".join(problems)) from None

@@ -1,0 +1,1 @@
+"""The Slack adapter: ids, typed payloads, Block Kit builders, the notifier and the member directory."""

@@ -1,0 +1,282 @@
+"""Every Block Kit message and modal the bot shows. Pure functions: data in, dicts out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.domain.commands import USAGE
+from bot.domain.plan import TargetPlan
+from bot.domain.records import OffboardRequest, Target, TargetOutcome
+from bot.domain.requests import Action, RequestState
+from bot.slack.ids import COMMAND, ActionId, BlockId, CallbackId
+from bot.slack.values import ModalOrigin, RequestRef
+
+SECTION_LIMIT = 3000
+MAX_BLOCKS = 50
+
+_STATE_LABEL = {
+    RequestState.DRAFT: "Not sent yet",
+    RequestState.AWAITING_APPROVAL: "Waiting for approval",
+    RequestState.APPROVED: "Approved",
+    RequestState.EXECUTING: "Running",
+    RequestState.DONE: "Done",
+    RequestState.FAILED: "Finished with failures",
+    RequestState.REJECTED: "Rejected",
+    RequestState.EXPIRED: "Expired",
+    RequestState.CANCELLED: "Cancelled",
+}
+_OUTCOME_MARK = {TargetOutcome.PENDING: "…", TargetOutcome.DONE: "✅", TargetOutcome.FAILED: "❌",
+                 TargetOutcome.ABORTED: "⚠️"}
+
+
+# -- small pieces ------------------------------------------------------------------------------------
+
+def escape(text: str) -> str:
+    """Escape text for mrkdwn so it cannot ping people, forge links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int = SECTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+
+
+def context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, 150)}}
+
+
+def button(label: str, action_id: ActionId, value: str, *, style: str | None = None) -> dict:
+    element = {"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id.value,
+               "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def _when(moment: datetime) -> str:
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _message(text: str, blocks: list[dict]) -> dict:
+    return {"text": clip(text, 3000), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _title(request: OffboardRequest) -> str:
+    count = len(request.targets)
+    who = escape(request.targets[0].plan.username) if count == 1 else f"{count} users"
+    return f"{request.action.value.capitalize()} {who}"
+
+
+# -- plans -------------------------------------------------------------------------------------------
+
+def plan_blocks(plan: TargetPlan) -> list[dict]:
+    """Describe one target's plan: the user, the ordered steps, what goes and what stays."""
+    lines = [f"*{escape(plan.display_name)}* · `{escape(plan.username)}` · {escape(plan.email)}"]
+    lines += [f"{number}. {escape(step.summary)}{' _(manual)_' if step.manual else ''}"
+              for number, step in enumerate(plan.steps, start=1)]
+    facts = [escape(note) for note in plan.notes]
+    if plan.removed:
+        facts.append("Removed: " + ", ".join(plan.removed))
+    if plan.kept:
+        facts.append("Kept: " + ", ".join(plan.kept))
+    blocks = [section("\n".join(lines))]
+    if facts:
+        blocks.append(context("\n".join(facts)))
+    return blocks
+
+
+def _request_facts(request: OffboardRequest) -> dict:
+    facts = [f"Request `{request.id}`", f"asked by <@{request.requester_id}>"]
+    if request.reason:
+        facts.append(f"reason: {escape(request.reason)}")
+    if not request.state.is_terminal:
+        facts.append(f"expires {_when(request.expires_at)}")
+    return context(" · ".join(facts))
+
+
+def _targets_blocks(request: OffboardRequest) -> list[dict]:
+    blocks: list[dict] = []
+    for target in request.targets:
+        blocks += plan_blocks(target.plan)
+    return blocks
+
+
+# -- the requester's private preview -----------------------------------------------------------------
+
+def preview(request: OffboardRequest) -> dict:
+    """The private plan shown to the requester, with the buttons to go ahead or cancel."""
+    ref = RequestRef(r=request.id).dump()
+    blocks = [header(f"Plan: {_title(request)}"), _request_facts(request), *_targets_blocks(request)]
+    if request.needs_contact_center_attestation:
+        blocks.append({
+            "type": "actions", "block_id": BlockId.ATTESTATION.value,
+            "elements": [{
+                "type": "checkboxes", "action_id": ActionId.ATTEST_CONTACT_CENTER.value,
+                "options": [{"text": {"type": "mrkdwn", "text": (
+                    "I removed every Contact Center agent here from all their queues, and none of them is a "
+                    "Contact Center admin")}, "value": "attested"}],
+            }],
+        })
+    if request.approvals_required:
+        needed = request.approvals_required
+        note = f"Needs {needed} approval{'s' if needed > 1 else ''} from another admin before anything happens."
+        go = button("Request approval", ActionId.REQUEST_APPROVAL, ref, style="primary")
+    else:
+        note = "The policy needs no second admin for this: confirming runs it now."
+        go = button("Confirm", ActionId.CONFIRM, ref, style="primary")
+    blocks += [context(note), {"type": "actions", "block_id": BlockId.ACTIONS.value,
+                               "elements": [go, button("Cancel", ActionId.DISCARD, ref)]}]
+    return _message(f"Plan for request {request.id}: {_title(request)}", blocks)
+
+
+def preview_closed(request: OffboardRequest, note: str) -> dict:
+    """What replaces the preview once it was sent, confirmed or cancelled."""
+    return _message(note, [section(f"*{_title(request)}* · `{request.id}`\n{escape(note)}")])
+
+
+# -- the approval message ----------------------------------------------------------------------------
+
+def approval_message(request: OffboardRequest) -> dict:
+    """The request as posted in the approvals channel; buttons only while it awaits a decision."""
+    ref = RequestRef(r=request.id).dump()
+    blocks = [header(f"Approval needed: {_title(request)}" if request.state is RequestState.AWAITING_APPROVAL
+                     else _title(request)),
+              _request_facts(request), *_targets_blocks(request)]
+    if request.attested_by:
+        blocks.append(context(f"Contact Center step confirmed by <@{request.attested_by}>"))
+    blocks.append(section(_status_line(request)))
+    if request.state is RequestState.AWAITING_APPROVAL:
+        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
+            button("Approve", ActionId.APPROVE, ref, style="primary"),
+            button("Reject", ActionId.REJECT, ref, style="danger"),
+        ]})
+    return _message(f"{_title(request)} ({request.id}): {_STATE_LABEL[request.state]}", blocks)
+
+
+def _status_line(request: OffboardRequest) -> str:
+    approvers = ", ".join(f"<@{approval.approver_id}>" for approval in request.approvals)
+    by = f" by <@{request.decided_by}>" if request.decided_by else ""
+    state = request.state
+    if state is RequestState.AWAITING_APPROVAL:
+        done = f" Approved so far by {approvers}." if approvers else ""
+        return f"*Waiting for {request.approvals_missing} approval(s)* from an admin other than the requester.{done}"
+    if state is RequestState.REJECTED:
+        return f"*Rejected*{by}: {escape(request.decision_note)}"
+    if state in (RequestState.DONE, RequestState.FAILED):
+        return f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'})\n" + _outcome_lines(request)
+    if state in (RequestState.APPROVED, RequestState.EXECUTING):
+        return f"*{_STATE_LABEL[state]}*, approved by {approvers or 'the requester'}."
+    return f"*{_STATE_LABEL[state]}*{by if state is RequestState.CANCELLED else ''}."
+
+
+def _outcome_lines(request: OffboardRequest) -> str:
+    return "\n".join(_outcome_line(request.action, target) for target in request.targets)
+
+
+def _outcome_line(action: Action, target: Target) -> str:
+    name = f"`{escape(target.plan.username)}`"
+    if action is Action.RENAME and target.outcome is TargetOutcome.DONE:
+        name += f" → `{escape(target.plan.new_username or '')}`"
+    return f"{_OUTCOME_MARK[target.outcome]} {name}: {escape(target.detail or target.outcome.value)}"
+
+
+# -- results -----------------------------------------------------------------------------------------
+
+def outcome_message(request: OffboardRequest) -> dict:
+    """The per-user results posted to the results channel."""
+    done = sum(1 for target in request.targets if target.outcome is TargetOutcome.DONE)
+    summary = f"{_title(request)}: {done}/{len(request.targets)} {request.action.past_tense} successfully"
+    blocks = [header(f"{_STATE_LABEL[request.state]}: {_title(request)}"), _request_facts(request),
+              section(_outcome_lines(request))]
+    return _message(summary, blocks)
+
+
+# -- answers to commands -----------------------------------------------------------------------------
+
+def help_message() -> dict:
+    lines = [f"`{COMMAND} {usage}`" for usage in USAGE.values()]
+    text = ("*Offboard users from the admin console.*\n" + "\n".join(lines)
+            + f"\n`{COMMAND}` alone opens a form. Name users by username, email or @mention. "
+              "Deleting is final and needs a second admin's approval.")
+    return _message("How to use /offboard", [section(text)])
+
+
+def refusal(message: str) -> dict:
+    return _message(message, [section(f":no_entry: {message}")])
+
+
+def notice(message: str) -> dict:
+    return _message(message, [section(message)])
+
+
+def status_message(request: OffboardRequest) -> dict:
+    lines = [f"*{_title(request)}* · `{request.id}` · {_STATE_LABEL[request.state]}"]
+    for target in request.targets:
+        lines.append(_outcome_line(request.action, target))
+        lines += [f"    · {step.kind.value.replace('_', ' ')}: {step.status.value}"
+                  + (f" ({escape(step.detail)})" if step.detail else "") for step in target.steps]
+    return _message(f"Request {request.id}: {_STATE_LABEL[request.state]}", [section("\n".join(lines)),
+                                                                              _request_facts(request)])
+
+
+def list_message(requests: list[OffboardRequest]) -> dict:
+    if not requests:
+        return notice("No open requests.")
+    lines = [f"`{r.id}` · {_title(r)} · {_STATE_LABEL[r.state]} · by <@{r.requester_id}>" for r in requests]
+    return _message(f"{len(requests)} open request(s)", [section("*Open requests*\n" + "\n".join(lines))])
+
+
+# -- modals ------------------------------------------------------------------------------------------
+
+def _input(block_id: BlockId, label: str, element: dict, *, optional: bool = False, hint: str = "") -> dict:
+    block = {"type": "input", "block_id": block_id.value, "optional": optional,
+             "label": {"type": "plain_text", "text": label}, "element": element}
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _text_input(action_id: str, *, multiline: bool = False, max_length: int = 3000) -> dict:
+    return {"type": "plain_text_input", "action_id": action_id, "multiline": multiline, "max_length": max_length}
+
+
+def new_request_modal(origin: ModalOrigin) -> dict:
+    """The form /offboard opens when typed alone."""
+    options = [{"text": {"type": "plain_text", "text": action.value.capitalize()}, "value": action.value}
+               for action in Action]
+    return {
+        "type": "modal", "callback_id": CallbackId.NEW_REQUEST.value, "private_metadata": origin.dump(),
+        "title": {"type": "plain_text", "text": "Offboard users"},
+        "submit": {"type": "plain_text", "text": "Show plan"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            _input(BlockId.ACTION, "Action", {"type": "static_select", "action_id": "value", "options": options,
+                                              "initial_option": options[0]}),
+            _input(BlockId.USERS, "Users", _text_input("value", multiline=True),
+                   hint="Usernames or emails, separated by spaces or new lines."),
+            _input(BlockId.NEW_USERNAME, "New username (rename only)", _text_input("value", max_length=70),
+                   optional=True),
+            _input(BlockId.REASON, "Reason", _text_input("value", multiline=True), optional=True),
+        ],
+    }
+
+
+def reject_modal(request: OffboardRequest) -> dict:
+    """Asks the rejecting admin why."""
+    return {
+        "type": "modal", "callback_id": CallbackId.REJECT_REASON.value,
+        "private_metadata": RequestRef(r=request.id).dump(),
+        "title": {"type": "plain_text", "text": "Reject request"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [section(f"Reject *{_title(request)}* (`{request.id}`)?"),
+                   _input(BlockId.REASON, "Reason", _text_input("value", multiline=True))],
+    }

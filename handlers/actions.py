@@ -1,0 +1,54 @@
+"""Button clicks: on the private preview and on the approval message."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.domain.requests import RequestState
+from bot.service import OffboardService
+from bot.slack import blocks
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.values import RequestRef
+from handlers.payload import actor_from, checked
+
+
+def _ref(body: dict) -> str:
+    return RequestRef.load((body.get("actions") or [{}])[0].get("value")).r
+
+
+def register(app: App, service: OffboardService) -> None:
+    @app.action(ActionId.REQUEST_APPROVAL.value)
+    @app.action(ActionId.CONFIRM.value)
+    def go_ahead(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        attested = "attested" in checked(body, BlockId.ATTESTATION.value, ActionId.ATTEST_CONTACT_CENTER.value)
+        request = service.submit(actor=actor_from(body), request_id=_ref(body), attested=attested)
+        if request.state is RequestState.AWAITING_APPROVAL:
+            where = f" in <#{request.message_channel}>" if request.message_channel else ""
+            note = f"Sent for approval{where}. I will tell you how it ends."
+        else:
+            note = f"Finished: see the results. State: {request.state.value}."
+        respond(replace_original=True, **blocks.preview_closed(request, note))
+
+    @app.action(ActionId.DISCARD.value)
+    def discard(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        decision = service.cancel(actor=actor_from(body), request_id=_ref(body))
+        respond(replace_original=True, **blocks.preview_closed(decision.request, decision.message))
+
+    @app.action(ActionId.ATTEST_CONTACT_CENTER.value)
+    def attest(ack: Ack) -> None:
+        ack()  # the ticked box travels with the next button click
+
+    @app.action(ActionId.APPROVE.value)
+    def approve(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        decision = service.approve(actor=actor_from(body), request_id=_ref(body))
+        respond(replace_original=False, response_type="ephemeral", **blocks.notice(decision.message))
+
+    @app.action(ActionId.REJECT.value)
+    def reject(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        request = service.check_can_reject(actor=actor_from(body), request_id=_ref(body))
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(request))

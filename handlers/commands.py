@@ -1,0 +1,36 @@
+"""/offboard: parse the text, call the service, answer privately."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.domain.commands import Verb, parse_command
+from bot.service import OffboardService
+from bot.slack import blocks
+from bot.slack.ids import COMMAND
+from bot.slack.values import ModalOrigin
+from handlers.payload import actor_from
+
+
+def register(app: App, service: OffboardService) -> None:
+    @app.command(COMMAND)
+    def offboard(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+        ack()
+        actor = actor_from(body)
+        command = parse_command(body.get("text") or "")
+        if command.verb is Verb.HELP:
+            respond(**blocks.help_message())
+        elif command.verb is Verb.MODAL:
+            service.ensure_admin(actor=actor)
+            client.views_open(trigger_id=body["trigger_id"],
+                              view=blocks.new_request_modal(ModalOrigin(channel=body.get("channel_id"))))
+        elif command.verb is Verb.STATUS:
+            respond(**blocks.status_message(service.status(actor=actor, request_id=command.request_id)))
+        elif command.verb is Verb.LIST:
+            respond(**blocks.list_message(service.open_requests(actor=actor)))
+        elif command.verb is Verb.CANCEL:
+            respond(**blocks.notice(service.cancel(actor=actor, request_id=command.request_id).message))
+        else:
+            request = service.prepare(actor=actor, command=command, origin_channel=body.get("channel_id"))
+            respond(**blocks.preview(request))

@@ -1,0 +1,44 @@
+"""Read who is acting, and what they touched, from a signed Slack payload."""
+
+from __future__ import annotations
+
+from bot.domain.records import Actor
+
+
+def actor_from(body: dict) -> Actor:
+    """Return the actor of a slash command, block action or view submission payload."""
+    if "user_id" in body:  # slash command
+        return Actor(user_id=body["user_id"], team_id=body.get("team_id"), enterprise_id=body.get("enterprise_id"))
+    user = body.get("user") or {}
+    team = body.get("team") or {}
+    enterprise = body.get("enterprise") or {}
+    return Actor(user_id=user.get("id", ""), team_id=user.get("team_id") or team.get("id"),
+                 enterprise_id=enterprise.get("id") if isinstance(enterprise, dict) else None)
+
+
+def doing_from(body: dict) -> str:
+    """Name what the payload tried to do, for the audit log."""
+    if "command" in body:
+        words = (body.get("text") or "").split()
+        return f"command:{words[0].lower() if words else 'modal'}"[:64]
+    if body.get("type") == "block_actions":
+        actions = body.get("actions") or [{}]
+        return f"action:{actions[0].get('action_id', '?')}"[:64]
+    if body.get("type") == "view_submission":
+        return f"view:{(body.get('view') or {}).get('callback_id', '?')}"[:64]
+    return str(body.get("type", "unknown"))[:64]
+
+
+def input_value(view: dict, block_id: str) -> str:
+    """Return the typed or selected value of one input block of a submitted modal ('' when empty)."""
+    state = (view.get("state") or {}).get("values") or {}
+    element = next(iter((state.get(block_id) or {}).values()), {}) or {}
+    if element.get("selected_option"):
+        return element["selected_option"].get("value", "")
+    return element.get("value") or ""
+
+
+def checked(body: dict, block_id: str, action_id: str) -> set[str]:
+    """Return the values ticked in a message's checkboxes, as sent with a button click."""
+    values = ((body.get("state") or {}).get("values") or {}).get(block_id) or {}
+    return {option.get("value") for option in (values.get(action_id) or {}).get("selected_options") or []}

@@ -1,0 +1,55 @@
+"""Modal submissions: the /offboard form and the rejection reason."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.commands import MAX_REASON, command_from_form
+from bot.errors import BadCommand
+from bot.service import OffboardService
+from bot.slack import blocks
+from bot.slack.ids import BlockId, CallbackId
+from bot.slack.values import ModalOrigin, RequestRef
+from handlers.payload import actor_from, input_value
+
+
+def register(app: App, service: OffboardService) -> None:
+    @app.view(CallbackId.NEW_REQUEST.value)
+    def new_request(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        try:
+            command = command_from_form(
+                action=input_value(view, BlockId.ACTION.value), users=input_value(view, BlockId.USERS.value),
+                new_username=input_value(view, BlockId.NEW_USERNAME.value),
+                reason=input_value(view, BlockId.REASON.value))
+        except BadCommand as problem:
+            ack(response_action="errors", errors={problem.field or BlockId.USERS.value: problem.message})
+            return
+        ack()
+        actor = actor_from(body)
+        origin = ModalOrigin.load(view.get("private_metadata"))
+        request = service.prepare(actor=actor, command=command, origin_channel=origin.channel)
+        show_privately(client, user_id=actor.user_id, channel_id=origin.channel, message=blocks.preview(request))
+
+    @app.view(CallbackId.REJECT_REASON.value)
+    def reject_reason(ack: Ack, body: dict, view: dict) -> None:
+        reason = input_value(view, BlockId.REASON.value).strip()
+        if not reason or len(reason) > MAX_REASON:
+            ack(response_action="errors",
+                errors={BlockId.REASON.value: f"Say why, in at most {MAX_REASON} characters."})
+            return
+        ack()
+        request_id = RequestRef.load(view.get("private_metadata")).r
+        service.reject(actor=actor_from(body), request_id=request_id, reason=reason)
+
+
+def show_privately(client: WebClient, *, user_id: str, channel_id: str | None, message: dict) -> None:
+    """Show a message only to user_id: as an ephemeral where they are, else in a direct message."""
+    if channel_id and not channel_id.startswith("D"):
+        try:
+            client.chat_postEphemeral(channel=channel_id, user=user_id, **message)
+            return
+        except SlackApiError:
+            pass  # the bot is not in that channel: fall back to a direct message
+    client.chat_postMessage(channel=user_id, **message)

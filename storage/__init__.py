@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, the request store with guarded updates, the audit chain, migrations."""

@@ -1,0 +1,107 @@
+"""The tables. Migrations in storage/migrations must describe exactly these (a test checks it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _when(nullable: bool = False) -> Column:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class RequestRow(SQLModel, table=True):
+    __tablename__ = "requests"
+
+    id: str = Field(primary_key=True, max_length=24)
+    action: str = Field(max_length=16)
+    state: str = Field(max_length=24, index=True)
+    version: int = 1
+    requester_id: str = Field(max_length=32)
+    requester_email: str = Field(max_length=320)
+    reason: str = Field(default="", sa_type=Text)
+    approvals_required: int
+    created_at: datetime = Field(sa_column=_when())
+    updated_at: datetime = Field(sa_column=_when())
+    expires_at: datetime = Field(sa_column=_when())
+    origin_channel: str | None = Field(default=None, max_length=32)
+    attested_by: str | None = Field(default=None, max_length=32)
+    message_channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    decided_by: str | None = Field(default=None, max_length=32)
+    decision_note: str = Field(default="", sa_type=Text)
+
+
+class TargetRow(SQLModel, table=True):
+    __tablename__ = "request_targets"
+    __table_args__ = (UniqueConstraint("request_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(foreign_key="requests.id", index=True, max_length=24)
+    position: int
+    console_user_id: str = Field(max_length=128)
+    plan_json: str = Field(sa_type=Text)
+    outcome: str = Field(default="pending", max_length=16)
+    detail: str = Field(default="", sa_type=Text)
+
+
+class StepRow(SQLModel, table=True):
+    """The step journal: written as started before the console call and as finished after it."""
+
+    __tablename__ = "request_steps"
+    __table_args__ = (UniqueConstraint("target_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(foreign_key="request_targets.id", index=True)
+    kind: str = Field(max_length=32)
+    status: str = Field(max_length=16)
+    detail: str = Field(default="", sa_type=Text)
+    started_at: datetime = Field(sa_column=_when())
+    finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class ApprovalRow(SQLModel, table=True):
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("request_id", "approver_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(foreign_key="requests.id", index=True, max_length=24)
+    approver_id: str = Field(max_length=32)
+    approver_email: str = Field(max_length=320)
+    at: datetime = Field(sa_column=_when())
+
+
+class OpenTargetRow(SQLModel, table=True):
+    """One row per console user held by an open request: the primary key keeps it to one request."""
+
+    __tablename__ = "open_targets"
+
+    console_user_id: str = Field(primary_key=True, max_length=128)
+    request_id: str = Field(foreign_key="requests.id", index=True, max_length=24)
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only; each row's hash covers the previous row's hash."""
+
+    __tablename__ = "audit_log"
+
+    seq: int = Field(primary_key=True)
+    at: str = Field(max_length=40)
+    actor: str = Field(max_length=64)
+    event: str = Field(max_length=64, index=True)
+    request_id: str | None = Field(default=None, max_length=24, index=True)
+    data: str = Field(sa_type=Text)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The chain's newest seq and hash, so that removing the last rows is detected too."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)

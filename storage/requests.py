@@ -1,0 +1,236 @@
+"""The request store. Every state change is a guarded update, so exactly one writer wins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.domain.plan import StepKind, TargetPlan
+from bot.domain.records import (
+    Approval,
+    AuditEntry,
+    OffboardRequest,
+    StepRecord,
+    StepStatus,
+    Target,
+    TargetOutcome,
+)
+from bot.domain.requests import Action, RequestState, check_move
+from bot.ports import ApprovalResult, NewRequest, TargetsBusy
+from storage import audit
+from storage.db import session
+from storage.models import ApprovalRow, OpenTargetRow, RequestRow, StepRow, TargetRow
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class RequestStore:
+    """Reads and writes requests, their targets, steps and approvals, and the audit chain."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def get(self, request_id: str) -> OffboardRequest | None:
+        """Return the request with its targets, steps and approvals, or None."""
+        with session(self.engine) as db:
+            row = db.get(RequestRow, request_id)
+            return self._load(db, row) if row else None
+
+    def holders(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """Return {console user id: request id} for the given users that an open request holds."""
+        ids = list(user_ids)
+        if not ids:
+            return {}
+        with session(self.engine) as db:
+            rows = db.exec(select(OpenTargetRow).where(col(OpenTargetRow.console_user_id).in_(ids))).all()
+        return {row.console_user_id: row.request_id for row in rows}
+
+    def list(self, *, states: Iterable[RequestState] | None = None, limit: int = 20) -> list[OffboardRequest]:
+        """Return the newest requests, optionally only those in the given states."""
+        with session(self.engine) as db:
+            query = select(RequestRow).order_by(col(RequestRow.created_at).desc()).limit(limit)
+            if states is not None:
+                query = query.where(col(RequestRow.state).in_([state.value for state in states]))
+            return [self._load(db, row) for row in db.exec(query).all()]
+
+    # -- writes --------------------------------------------------------------------------------------
+
+    def create(self, new: NewRequest, *, now: datetime, entry: AuditEntry) -> OffboardRequest:
+        """Store a new draft request with one target per plan; return it."""
+        with session(self.engine) as db:
+            db.add(RequestRow(
+                id=new.id, action=new.action.value, state=RequestState.DRAFT.value, requester_id=new.requester_id,
+                requester_email=new.requester_email, reason=new.reason, approvals_required=new.approvals_required,
+                created_at=now, updated_at=now, expires_at=new.expires_at, origin_channel=new.origin_channel,
+            ))
+            db.flush()
+            for position, plan in enumerate(new.plans):
+                db.add(TargetRow(request_id=new.id, position=position, console_user_id=plan.user_id,
+                                 plan_json=plan.to_json()))
+            audit.append(db, entry, now=now)
+            db.commit()
+            return self._load(db, db.get(RequestRow, new.id))
+
+    def transition(
+        self,
+        request_id: str,
+        *,
+        to: RequestState,
+        allowed_from: Iterable[RequestState],
+        now: datetime,
+        entry: AuditEntry,
+        changes: dict | None = None,
+    ) -> OffboardRequest | None:
+        """Move the request to `to` if it is still in one of allowed_from; None when another writer won.
+
+        Entering a state that holds targets takes the users (TargetsBusy when another request has one);
+        entering a terminal state releases them. The audit entry is written in the same transaction.
+        """
+        allowed = [state for state in allowed_from]
+        for state in allowed:
+            check_move(state, to)
+        with session(self.engine) as db:
+            result = db.exec(
+                update(RequestRow)
+                .where(RequestRow.id == request_id, col(RequestRow.state).in_([s.value for s in allowed]))
+                .values(state=to.value, version=RequestRow.version + 1, updated_at=now, **(changes or {}))
+            )
+            if result.rowcount != 1:
+                db.rollback()
+                return None
+            self._hold_or_release(db, request_id, to)
+            audit.append(db, entry, now=now)
+            db.commit()
+            return self._load(db, db.get(RequestRow, request_id))
+
+    def record_approval(
+        self, request_id: str, *, approver_id: str, approver_email: str, now: datetime, entry: AuditEntry,
+        approved_entry: AuditEntry,
+    ) -> ApprovalResult:
+        """Count one approval; when it is the last one needed, the request becomes approved in the same step."""
+        with session(self.engine) as db:
+            claimed = db.exec(
+                update(RequestRow)
+                .where(RequestRow.id == request_id, RequestRow.state == RequestState.AWAITING_APPROVAL.value,
+                       col(RequestRow.expires_at) > now)
+                .values(version=RequestRow.version + 1, updated_at=now)
+            )
+            if claimed.rowcount != 1:
+                db.rollback()
+                return ApprovalResult(recorded=False, request=self._load(db, db.get(RequestRow, request_id)))
+            db.add(ApprovalRow(request_id=request_id, approver_id=approver_id, approver_email=approver_email, at=now))
+            try:
+                db.flush()
+            except IntegrityError:
+                db.rollback()
+                return ApprovalResult(recorded=False, request=self._load(db, db.get(RequestRow, request_id)))
+            audit.append(db, entry, now=now)
+            row = db.get(RequestRow, request_id)
+            count = db.exec(select(func.count()).where(ApprovalRow.request_id == request_id)).one()
+            became_approved = count >= row.approvals_required
+            if became_approved:
+                check_move(RequestState.AWAITING_APPROVAL, RequestState.APPROVED)
+                row.state = RequestState.APPROVED.value
+                row.decided_by = approver_id
+                db.add(row)
+                audit.append(db, approved_entry, now=now)
+            db.commit()
+            return ApprovalResult(recorded=True, request=self._load(db, row), became_approved=became_approved)
+
+    def set_message(self, request_id: str, *, channel: str, ts: str) -> None:
+        """Remember where the request's approval message lives."""
+        with session(self.engine) as db:
+            db.exec(update(RequestRow).where(RequestRow.id == request_id).values(message_channel=channel,
+                                                                                  message_ts=ts))
+            db.commit()
+
+    def start_step(self, target_id: int, kind: StepKind, *, now: datetime, entry: AuditEntry) -> None:
+        """Journal a step as started, before the console is called."""
+        with session(self.engine) as db:
+            row = db.exec(select(StepRow).where(StepRow.target_id == target_id, StepRow.kind == kind.value)).first()
+            row = row or StepRow(target_id=target_id, kind=kind.value, started_at=now)
+            row.status, row.started_at, row.finished_at, row.detail = StepStatus.STARTED.value, now, None, ""
+            db.add(row)
+            audit.append(db, entry, now=now)
+            db.commit()
+
+    def finish_step(
+        self, target_id: int, kind: StepKind, *, status: StepStatus, detail: str, now: datetime, entry: AuditEntry
+    ) -> None:
+        """Journal a step as done or failed, after the console answered."""
+        with session(self.engine) as db:
+            row = db.exec(select(StepRow).where(StepRow.target_id == target_id, StepRow.kind == kind.value)).one()
+            row.status, row.detail, row.finished_at = status.value, detail, now
+            db.add(row)
+            audit.append(db, entry, now=now)
+            db.commit()
+
+    def finish_target(self, target_id: int, *, outcome: TargetOutcome, detail: str, now: datetime,
+                      entry: AuditEntry) -> None:
+        """Record how one target ended."""
+        with session(self.engine) as db:
+            db.exec(update(TargetRow).where(TargetRow.id == target_id).values(outcome=outcome.value, detail=detail))
+            audit.append(db, entry, now=now)
+            db.commit()
+
+    def append_audit(self, entry: AuditEntry, *, now: datetime) -> None:
+        """Write one audit entry on its own (refusals, notices)."""
+        with session(self.engine) as db:
+            audit.append(db, entry, now=now)
+            db.commit()
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _hold_or_release(self, db: Session, request_id: str, state: RequestState) -> None:
+        if state.is_terminal:
+            db.exec(delete(OpenTargetRow).where(OpenTargetRow.request_id == request_id))
+            return
+        if not state.holds_targets:
+            return
+        wanted = list(db.exec(select(TargetRow.console_user_id).where(TargetRow.request_id == request_id)).all())
+        held = set(db.exec(select(OpenTargetRow.console_user_id).where(OpenTargetRow.request_id == request_id)).all())
+        for user_id in wanted:
+            if user_id not in held:
+                db.add(OpenTargetRow(console_user_id=user_id, request_id=request_id))
+        try:
+            db.flush()
+        except IntegrityError:
+            db.rollback()
+            raise TargetsBusy(self.holders(wanted)) from None
+
+    def _load(self, db: Session, row: RequestRow) -> OffboardRequest:
+        target_rows = db.exec(
+            select(TargetRow).where(TargetRow.request_id == row.id).order_by(TargetRow.position)).all()
+        step_rows = db.exec(select(StepRow).where(col(StepRow.target_id).in_([t.id for t in target_rows]))
+                            .order_by(StepRow.id)).all() if target_rows else []
+        approvals = db.exec(select(ApprovalRow).where(ApprovalRow.request_id == row.id).order_by(ApprovalRow.id)).all()
+        targets = tuple(
+            Target(
+                id=t.id, position=t.position, plan=TargetPlan.from_json(t.plan_json),
+                outcome=TargetOutcome(t.outcome), detail=t.detail,
+                steps=tuple(StepRecord(kind=StepKind(s.kind), status=StepStatus(s.status), detail=s.detail,
+                                       started_at=_utc(s.started_at), finished_at=_utc(s.finished_at))
+                            for s in step_rows if s.target_id == t.id),
+            )
+            for t in target_rows
+        )
+        return OffboardRequest(
+            id=row.id, action=Action(row.action), state=RequestState(row.state), version=row.version,
+            requester_id=row.requester_id, requester_email=row.requester_email, reason=row.reason,
+            approvals_required=row.approvals_required, created_at=_utc(row.created_at),
+            expires_at=_utc(row.expires_at), origin_channel=row.origin_channel, targets=targets,
+            approvals=tuple(Approval(approver_id=a.approver_id, approver_email=a.approver_email, at=_utc(a.at))
+                            for a in approvals),
+            attested_by=row.attested_by, message_channel=row.message_channel, message_ts=row.message_ts,
+            decided_by=row.decided_by, decision_note=row.decision_note,
+        )
