@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import anyio
 from slack_bolt import App
+from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import build_context
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,6 +16,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused unread
+
+
+def to_bolt_request(body: bytes, *, headers: dict[str, str], query: str = "") -> BoltRequest:
+    """Return the BoltRequest for a raw Slack request.
+
+    Bolt parses any form body that merely contains the word "payload" as an interaction payload,
+    so a slash command such as `/offboard delete jdoe --reason payload team` would reach no
+    listener; such a body is parsed here as the plain form it is.
+    """
+    text = body.decode("utf-8", errors="replace")
+    request = BoltRequest(body=text, query=query, headers={key: [value] for key, value in headers.items()})
+    if not request.body and text and not text.lstrip().startswith("{"):
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        if "payload" not in fields:
+            request.body = fields
+            request.context = build_context(BoltContext({}), fields)
+    return request
 
 
 def create_asgi_app(bolt: App, engine: Engine) -> Starlette:
@@ -24,8 +45,7 @@ def create_asgi_app(bolt: App, engine: Engine) -> Starlette:
         body = await request.body()
         if len(body) > MAX_BODY:
             return Response("payload too large", status_code=413)
-        bolt_request = BoltRequest(body=body.decode("utf-8", errors="replace"), query=request.url.query,
-                                   headers={key: [value] for key, value in request.headers.items()})
+        bolt_request = to_bolt_request(body, headers=dict(request.headers), query=request.url.query)
         response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request)
         return Response(content=response.body, status_code=response.status,
                         headers={key: values[0] for key, values in response.headers.items() if values})

@@ -189,9 +189,9 @@ class OffboardService:
                 raise AlreadyDecided("You already approved this request; it needs a different admin now.",
                                  request_id=request_id)
             raise AlreadyDecided(_describe(current), request_id=request_id)
-        self._refresh(result.request)
         if result.became_approved:
             return Decision(self.execute(request_id=request_id), "Approved. Running it now.")
+        self._refresh(result.request)
         return Decision(result.request, f"Approval counted; {result.request.approvals_missing} more needed.")
 
     def check_can_reject(self, *, actor: Actor, request_id: str) -> OffboardRequest:

@@ -138,8 +138,8 @@ def preview(request: OffboardRequest) -> dict:
 
 
 def preview_closed(request: OffboardRequest, note: str) -> dict:
-    """What replaces the preview once it was sent, confirmed or cancelled."""
-    return _message(note, [section(f"*{_title(request)}* · `{request.id}`\n{escape(note)}")])
+    """What replaces the preview once it was sent, confirmed or cancelled (note is the bot's own mrkdwn)."""
+    return _message(note, [section(f"*{_title(request)}* · `{request.id}`\n{note}")])
 
 
 # -- the approval message ----------------------------------------------------------------------------

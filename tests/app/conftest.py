@@ -1,0 +1,146 @@
+"""The app under test: the real Bolt app behind the real ASGI server, a fake Slack, the local console."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.clock import ManualClock
+from bot.console.local import LocalConsole
+from bot.container import Container, build
+from bot.server import create_asgi_app
+from bot.settings import load_settings
+from bot.shell.demo import HOME_CHANNEL, populate
+from bot.shell.fake_slack import FakeSlack
+from bot.shell.workspace import Delivery, Workspace
+from storage import migrate
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+U = {"alice": "U0ALICE", "bob": "U0BOB", "dana": "U0DANA", "carol": "U0CAROL", "jdoe": "U0JDOE"}
+
+
+class LiveServer:
+    """uvicorn serving an ASGI app on a loopback port, in a thread."""
+
+    def __init__(self, asgi_app) -> None:
+        self.server = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning",
+                                                    lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        while not self.server.started:
+            self.thread.join(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class App:
+    """Everything a test needs: act as a member, then look at Slack, the console and the database."""
+
+    slack: FakeSlack
+    workspace: Workspace
+    container: Container
+    console: LocalConsole
+    clock: ManualClock
+    url: str
+    http: httpx.Client
+
+    def settle(self) -> None:
+        assert self.container.listeners.wait_idle(30), "listeners still running after 30 s"
+
+    def command(self, who: str, text: str, *, channel: str = HOME_CHANNEL) -> Delivery:
+        delivery = self.workspace.slash(U.get(who, who), text, channel_id=channel)
+        self.settle()
+        return delivery
+
+    def press(self, who: str, label: str, **inputs: str) -> Delivery:
+        delivery = self.workspace.press(U.get(who, who), label, inputs=inputs or None)
+        self.settle()
+        return delivery
+
+    def ephemeral_texts(self, who: str) -> list[str]:
+        return [_text(e) for e in self.slack.ephemerals(user_id=U.get(who, who))]
+
+    def last_ephemeral(self, who: str) -> str:
+        texts = self.ephemeral_texts(who)
+        assert texts, f"{who} saw no ephemeral message"
+        return texts[-1]
+
+    def channel_texts(self, channel: str) -> list[str]:
+        return [_text(m) for m in self.slack.messages(channel)]
+
+    def dm_texts(self, who: str) -> list[str]:
+        return [_text(m) for m in self.slack.dms(U.get(who, who))]
+
+    def request_id(self, who: str = "alice") -> str:
+        import re
+
+        for text in reversed(self.ephemeral_texts(who)):
+            match = re.search(r"OB-[A-Z0-9]{8}", text)
+            if match:
+                return match.group(0)
+        raise AssertionError(f"no request id shown to {who}")
+
+
+def _text(item) -> str:
+    """The message's fallback text plus every text in its blocks, for assertions."""
+    parts = [item.text or ""]
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(item.blocks or [])
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack(team_id="T0DEMO")
+    populate(fake)
+    fake.add_member("U0STRANGER", "eve", "eve@partner.example", team_id="T0OTHER", is_stranger=True)
+    fake.add_member("U0NOMAIL", "nomail", None)
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def app(slack, tmp_path, clock) -> Iterator[App]:
+    settings = load_settings(
+        slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
+        database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_local_console=tmp_path / "console.db",
+    )
+    container = build(settings, clock=clock)
+    migrate.upgrade(container.engine)
+    with LiveServer(create_asgi_app(container.bolt, container.engine)) as server, httpx.Client(timeout=10) as http:
+
+        def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+            response = http.post(f"{server.url}/slack/events", content=body, headers=headers)
+            return response.status_code, response.content
+
+        workspace = Workspace(slack, signing_secret=SIGNING_SECRET, send=send)
+        yield App(slack=slack, workspace=workspace, container=container, console=container.console, clock=clock,
+                  url=server.url, http=http)
+    container.close()

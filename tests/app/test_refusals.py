@@ -1,0 +1,195 @@
+"""Bad input and refusals: each gets a clear message, changes nothing, and is audited."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.domain.requests import RequestState
+from storage import audit
+from storage.db import session
+from storage.models import AuditRow
+
+JDOE = "u-1001"
+
+
+def _refusals(app) -> list[dict]:
+    with session(app.container.engine) as db:
+        rows = db.exec(select(AuditRow).where(AuditRow.event == "refused").order_by(AuditRow.seq)).all()
+    return [json.loads(row.data) | {"actor": row.actor} for row in rows]
+
+
+def _nothing_changed(app):
+    assert app.console.operations() == []
+    assert app.slack.messages("C0RESULTS") == []
+    assert audit.verify(app.container.engine).ok
+
+
+@pytest.mark.parametrize(("who", "text", "message", "code"), [
+    ("carol", "delete jdoe", "Only account admins", "not_admin"),
+    ("U0STRANGER", "delete jdoe", "own workspace", "other_workspace"),
+    ("U0NOMAIL", "delete jdoe", "no verified email", "no_verified_email"),
+    ("alice", "delete nobody", "`nobody`: no user with this username or email", "blocked"),
+    ("bob", "delete alice", "`alice` is protected", "blocked"),
+    ("bob", "deactivate bob", "`bob` is you", "blocked"),
+    ("alice", "rename jdoe msmith", "`msmith` is already in use", "blocked"),
+    ("alice", "rename jdoe bad!name", "cannot be used", "blocked"),
+    ("alice", "deactivate tinactive", "already deactivated", "blocked"),
+    ("alice", "delete jdoe --when now", "unknown option", "bad_command"),
+    ("alice", "obliterate jdoe", "I don't know `obliterate`", "bad_command"),
+    ("alice", "status OB-NOTHERE1", "There is no request OB-NOTHERE1", "not_found"),
+])
+def test_command_refusals(app, who, text, message, code):
+    app.command(who, text)
+    shown = app.ephemeral_texts(who)
+    assert shown and message in shown[-1]
+    assert [r["code"] for r in _refusals(app)] == [code]
+    assert app.container.store.list() == []
+    _nothing_changed(app)
+
+
+def test_second_open_request_on_the_same_user(app):
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    app.command("dana", "deactivate jdoe")
+    assert "already part of open request" in app.last_ephemeral("dana")
+    _nothing_changed(app)
+
+
+def test_two_drafts_for_one_user_only_one_can_be_sent(app):
+    app.command("alice", "delete jdoe")
+    app.command("dana", "delete jdoe")
+    app.press("dana", "Request approval")
+    app.press("alice", "Request approval")
+    assert "Another open request took these users" in app.last_ephemeral("alice")
+    assert len(app.slack.messages("C0APPROVALS")) == 1
+
+
+@pytest.mark.parametrize(("who", "message", "code"), [
+    ("alice", "a different admin must decide", "self_approval"),
+    ("carol", "Only account admins", "not_admin"),
+    ("U0STRANGER", "own workspace", "other_workspace"),
+])
+def test_approver_must_be_a_different_admin(app, who, message, code):
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    app.press(who, "Approve")
+    assert message in app.last_ephemeral(who)
+    assert _refusals(app)[-1]["code"] == code
+    assert app.container.store.get(app.request_id()).state is RequestState.AWAITING_APPROVAL
+    _nothing_changed(app)
+
+
+def test_admin_removed_from_policy_cannot_approve(app):
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    app.slack.update_member("U0BOB", email="bob@elsewhere.example")  # no longer matches the policy
+    app.press("bob", "Approve")
+    assert "Only account admins" in app.last_ephemeral("bob")
+    _nothing_changed(app)
+
+
+def test_double_click_gives_one_outcome(app):
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    app.press("bob", "Approve")
+    message = app.slack.messages("C0APPROVALS")[-1]
+    # The buttons are gone once decided; a late click from a stale client still reaches the app.
+    late = app.workspace.block_action("U0BOB", message, "offboard_approve", json.dumps({"r": app.request_id()}))
+    app.settle()
+    assert late.status == 200
+    assert "already approved by <@U0BOB>" in app.last_ephemeral("bob")
+    assert [op.name for op in app.console.operations(user_id=JDOE)] == ["release_licenses", "delete"]
+    assert _refusals(app)[-1]["code"] == "already_decided"
+
+
+def test_two_approvers_at_once_exactly_one_outcome(app):
+    app.command("alice", "delete jdoe")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    message = app.slack.messages("C0APPROVALS")[-1]
+    value = json.dumps({"r": request_id})
+    barrier = threading.Barrier(2)
+
+    def click(user):
+        barrier.wait()
+        app.workspace.block_action(user, message, "offboard_approve", value)
+
+    threads = [threading.Thread(target=click, args=(user,)) for user in ("U0BOB", "U0DANA")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    app.settle()
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.DONE
+    assert len(request.approvals) == 1
+    assert [op.name for op in app.console.operations(user_id=JDOE)] == ["release_licenses", "delete"]
+    loser = "bob" if request.approvals[0].approver_id == "U0DANA" else "dana"
+    assert "already approved" in app.last_ephemeral(loser)
+    assert audit.verify(app.container.engine).ok
+
+
+def test_click_after_expiry(app):
+    app.command("alice", "delete jdoe")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    app.clock.advance(timedelta(hours=25))
+    app.press("bob", "Approve")
+    assert "expired" in app.last_ephemeral("bob")
+    assert app.container.store.get(request_id).state is RequestState.EXPIRED
+    assert "Expired" in app.channel_texts("C0APPROVALS")[-1]
+    assert any("expired" in text for text in app.dm_texts("alice"))
+    _nothing_changed(app)
+
+
+def test_click_after_cancel(app):
+    app.command("alice", "delete jdoe")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    message = app.slack.messages("C0APPROVALS")[-1]
+    app.command("alice", f"cancel {request_id}")
+    app.workspace.block_action("U0BOB", message, "offboard_approve", json.dumps({"r": request_id}))
+    app.settle()
+    assert "was cancelled by <@U0ALICE>" in app.last_ephemeral("bob")
+    _nothing_changed(app)
+
+
+def test_forged_button_value_is_refused(app):
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    message = app.slack.messages("C0APPROVALS")[-1]
+    app.workspace.block_action("U0BOB", message, "offboard_approve", "OB-12345678;DROP TABLE")
+    app.settle()
+    assert "does not belong to a request" in app.last_ephemeral("bob")
+    _nothing_changed(app)
+
+
+@pytest.mark.parametrize("forgery", ["bad_signature", "unsigned", "stale", "future"])
+def test_forged_unsigned_and_stale_requests_get_401(app, forgery):
+    body = (b"token=x&team_id=T0DEMO&user_id=U0ALICE&command=%2Foffboard&text=delete+jdoe"
+            b"&channel_id=C0GENERAL&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fr&trigger_id=1.2.3")
+    now = int(time.time())
+    headers = {
+        "bad_signature": {**app.workspace.sign(body, now), "X-Slack-Signature": "v0=" + "0" * 64},
+        "unsigned": {},
+        "stale": app.workspace.sign(body, now - 600),
+        "future": app.workspace.sign(body, now + 600),
+    }[forgery]
+    response = app.http.post(f"{app.url}/slack/events", content=body,
+                             headers={**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    app.settle()
+    assert response.status_code == 401
+    assert app.container.store.list() == []
+    assert app.slack.ephemerals() == []
+    _nothing_changed(app)
+
+
+def test_health_check(app):
+    response = app.http.get(f"{app.url}/healthz")
+    assert response.status_code == 200 and response.json()["ok"] is True

@@ -1,0 +1,147 @@
+"""Guarded updates: one writer wins, users are held by one open request, migrations match the models."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from bot.console.demo_data import DEMO_USERS
+from bot.domain.plan import build_plan
+from bot.domain.records import AuditEntry
+from bot.domain.requests import Action, RequestState
+from bot.ports import NewRequest, TargetsBusy
+from storage import audit
+from storage.requests import RequestStore
+
+USERS = {user.username: user for user in DEMO_USERS}
+S = RequestState
+
+
+def _entry(event="test"):
+    return AuditEntry(actor="U0TEST", event=event)
+
+
+def _new(store, clock, request_id, *usernames, approvals=1):
+    plans = tuple(build_plan(Action.DELETE, USERS[name]) for name in usernames)
+    return store.create(NewRequest(id=request_id, action=Action.DELETE, requester_id="U0ALICE",
+                                   requester_email="alice@example.com", reason="left",
+                                   approvals_required=approvals, expires_at=clock.now() + timedelta(hours=24),
+                                   origin_channel="C0GENERAL", plans=plans), now=clock.now(), entry=_entry())
+
+
+@pytest.fixture
+def store(any_engine):
+    return RequestStore(any_engine)
+
+
+def test_create_and_load_round_trip(store, clock):
+    created = _new(store, clock, "OB-AAAAAAA1", "jdoe", "msmith")
+    loaded = store.get("OB-AAAAAAA1")
+    assert loaded == created
+    assert loaded.state is S.DRAFT
+    assert [t.plan.username for t in loaded.targets] == ["jdoe", "msmith"]
+    assert loaded.expires_at == clock.now() + timedelta(hours=24)
+
+
+def test_transition_is_guarded(store, clock):
+    _new(store, clock, "OB-AAAAAAA2", "jdoe")
+    moved = store.transition("OB-AAAAAAA2", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                             entry=_entry())
+    assert moved.state is S.AWAITING_APPROVAL and moved.version == 2
+    assert store.transition("OB-AAAAAAA2", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                            entry=_entry()) is None
+    assert store.get("OB-AAAAAAA2").version == 2
+
+
+def test_open_request_holds_its_users(store, clock):
+    _new(store, clock, "OB-AAAAAAA3", "jdoe")
+    _new(store, clock, "OB-AAAAAAA4", "jdoe", "msmith")
+    store.transition("OB-AAAAAAA3", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                     entry=_entry())
+    with pytest.raises(TargetsBusy) as busy:
+        store.transition("OB-AAAAAAA4", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                         entry=_entry())
+    assert busy.value.holders == {USERS["jdoe"].id: "OB-AAAAAAA3"}
+    assert store.get("OB-AAAAAAA4").state is S.DRAFT  # the failed move changed nothing
+    store.transition("OB-AAAAAAA3", to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
+                     entry=_entry())
+    assert store.holders([USERS["jdoe"].id]) == {}
+    assert store.transition("OB-AAAAAAA4", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                            entry=_entry()) is not None
+
+
+def test_racing_writers_exactly_one_wins(store, clock):
+    for round_number in range(10):
+        request_id = f"OB-RACE{round_number:04d}"
+        _new(store, clock, request_id, "jdoe")
+        store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                         entry=_entry())
+        outcomes = []
+        barrier = threading.Barrier(3)
+
+        def decide(to, request_id=request_id, outcomes=outcomes, barrier=barrier):
+            barrier.wait()
+            outcomes.append(store.transition(request_id, to=to, allowed_from=[S.AWAITING_APPROVAL],
+                                             now=clock.now(), entry=_entry(f"to.{to.value}")))
+
+        threads = [threading.Thread(target=decide, args=(to,)) for to in (S.REJECTED, S.CANCELLED, S.EXPIRED)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [outcome for outcome in outcomes if outcome is not None]
+        assert len(winners) == 1
+        assert store.get(request_id).state is winners[0].state
+        assert store.holders([USERS["jdoe"].id]) == {}
+    assert audit.verify(store.engine).ok
+
+
+def test_two_approvers_at_once_approve_once(store, clock):
+    for round_number in range(10):
+        request_id = f"OB-APPR{round_number:04d}"
+        _new(store, clock, request_id, "jdoe")
+        store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                         entry=_entry())
+        results = []
+        barrier = threading.Barrier(2)
+
+        def approve(who, request_id=request_id, results=results, barrier=barrier):
+            barrier.wait()
+            results.append(store.record_approval(request_id, approver_id=f"U0{who.upper()}",
+                                                 approver_email=f"{who}@example.com", now=clock.now(),
+                                                 entry=_entry(), approved_entry=_entry("approved")))
+
+        threads = [threading.Thread(target=approve, args=(who,)) for who in ("bob", "dana")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(result.became_approved for result in results) == [False, True]
+        final = store.get(request_id)
+        assert final.state is S.APPROVED
+        assert len(final.approvals) == 1
+        store.transition(request_id, to=S.CANCELLED, allowed_from=[S.APPROVED], now=clock.now(), entry=_entry())
+    assert audit.verify(store.engine).ok
+
+
+def test_same_approver_counts_once_and_expired_requests_take_no_approval(store, clock):
+    _new(store, clock, "OB-AAAAAAA5", "jdoe", approvals=2)
+    store.transition("OB-AAAAAAA5", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                     entry=_entry())
+    kwargs = dict(approver_id="U0BOB", approver_email="bob@example.com", entry=_entry(), approved_entry=_entry())
+    assert store.record_approval("OB-AAAAAAA5", now=clock.now(), **kwargs).recorded
+    second = store.record_approval("OB-AAAAAAA5", now=clock.now(), **{**kwargs, "approver_id": "U0BOB2"})
+    assert not second.recorded and len(second.request.approvals) == 1
+    late = store.record_approval("OB-AAAAAAA5", now=clock.now() + timedelta(hours=25),
+                                 **{**kwargs, "approver_email": "dana@example.com"})
+    assert not late.recorded
+    assert store.get("OB-AAAAAAA5").state is S.AWAITING_APPROVAL
+
+
+def test_migrations_describe_exactly_the_models(any_engine):
+    with any_engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []
