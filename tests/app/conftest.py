@@ -19,6 +19,7 @@ from bot.shell.demo import HOME_CHANNEL, populate
 from bot.shell.fake_slack import FakeSlack
 from bot.shell.workspace import Delivery, Workspace
 from storage import migrate
+from tests.fakes import FaultyConsole
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 U = {"alice": "U0ALICE", "bob": "U0BOB", "dana": "U0DANA", "carol": "U0CAROL", "jdoe": "U0JDOE"}
@@ -56,6 +57,7 @@ class App:
     workspace: Workspace
     container: Container
     console: LocalConsole
+    faults: FaultyConsole
     clock: ManualClock
     url: str
     http: httpx.Client
@@ -132,7 +134,9 @@ def app(slack, tmp_path, clock) -> Iterator[App]:
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
         database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_local_console=tmp_path / "console.db",
     )
-    container = build(settings, clock=clock)
+    faults = FaultyConsole(LocalConsole(tmp_path / "console.db"))
+    faults.inner.seed_if_empty()
+    container = build(settings, clock=clock, console=faults)
     migrate.upgrade(container.engine)
     with LiveServer(create_asgi_app(container.bolt, container.engine)) as server, httpx.Client(timeout=10) as http:
 
@@ -141,6 +145,6 @@ def app(slack, tmp_path, clock) -> Iterator[App]:
             return response.status_code, response.content
 
         workspace = Workspace(slack, signing_secret=SIGNING_SECRET, send=send)
-        yield App(slack=slack, workspace=workspace, container=container, console=container.console, clock=clock,
-                  url=server.url, http=http)
+        yield App(slack=slack, workspace=workspace, container=container, console=faults.inner, faults=faults,
+                  clock=clock, url=server.url, http=http)
     container.close()

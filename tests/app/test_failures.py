@@ -1,0 +1,97 @@
+"""When the console or Slack misbehaves, every request still ends in a definite, explained state,
+and no console operation is repeated or lost."""
+
+from __future__ import annotations
+
+from bot.domain.records import TargetOutcome
+from bot.domain.requests import RequestState
+from bot.errors import ConsoleRejected, ConsoleUnavailable
+from storage import audit
+
+JDOE = "u-1001"
+
+
+def _ops(app):
+    return [op.name for op in app.console.operations(user_id=JDOE)]
+
+
+def _approved_delete(app):
+    app.command("alice", "delete jdoe")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    return request_id
+
+
+def test_delete_refused_by_the_console(app):
+    request_id = _approved_delete(app)
+    app.faults.fail_next("delete", ConsoleRejected("the user is on an active call"))
+    app.press("bob", "Approve")
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.FAILED
+    assert request.targets[0].outcome is TargetOutcome.FAILED
+    assert _ops(app) == ["release_licenses"]
+    user = app.console.get_user(user_id=JDOE)
+    assert user is not None and not user.licenses
+    results = app.channel_texts("C0RESULTS")[-1]
+    assert "❌ `jdoe`: delete failed: the user is on an active call" in results
+    assert "start a new request" in results
+    assert "Finished with failures" in app.channel_texts("C0APPROVALS")[-1]
+    assert any("finished with problems" in text for text in app.dm_texts("alice"))
+    assert audit.verify(app.container.engine).ok
+
+
+def test_lost_answer_to_a_delete_is_reconciled_by_reading_not_repeated(app):
+    request_id = _approved_delete(app)
+    app.faults.fail_next("delete", ConsoleUnavailable("connection dropped"), after_applying=True)
+    app.press("bob", "Approve")
+    assert app.container.store.get(request_id).state is RequestState.DONE
+    assert _ops(app) == ["release_licenses", "delete"]
+    assert "`jdoe`: deleted successfully" in app.channel_texts("C0RESULTS")[-1]
+
+
+def test_console_down_before_the_first_step_changes_nothing(app):
+    request_id = _approved_delete(app)
+    app.faults.fail_next("release_licenses", ConsoleUnavailable("console unreachable"))
+    app.press("bob", "Approve")
+    assert app.container.store.get(request_id).state is RequestState.FAILED
+    assert _ops(app) == []
+    assert "release licenses failed: console unreachable" in app.channel_texts("C0RESULTS")[-1]
+
+
+def test_record_changed_since_approval_stops_that_user(app):
+    request_id = _approved_delete(app)
+    app.console.release_licenses(user_id=JDOE)  # someone else edits the user in the console meanwhile
+    app.press("bob", "Approve")
+    request = app.container.store.get(request_id)
+    assert request.targets[0].outcome is TargetOutcome.ABORTED
+    assert request.state is RequestState.FAILED
+    assert app.console.get_user(user_id=JDOE) is not None
+    assert _ops(app) == ["release_licenses"]  # only the outside edit
+    assert "changed since the plan was approved" in app.channel_texts("C0RESULTS")[-1]
+
+
+def test_user_deleted_elsewhere_meanwhile(app):
+    request_id = _approved_delete(app)
+    app.console.delete(user_id=JDOE)
+    app.press("bob", "Approve")
+    assert app.container.store.get(request_id).targets[0].outcome is TargetOutcome.ABORTED
+    assert "no longer exists" in app.channel_texts("C0RESULTS")[-1]
+
+
+def test_slack_failing_to_update_messages_does_not_undo_or_repeat_work(app):
+    request_id = _approved_delete(app)
+    app.slack.inject_failure("chat.update", error="internal_error", times=10)
+    app.press("bob", "Approve")
+    assert app.container.store.get(request_id).state is RequestState.DONE
+    assert _ops(app) == ["release_licenses", "delete"]
+    assert "`jdoe`: deleted successfully" in app.channel_texts("C0RESULTS")[-1]
+    assert audit.verify(app.container.engine).ok
+
+
+def test_approvals_channel_the_bot_is_not_in(app):
+    app.slack.set_bot_membership("C0APPROVALS", False)
+    app.command("alice", "delete jdoe")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    assert any("could not post request" in text and "not_in_channel" in text for text in app.dm_texts("alice"))
+    assert app.container.store.get(request_id).state is RequestState.AWAITING_APPROVAL

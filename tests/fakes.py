@@ -1,0 +1,68 @@
+"""Fakes that keep state, for the parts of the world tests need to misbehave."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from bot.console.local import LocalConsole
+from bot.domain.directory import UserStatus
+from bot.errors import ConsoleError
+
+
+class FaultyConsole:
+    """A real LocalConsole with scheduled faults: the next call of an operation raises, or lands
+    in the console and then raises (an answer lost on the way back)."""
+
+    def __init__(self, console: LocalConsole) -> None:
+        self.inner = console
+        self.name = console.name
+        self._faults: dict[str, deque[tuple[ConsoleError, bool]]] = defaultdict(deque)
+        self._before: dict[str, Callable[[], None]] = {}
+        self._lock = threading.Lock()
+
+    def fail_next(self, operation: str, error: ConsoleError, *, after_applying: bool = False) -> None:
+        with self._lock:
+            self._faults[operation].append((error, after_applying))
+
+    def before(self, operation: str, action: Callable[[], None]) -> None:
+        """Run action (once) just before the next call of operation, e.g. someone edits the user."""
+        self._before[operation] = action
+
+    def _call(self, operation: str, run: Callable[[], object]):
+        action = self._before.pop(operation, None)
+        if action:
+            action()
+        with self._lock:
+            fault = self._faults[operation].popleft() if self._faults[operation] else None
+        if fault and not fault[1]:
+            raise fault[0]
+        result = run()
+        if fault:
+            raise fault[0]
+        return result
+
+    def find_user(self, *, reference: str):
+        return self._call("find_user", lambda: self.inner.find_user(reference=reference))
+
+    def get_user(self, *, user_id: str):
+        return self._call("get_user", lambda: self.inner.get_user(user_id=user_id))
+
+    def search_users(self, *, text: str, limit: int = 20):
+        return self.inner.search_users(text=text, limit=limit)
+
+    def username_taken(self, *, username: str) -> bool:
+        return self.inner.username_taken(username=username)
+
+    def release_licenses(self, *, user_id: str) -> None:
+        self._call("release_licenses", lambda: self.inner.release_licenses(user_id=user_id))
+
+    def set_status(self, *, user_id: str, status: UserStatus) -> None:
+        self._call("set_status", lambda: self.inner.set_status(user_id=user_id, status=status))
+
+    def rename(self, *, user_id: str, new_username: str) -> None:
+        self._call("rename", lambda: self.inner.rename(user_id=user_id, new_username=new_username))
+
+    def delete(self, *, user_id: str) -> None:
+        self._call("delete", lambda: self.inner.delete(user_id=user_id))
