@@ -1,0 +1,89 @@
+"""The Block Kit builders, rendered to dicts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.console.demo_data import DEMO_USERS
+from bot.domain.plan import build_plan
+from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
+from bot.domain.requests import Action, RequestState
+from bot.slack import blocks
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.values import RequestRef
+
+USERS = {user.username: user for user in DEMO_USERS}
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _request(action=Action.DELETE, state=RequestState.DRAFT, users=("jdoe",), approvals_required=1, **changes):
+    targets = tuple(Target(id=i, position=i, plan=build_plan(action, USERS[name]), outcome=TargetOutcome.PENDING,
+                           detail="") for i, name in enumerate(users))
+    request = OffboardRequest(id="OB-ABCDEFGH", action=action, state=state, version=1, requester_id="U0ALICE",
+                              requester_email="alice@example.com", reason="left", approvals_required=approvals_required,
+                              created_at=NOW, expires_at=NOW + timedelta(hours=24), origin_channel="C0GENERAL",
+                              targets=targets)
+    return replace(request, **changes)
+
+
+def _buttons(message):
+    return [(e["text"]["text"], e["action_id"], e["value"]) for b in message["blocks"] if b["type"] == "actions"
+            for e in b["elements"] if e["type"] == "button"]
+
+
+def test_preview_asks_for_approval_with_typed_values():
+    message = blocks.preview(_request())
+    value = RequestRef(r="OB-ABCDEFGH").dump()
+    assert _buttons(message) == [("Request approval", ActionId.REQUEST_APPROVAL, value),
+                                 ("Cancel", ActionId.DISCARD, value)]
+    assert json.loads(value) == {"r": "OB-ABCDEFGH"}
+
+
+def test_preview_of_an_action_without_approvers_confirms():
+    message = blocks.preview(_request(action=Action.DEACTIVATE, approvals_required=0))
+    assert [label for label, *_ in _buttons(message)] == ["Confirm", "Cancel"]
+
+
+def test_contact_center_preview_has_the_attestation_box():
+    message = blocks.preview(_request(users=("msmith",)))
+    attest = [b for b in message["blocks"] if b.get("block_id") == BlockId.ATTESTATION]
+    assert attest and attest[0]["elements"][0]["action_id"] == ActionId.ATTEST_CONTACT_CENTER
+
+
+def test_approval_message_has_buttons_only_while_awaiting():
+    awaiting = blocks.approval_message(_request(state=RequestState.AWAITING_APPROVAL))
+    assert [label for label, *_ in _buttons(awaiting)] == ["Approve", "Reject"]
+    for state in RequestState:
+        if state is not RequestState.AWAITING_APPROVAL:
+            assert _buttons(blocks.approval_message(_request(state=state))) == []
+
+
+def test_outcome_lists_every_user():
+    request = _request(state=RequestState.FAILED, users=("jdoe", "msmith"),
+                       approvals=(Approval("U0BOB", "bob@example.com", NOW),))
+    request = replace(request, targets=(
+        replace(request.targets[0], outcome=TargetOutcome.DONE, detail="deleted successfully"),
+        replace(request.targets[1], outcome=TargetOutcome.FAILED, detail="delete failed: busy"),
+    ))
+    text = json.dumps(blocks.outcome_message(request))
+    assert "`jdoe`: deleted successfully" in text and "`msmith`: delete failed: busy" in text
+
+
+def test_user_text_cannot_ping_or_forge_links():
+    request = _request(reason="<!channel> see <https://evil.example|this> & <@U0BOB>")
+    text = json.dumps(blocks.approval_message(request))
+    assert "<!channel>" not in text and "<https://evil" not in text and "<@U0BOB>" not in text
+    assert "&lt;!channel&gt;" in text
+
+
+def test_long_reasons_stay_inside_block_limits():
+    message = blocks.approval_message(_request(reason="x" * 3000))
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if "text" in element and isinstance(element["text"], str):
+                assert len(element["text"]) <= 3000
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+    assert len(message["text"]) <= 3000
