@@ -41,11 +41,11 @@ class Gatekeeper:
         if member.is_stranger or member.team_id != home:
             raise Refusal("external_member", "Members of other organisations cannot offboard users here.",
                           request_id=request_id)
-        role = self._policy.role_of(member.email) if member.email_verified else None
         if not member.email or not member.email_verified:
             raise Refusal("no_verified_email",
                           "Your Slack account has no verified email, so I cannot check your admin role.",
                           request_id=request_id)
+        role = self._policy.role_of(member.email)
         if role is None:
             raise Refusal("not_admin", "Only account admins (primary or secondary) can offboard users or decide "
                           "on requests. Ask one of them.", request_id=request_id)

@@ -66,3 +66,20 @@ class FaultyConsole:
 
     def delete(self, *, user_id: str) -> None:
         self._call("delete", lambda: self.inner.delete(user_id=user_id))
+
+
+def run_together(*calls: Callable[[], object]) -> list[object]:
+    """Start every call at the same instant on its own thread; return their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

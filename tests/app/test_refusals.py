@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from bot.domain.requests import RequestState
 from storage import audit
 from storage.db import session
 from storage.models import AuditRow
+from tests.fakes import run_together
 
 JDOE = "u-1001"
 
@@ -114,17 +114,8 @@ def test_two_approvers_at_once_exactly_one_outcome(app):
     app.press("alice", "Request approval")
     message = app.slack.messages("C0APPROVALS")[-1]
     value = json.dumps({"r": request_id})
-    barrier = threading.Barrier(2)
-
-    def click(user):
-        barrier.wait()
-        app.workspace.block_action(user, message, "offboard_approve", value)
-
-    threads = [threading.Thread(target=click, args=(user,)) for user in ("U0BOB", "U0DANA")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(*(lambda user=user: app.workspace.block_action(user, message, "offboard_approve", value)
+                   for user in ("U0BOB", "U0DANA")))
     app.settle()
     request = app.container.store.get(request_id)
     assert request.state is RequestState.DONE

@@ -1,6 +1,5 @@
 """Guarded updates: one writer wins, users are held by one open request, migrations match the models."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from bot.domain.requests import Action, RequestState
 from bot.ports import NewRequest, TargetsBusy
 from storage import audit
 from storage.requests import RequestStore
+from tests.fakes import run_together
 
 USERS = {user.username: user for user in DEMO_USERS}
 S = RequestState
@@ -79,19 +79,11 @@ def test_racing_writers_exactly_one_wins(store, clock):
         _new(store, clock, request_id, "jdoe")
         store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                          entry=_entry())
-        outcomes = []
-        barrier = threading.Barrier(3)
-
-        def decide(to, request_id=request_id, outcomes=outcomes, barrier=barrier):
-            barrier.wait()
-            outcomes.append(store.transition(request_id, to=to, allowed_from=[S.AWAITING_APPROVAL],
-                                             now=clock.now(), entry=_entry(f"to.{to.value}")))
-
-        threads = [threading.Thread(target=decide, args=(to,)) for to in (S.REJECTED, S.CANCELLED, S.EXPIRED)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = run_together(*(
+            lambda to=to, request_id=request_id: store.transition(
+                request_id, to=to, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
+                entry=_entry(f"to.{to.value}"))
+            for to in (S.REJECTED, S.CANCELLED, S.EXPIRED)))
         winners = [outcome for outcome in outcomes if outcome is not None]
         assert len(winners) == 1
         assert store.get(request_id).state is winners[0].state
@@ -105,20 +97,11 @@ def test_two_approvers_at_once_approve_once(store, clock):
         _new(store, clock, request_id, "jdoe")
         store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                          entry=_entry())
-        results = []
-        barrier = threading.Barrier(2)
-
-        def approve(who, request_id=request_id, results=results, barrier=barrier):
-            barrier.wait()
-            results.append(store.record_approval(request_id, approver_id=f"U0{who.upper()}",
-                                                 approver_email=f"{who}@example.com", now=clock.now(),
-                                                 entry=_entry(), approved_entry=_entry("approved")))
-
-        threads = [threading.Thread(target=approve, args=(who,)) for who in ("bob", "dana")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = run_together(*(
+            lambda who=who, request_id=request_id: store.record_approval(
+                request_id, approver_id=f"U0{who.upper()}", approver_email=f"{who}@example.com", now=clock.now(),
+                entry=_entry(), approved_entry=_entry("approved"))
+            for who in ("bob", "dana")))
         assert sorted(result.became_approved for result in results) == [False, True]
         final = store.get(request_id)
         assert final.state is S.APPROVED
@@ -145,3 +128,29 @@ def test_migrations_describe_exactly_the_models(any_engine):
     with any_engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert differences == []
+
+
+def test_approve_racing_reject_and_cancel_one_decision(store, clock):
+    for round_number in range(10):
+        request_id = f"OB-MIXD{round_number:04d}"
+        _new(store, clock, request_id, "jdoe")
+        store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                         entry=_entry())
+        approval, rejection, cancellation = run_together(
+            lambda request_id=request_id: store.record_approval(
+                request_id, approver_id="U0BOB", approver_email="bob@example.com", now=clock.now(), entry=_entry(),
+                approved_entry=_entry("approved")),
+            lambda request_id=request_id: store.transition(
+                request_id, to=S.REJECTED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(), entry=_entry()),
+            lambda request_id=request_id: store.transition(
+                request_id, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(), entry=_entry()),
+        )
+        decided = [approval.became_approved, rejection is not None, cancellation is not None]
+        assert sum(decided) == 1
+        final = store.get(request_id)
+        assert final.state is [S.APPROVED, S.REJECTED, S.CANCELLED][decided.index(True)]
+        assert len(final.approvals) == (1 if approval.recorded else 0)
+        if final.state is S.APPROVED:
+            store.transition(request_id, to=S.CANCELLED, allowed_from=[S.APPROVED], now=clock.now(),
+                             entry=_entry())
+    assert audit.verify(store.engine).ok
