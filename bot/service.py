@@ -12,6 +12,7 @@ from bot.domain.directory import ConsoleUser, UserStatus, username_problem
 from bot.domain.plan import TargetPlan, build_plan
 from bot.domain.records import Actor, AuditEntry, OffboardRequest
 from bot.domain.requests import Action, RequestState
+from bot.domain.text import quote
 from bot.errors import AlreadyDecided, NotFound, Refusal
 from bot.executor import Executor
 from bot.policy import Policy, Role
@@ -95,15 +96,16 @@ class OffboardService:
         if ref.slack_user_id:
             member = self._members.member(user_id=ref.slack_user_id)
             if member is None or not member.email:
-                return None, f"{ref}: I cannot see an email for this Slack member, so I cannot find their profile."
+                return None, (f"{quote(str(ref))}: I cannot see an email for this Slack member, so I cannot find "
+                               "their profile.")
             text = member.email
         user = self._console.find_user(reference=text)
         if user is None:
-            return None, f"`{text}`: no user with this username or email in the {self._console.name} console."
+            return None, f"{quote(text)}: no user with this username or email in the {self._console.name} console."
         return user, ""
 
     def _blockers(self, plan: TargetPlan, user: ConsoleUser, *, admin: Admin) -> list[str]:
-        name = f"`{user.username}`"
+        name = quote(user.username)
         blockers = []
         if self._policy.protected(username=user.username, email=user.email):
             blockers.append(f"{name} is protected by the policy and cannot be offboarded.")
@@ -123,11 +125,11 @@ class OffboardService:
     def _rename_blockers(self, user: ConsoleUser, new_username: str) -> list[str]:
         problem = username_problem(new_username)
         if problem:
-            return [f"`{new_username}` cannot be used: {problem}."]
+            return [f"{quote(new_username)} cannot be used: {problem}."]
         if new_username.lower() == user.username.lower():
-            return [f"`{user.username}` already has that username."]
+            return [f"{quote(user.username)} already has that username."]
         if self._console.username_taken(username=new_username):
-            return [f"`{new_username}` is already in use by another user."]
+            return [f"{quote(new_username)} is already in use by another user."]
         return []
 
     def submit(self, *, actor: Actor, request_id: str, attested: bool) -> OffboardRequest:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.requests import Action
+from bot.domain.text import quote
 from bot.errors import BadCommand
 
 MAX_REASON = 3000
@@ -75,9 +76,9 @@ def parse_command(text: str) -> Command:
     try:
         verb = Verb(head.lower())
     except ValueError:
-        raise BadCommand(f"I don't know `{_clip(head)}`. Try `/offboard help`.") from None
+        raise BadCommand(f"I don't know {quote(head, 40)}. Try `/offboard help`.") from None
     if verb is Verb.MODAL:
-        raise BadCommand(f"I don't know `{_clip(head)}`. Try `/offboard help`.")
+        raise BadCommand(f"I don't know {quote(head, 40)}. Try `/offboard help`.")
     positional, options = _options(rest, verb)
     return _build(verb, positional, options)
 
@@ -95,7 +96,7 @@ def _options(words: list[str], verb: Verb) -> tuple[list[str], dict[str, str]]:
         if word.startswith("--"):
             name = word.lower()
             if name not in _OPTIONS:
-                raise BadCommand(f"unknown option `{_clip(word)}`. Usage: `/offboard {USAGE[verb]}`")
+                raise BadCommand(f"unknown option {quote(word, 40)}. Usage: `/offboard {USAGE[verb]}`")
             value_words = []
             index += 1
             while index < len(words) and not words[index].startswith("--"):
@@ -133,7 +134,7 @@ def _build(verb: Verb, positional: list[str], options: dict[str, str]) -> Comman
             raise BadCommand(f"name one request. {usage}")
         request_id = positional[0].upper()
         if not _REQUEST_ID.match(request_id):
-            raise BadCommand(f"`{_clip(positional[0])}` is not a request id (they look like OB-7K2M4Q9A). {usage}")
+            raise BadCommand(f"{quote(positional[0], 40)} is not a request id (they look like OB-7K2M4Q9A). {usage}")
         return Command(verb=verb, request_id=request_id)
     if verb is Verb.RENAME:
         if len(positional) != 2:
@@ -192,6 +193,3 @@ def _strip_link(word: str) -> str:
     return word
 
 
-def _clip(text: str, limit: int = 40) -> str:
-    text = text.replace("`", "'")
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -8,6 +8,7 @@ from bot.domain.commands import USAGE
 from bot.domain.plan import TargetPlan
 from bot.domain.records import OffboardRequest, Target, TargetOutcome
 from bot.domain.requests import Action, RequestState
+from bot.domain.text import escape
 from bot.slack.ids import COMMAND, ActionId, BlockId, CallbackId
 from bot.slack.values import ModalOrigin, RequestRef
 
@@ -30,11 +31,6 @@ _OUTCOME_MARK = {TargetOutcome.PENDING: "…", TargetOutcome.DONE: "✅", Target
 
 
 # -- small pieces ------------------------------------------------------------------------------------
-
-def escape(text: str) -> str:
-    """Escape text for mrkdwn so it cannot ping people, forge links or mentions."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

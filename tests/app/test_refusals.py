@@ -184,3 +184,11 @@ def test_forged_unsigned_and_stale_requests_get_401(app, forgery):
 def test_health_check(app):
     response = app.http.get(f"{app.url}/healthz")
     assert response.status_code == 200 and response.json()["ok"] is True
+
+
+def test_echoed_input_cannot_ping_or_link(app):
+    app.command("alice", "delete <!channel> <https://evil.example|click>")
+    shown = app.last_ephemeral("alice")
+    assert "<!channel>" not in shown and "<https://evil" not in shown
+    assert "&lt;!channel&gt;" in shown
+    _nothing_changed(app)
