@@ -106,6 +106,9 @@ def _serve(_args, settings: Settings) -> int:
 
     built = wiring.build(settings)
     migrate.upgrade(built.engine)
+    resumed = built.service.resume_unfinished()
+    if resumed:
+        log.warning("resuming %d request(s) a previous run left unfinished: %s", len(resumed), ", ".join(resumed))
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

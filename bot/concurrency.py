@@ -7,10 +7,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class TrackedExecutor(ThreadPoolExecutor):
-    """Runs Bolt's listeners; wait_idle() lets the shell and tests wait for every listener to finish."""
+    """A pool whose wait_idle() lets the shell and tests wait until all submitted work has finished."""
 
-    def __init__(self, max_workers: int = 8) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="offboard-listener")
+    def __init__(self, *, max_workers: int, name: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=f"offboard-{name}")
         self._pending = 0
         self._idle = threading.Condition()
 

@@ -16,6 +16,7 @@ from bot.console.local import LocalConsole
 from bot.errors import ConfigurationError
 from bot.policy import Policy, load_policy
 from bot.ports import Clock, Console
+from bot.runner import BackgroundRunner
 from bot.service import OffboardService
 from bot.settings import Settings
 from bot.slack.members import SlackMembers
@@ -36,10 +37,16 @@ class Container:
     client: WebClient
     service: OffboardService
     bolt: App
-    listeners: TrackedExecutor
+    listeners: TrackedExecutor  # Bolt's listeners: short, they only ack and answer
+    jobs: TrackedExecutor  # executions of approved requests
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until every listener and every job they started has finished (shell and tests)."""
+        return self.listeners.wait_idle(timeout) and self.jobs.wait_idle(timeout)
 
     def close(self) -> None:
         self.listeners.shutdown(wait=True)
+        self.jobs.shutdown(wait=True)
         self.engine.dispose()
 
 
@@ -64,9 +71,11 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     store = RequestStore(engine)
     console = console or build_console(settings)
     client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    listeners = TrackedExecutor(max_workers=8, name="listener")
+    jobs = TrackedExecutor(max_workers=4, name="job")
     service = OffboardService(store=store, console=console, members=SlackMembers(client=client), policy=policy,
-                              notifier=SlackNotifier(client=client, policy=policy), clock=clock)
-    listeners = TrackedExecutor()
+                              notifier=SlackNotifier(client=client, policy=policy),
+                              runner=BackgroundRunner(jobs), clock=clock)
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -76,4 +85,4 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     )
     handlers.register(bolt, service)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
-                     service=service, bolt=bolt, listeners=listeners)
+                     service=service, bolt=bolt, listeners=listeners, jobs=jobs)

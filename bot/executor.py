@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,19 +47,30 @@ EFFECTS: dict[StepKind, _Effect] = {
 
 
 class StepFailed(Exception):
+    """The step did not happen."""
+
     def __init__(self, step: PlanStep, detail: str) -> None:
         super().__init__(detail)
         self.step = step
         self.detail = detail
 
 
+class StepUnknown(StepFailed):
+    """The console was asked, but whether the step happened could not be confirmed."""
+
+
+READ_BACK_PAUSES = (0.5, 2.0)  # seconds between attempts to read a user back after a step
+
+
 class Executor:
     """Carries out each target's plan in order; a finished step is never run twice."""
 
-    def __init__(self, *, store: RequestRepository, console: Console, clock: Clock) -> None:
+    def __init__(self, *, store: RequestRepository, console: Console, clock: Clock,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._store = store
         self._console = console
         self._clock = clock
+        self._sleep = sleep
 
     def run(self, request: OffboardRequest) -> OffboardRequest:
         """Run every pending target of an executing request, then close it as done or failed."""
@@ -112,14 +124,19 @@ class Executor:
             detail = f"confirmed by <@{request.attested_by}> before approval"
             self._record(request, target, step, StepStatus.DONE, detail)
             return
-        detail = self._apply(step, target.plan)
-        if detail:
-            self._record(request, target, step, StepStatus.FAILED, detail)
-            raise StepFailed(step, detail)
+        try:
+            self._apply(step, target.plan)
+        except StepUnknown:
+            raise  # the journal keeps the step as started: nobody knows yet whether it happened
+        except StepFailed as failure:
+            self._record(request, target, step, StepStatus.FAILED, failure.detail)
+            raise
         self._record(request, target, step, StepStatus.DONE, "")
 
-    def _apply(self, step: PlanStep, plan: TargetPlan) -> str:
-        """Do the step unless a fresh read shows it done already; return '' on success, else why not."""
+    def _apply(self, step: PlanStep, plan: TargetPlan) -> None:
+        """Do the step unless a fresh read shows it done already, then confirm it by reading the user back.
+
+        Raises StepFailed when the step did not happen and StepUnknown when that cannot be told."""
         effect = EFFECTS[step.kind]
         error: ConsoleError | None = None
         try:
@@ -128,12 +145,20 @@ class Executor:
         except ConsoleError as failure:
             error = failure
         try:
-            verified = effect.done(self._console.get_user(user_id=plan.user_id), plan)
+            verified = effect.done(self._read_back(plan.user_id), plan)
         except ConsoleError as failure:
-            return f"could not verify the step ({failure.message})"
-        if verified:
-            return ""
-        return error.message if error else "the console accepted the step but reading the user back shows no change"
+            raise StepUnknown(step, f"could not read the user back to confirm it ({failure.message})") from None
+        if not verified:
+            raise StepFailed(step, error.message if error else
+                             "the console accepted the step but reading the user back shows no change")
+
+    def _read_back(self, user_id: str) -> ConsoleUser | None:
+        for pause in READ_BACK_PAUSES:
+            try:
+                return self._console.get_user(user_id=user_id)
+            except ConsoleError:
+                self._sleep(pause)
+        return self._console.get_user(user_id=user_id)
 
     def _record(self, request: OffboardRequest, target: Target, step: PlanStep, status: StepStatus,
                 detail: str) -> None:
@@ -152,5 +177,8 @@ class Executor:
 def _advice(failure: StepFailed) -> str:
     """Say what failed and what the admin should do next."""
     step = failure.step.kind.value.replace("_", " ")
+    if isinstance(failure, StepUnknown):
+        return (f"{step} was sent to the console but {failure.detail}. Check the user in the Admin Console "
+                "before doing anything else; earlier steps stay done.")
     return (f"{step} failed: {failure.detail}. Earlier steps stay done and nothing after it ran. "
             "Check the user in the Admin Console, then start a new request for them.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -109,6 +109,14 @@ class Notifier(Protocol):
 
     def tell(self, user_id: str, text: str) -> None:
         """Send a direct message to one member."""
+        ...
+
+
+class Runner(Protocol):
+    """Runs long jobs (executing a request) away from the thread that answers Slack."""
+
+    def submit(self, job: Callable[[], object], *, name: str) -> None:
+        """Start job soon; it must record its own outcome."""
         ...
 
 

@@ -12,7 +12,7 @@ from bot.domain.directory import ConsoleUser, UserStatus, username_problem
 from bot.domain.plan import TargetPlan, build_plan
 from bot.domain.records import Actor, AuditEntry, OffboardRequest
 from bot.domain.requests import Action, RequestState
-from bot.domain.text import quote
+from bot.domain.text import escape, quote
 from bot.errors import AlreadyDecided, NotFound, Refusal
 from bot.executor import Executor
 from bot.policy import Policy, Role
@@ -24,6 +24,7 @@ from bot.ports import (
     NotificationFailed,
     Notifier,
     RequestRepository,
+    Runner,
     TargetsBusy,
 )
 
@@ -49,8 +50,9 @@ class OffboardService:
     """Prepares, approves, rejects, cancels and runs offboarding requests."""
 
     def __init__(self, *, store: RequestRepository, console: Console, members: MemberDirectory, policy: Policy,
-                 notifier: Notifier, clock: Clock) -> None:
+                 notifier: Notifier, runner: Runner, clock: Clock) -> None:
         self._store = store
+        self._runner = runner
         self._console = console
         self._members = members
         self._policy = policy
@@ -162,7 +164,8 @@ class OffboardService:
         if moved is None:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
         if direct:
-            return self.execute(request_id=request_id)
+            self._start(request_id)
+            return moved
         self._announce(moved)
         return self._get(request_id)
 
@@ -192,8 +195,10 @@ class OffboardService:
                                  request_id=request_id)
             raise AlreadyDecided(_describe(current), request_id=request_id)
         if result.became_approved:
-            return Decision(self.execute(request_id=request_id), "Approved. Running it now.")
-        self._refresh(result.request)
+            self._start(request_id)
+            return Decision(result.request, "Approved. It is running now; the outcome will be posted in "
+                            f"<#{self._policy.channels.results}>.")
+        self._refresh(request_id)
         return Decision(result.request, f"Approval counted; {result.request.approvals_missing} more needed.")
 
     def check_can_reject(self, *, actor: Actor, request_id: str) -> OffboardRequest:
@@ -217,8 +222,8 @@ class OffboardService:
                                        entry=entry, changes={"decided_by": actor.user_id, "decision_note": reason})
         if moved is None:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
-        self._refresh(moved)
-        self._tell(moved.requester_id, f"Your request {moved.id} was rejected by <@{actor.user_id}>: {reason}")
+        self._refresh(moved.id)
+        self._tell(moved.requester_id, f"Your request {moved.id} was rejected by <@{actor.user_id}>: {escape(reason)}")
         return Decision(moved, "Rejected.")
 
     def cancel(self, *, actor: Actor, request_id: str) -> Decision:
@@ -238,27 +243,45 @@ class OffboardService:
                                        now=self._clock.now(), entry=entry, changes={"decided_by": actor.user_id})
         if moved is None:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
-        self._refresh(moved)
+        self._refresh(moved.id)
         if moved.requester_id != actor.user_id:
             self._tell(moved.requester_id, f"Your request {moved.id} was cancelled by <@{actor.user_id}>.")
         return Decision(moved, f"Request {moved.id} is cancelled; nothing was changed in the console.")
 
     # -- running --------------------------------------------------------------------------------------
 
-    def execute(self, *, request_id: str) -> OffboardRequest:
-        """Run an approved request to its end and tell everyone; return it as it finished."""
-        started = self._store.transition(request_id, to=RequestState.EXECUTING,
-                                         allowed_from=[RequestState.APPROVED], now=self._clock.now(),
-                                         entry=AuditEntry(actor="system", event="request.executing",
-                                                          request_id=request_id))
-        if started is None:
-            return self._get(request_id)  # another worker has it, or it was cancelled
-        self._refresh(started)
-        finished = self._executor.run(started)
-        self._refresh(finished)
+    def run(self, *, request_id: str) -> OffboardRequest:
+        """Execute an approved request, or finish one a stopped process left executing; tell everyone."""
+        request = self._get(request_id)
+        if request.state is RequestState.APPROVED:
+            request = self._store.transition(request_id, to=RequestState.EXECUTING,
+                                             allowed_from=[RequestState.APPROVED], now=self._clock.now(),
+                                             entry=AuditEntry(actor="system", event="request.executing",
+                                                              request_id=request_id))
+            if request is None:
+                return self._get(request_id)  # cancelled meanwhile, or another worker has it
+            self._refresh(request_id)
+        elif request.state is not RequestState.EXECUTING:
+            return request
+        try:
+            finished = self._executor.run(request)
+        except Exception as error:
+            # Unknown trouble (a bug, the database going away): the step journal keeps what was done,
+            # and the request stays executing so that the next start resumes it without repeating a step.
+            self._store.append_audit(AuditEntry(actor="system", event="request.interrupted", request_id=request_id,
+                                                data={"error": type(error).__name__}), now=self._clock.now())
+            raise
+        self._refresh(request_id)
         self._safely(self._notifier.post_outcome, finished)
         self._tell(finished.requester_id, _outcome_line(finished))
         return finished
+
+    def resume_unfinished(self) -> list[str]:
+        """Queue every request a stopped process left approved or executing; return their ids."""
+        pending = self._store.list(states=[RequestState.APPROVED, RequestState.EXECUTING], limit=1000)
+        for request in pending:
+            self._start(request.id)
+        return [request.id for request in pending]
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -300,7 +323,7 @@ class OffboardService:
                 request.id, to=RequestState.EXPIRED, allowed_from=[state], now=self._clock.now(),
                 entry=AuditEntry(actor="system", event="request.expired", request_id=request.id))
             if expired is not None:
-                self._refresh(expired)
+                self._refresh(expired.id)
                 if state is RequestState.AWAITING_APPROVAL:
                     self._tell(expired.requester_id, f"Your request {expired.id} expired before it was approved.")
             raise AlreadyDecided(_describe(expired or self._get(request.id)), request_id=request.id)
@@ -309,6 +332,9 @@ class OffboardService:
         if actor.user_id == request.requester_id or admin.email == request.requester_email:
             raise Refusal("self_approval", "You asked for this request, so a different admin must decide on it. "
                           "You can still cancel it.", request_id=request.id)
+
+    def _start(self, request_id: str) -> None:
+        self._runner.submit(lambda: self.run(request_id=request_id), name=f"run {request_id}")
 
     def _announce(self, request: OffboardRequest) -> None:
         try:
@@ -320,9 +346,16 @@ class OffboardService:
             return
         self._store.set_message(request.id, channel=channel, ts=ts)
 
-    def _refresh(self, request: OffboardRequest) -> None:
-        if request.message_ts:
+    def _refresh(self, request_id: str) -> None:
+        """Redraw the approval message from the stored request, and again if it changed meanwhile, so a
+        slow update can never leave an older state (or old buttons) on screen."""
+        for _ in range(3):
+            request = self._get(request_id)
+            if not request.message_ts:
+                return
             self._safely(self._notifier.refresh, request)
+            if self._get(request_id).version == request.version:
+                return
 
     def _tell(self, user_id: str, text: str) -> None:
         self._safely(self._notifier.tell, user_id, text)

@@ -28,7 +28,7 @@ def register(app: App, service: OffboardService) -> None:
             where = f" in <#{request.message_channel}>" if request.message_channel else ""
             note = f"Sent for approval{where}. I will tell you how it ends."
         else:
-            note = f"Finished: see the results. State: {request.state.value}."
+            note = "Confirmed. It is running now; I will send you the outcome."
         respond(replace_original=True, **blocks.preview_closed(request, note))
 
     @app.action(ActionId.DISCARD.value)

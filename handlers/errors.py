@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.domain.text import escape
 from bot.errors import OffboardError, Refusal
 from bot.service import OffboardService
 from bot.slack import blocks
@@ -25,14 +26,15 @@ def register(app: App, service: OffboardService) -> None:
         if isinstance(error, Refusal):
             service.record_refusal(actor=actor, refusal=error, doing=doing_from(body))
             message = blocks.refusal(error.message)
-        elif isinstance(error, OffboardError):
+        elif isinstance(error, OffboardError):  # e.g. the console refused a read: its words are not ours
             log.warning("%s failed: %s", doing_from(body), error.message)
-            message = blocks.refusal(error.message)
+            message = blocks.refusal(escape(error.message))
         else:
             error_id = uuid.uuid4().hex[:10]
             log.error("unexpected error %s while handling %s", error_id, doing_from(body), exc_info=error)
-            message = blocks.refusal(f"Something went wrong on my side (error id `{error_id}`). Nothing further "
-                                     "happened for this click; quote the id to whoever runs the bot.")
+            message = blocks.refusal(f"Something went wrong on my side (error id `{error_id}`). Whatever was "
+                                     "already recorded is kept: check `/offboard list`, and quote the id to "
+                                     "whoever runs the bot.")
         _reply(client, body, actor.user_id, message)
 
 

@@ -20,6 +20,7 @@ class FaultyConsole:
         self.name = console.name
         self._faults: dict[str, deque[tuple[ConsoleError, bool]]] = defaultdict(deque)
         self._before: dict[str, Callable[[], None]] = {}
+        self._after: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
 
     def fail_next(self, operation: str, error: ConsoleError, *, after_applying: bool = False) -> None:
@@ -30,6 +31,10 @@ class FaultyConsole:
         """Run action (once) just before the next call of operation, e.g. someone edits the user."""
         self._before[operation] = action
 
+    def after(self, operation: str, action: Callable[[], None]) -> None:
+        """Run action (once) right after the next call of operation landed in the console."""
+        self._after[operation] = action
+
     def _call(self, operation: str, run: Callable[[], object]):
         action = self._before.pop(operation, None)
         if action:
@@ -39,6 +44,9 @@ class FaultyConsole:
         if fault and not fault[1]:
             raise fault[0]
         result = run()
+        landed = self._after.pop(operation, None)
+        if landed:
+            landed()
         if fault:
             raise fault[0]
         return result

@@ -120,7 +120,7 @@ class Shell:
             self._say(f"  {user.username:<18} {user.status.value:<8} {licenses}{agent}")
 
     def _settle(self, status: int) -> None:
-        self.container.listeners.wait_idle(60)
+        self.container.wait_idle(60)
         if status != 200:
             self._say(f"(the app answered HTTP {status})")
         with self._lock:
@@ -150,6 +150,7 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
         }))
         stack.callback(container.close)
         migrate.upgrade(container.engine)
+        container.service.resume_unfinished()
 
         def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
             response = container.bolt.dispatch(to_bolt_request(body, headers=headers))

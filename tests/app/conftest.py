@@ -63,7 +63,7 @@ class App:
     http: httpx.Client
 
     def settle(self) -> None:
-        assert self.container.listeners.wait_idle(30), "listeners still running after 30 s"
+        assert self.container.wait_idle(30), "listeners or jobs still running after 30 s"
 
     def command(self, who: str, text: str, *, channel: str = HOME_CHANNEL) -> Delivery:
         delivery = self.workspace.slash(U.get(who, who), text, channel_id=channel)

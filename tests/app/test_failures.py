@@ -95,3 +95,50 @@ def test_approvals_channel_the_bot_is_not_in(app):
     app.press("alice", "Request approval")
     assert any("could not post request" in text and "not_in_channel" in text for text in app.dm_texts("alice"))
     assert app.container.store.get(request_id).state is RequestState.AWAITING_APPROVAL
+
+
+def test_unconfirmable_step_is_reported_as_unknown_not_as_failed(app):
+    request_id = _approved_delete(app)
+    app.container.service._executor._sleep = lambda _seconds: None
+    app.faults.fail_next("delete", ConsoleUnavailable("connection dropped"), after_applying=True)
+    app.faults.after("delete", lambda: [  # then every attempt to read the user back times out
+        app.faults.fail_next("get_user", ConsoleUnavailable("timeout")) for _ in range(3)])
+    app.press("bob", "Approve")
+    request = app.container.store.get(request_id)
+    step = request.targets[0].step(request.targets[0].plan.steps[-1].kind)
+    assert step.status.value == "started"  # nobody knows whether it happened, so it is not marked failed
+    results = app.channel_texts("C0RESULTS")[-1]
+    assert "delete was sent to the console but could not read the user back" in results
+    assert "Check the user in the Admin Console before doing anything else" in results
+    assert _ops(app) == ["release_licenses", "delete"]
+
+
+def test_unexpected_error_is_resumed_on_the_next_start_without_repeating(app):
+    request_id = _approved_delete(app)
+
+    def bug():
+        raise RuntimeError("a bug, or the database went away")
+
+    app.faults.before("delete", bug)
+    app.press("bob", "Approve")
+    assert app.container.store.get(request_id).state is RequestState.EXECUTING
+    with_audit = [row for row in audit_rows(app) if row.event == "request.interrupted"]
+    assert len(with_audit) == 1
+    assert "Approved" in app.last_ephemeral("bob")
+
+    assert app.container.service.resume_unfinished() == [request_id]  # what `serve` does when it starts
+    app.settle()
+    assert app.container.store.get(request_id).state is RequestState.DONE
+    assert _ops(app) == ["release_licenses", "delete"]
+    assert "`jdoe`: deleted successfully" in app.channel_texts("C0RESULTS")[-1]
+    assert audit.verify(app.container.engine).ok
+
+
+def audit_rows(app):
+    from sqlmodel import select
+
+    from storage.db import session
+    from storage.models import AuditRow
+
+    with session(app.container.engine) as db:
+        return db.exec(select(AuditRow).order_by(AuditRow.seq)).all()
