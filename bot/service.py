@@ -114,7 +114,7 @@ class OffboardService:
         if user.email.lower() == admin.email:
             blockers.append(f"{name} is you: you cannot offboard yourself.")
         holder = self._store.holders([user.id]).get(user.id)
-        if holder:
+        if holder and self._expire_if_due(self._get(holder)).state.holds_targets:
             blockers.append(f"{name} is already part of open request {holder}.")
         if plan.action is Action.DEACTIVATE and user.status is UserStatus.INACTIVE:
             blockers.append(f"{name} is already deactivated.")
@@ -152,7 +152,8 @@ class OffboardService:
         target = RequestState.APPROVED if direct else RequestState.AWAITING_APPROVAL
         entry = AuditEntry(actor=actor.user_id, event="request.confirmed" if direct else "request.submitted",
                            request_id=request_id, data={"attested_contact_center": attested})
-        changes = {"attested_by": actor.user_id if request.needs_contact_center_attestation else None}
+        changes = {"attested_by": actor.user_id if request.needs_contact_center_attestation else None,
+                   "expires_at": now + self._policy.approvals.expire_after}  # approvers get the full window
         if direct:
             changes["decided_by"] = actor.user_id
         try:
@@ -288,12 +289,13 @@ class OffboardService:
     def status(self, *, actor: Actor, request_id: str) -> OffboardRequest:
         """Return the request for an admin to look at."""
         self._gate.admin(actor, request_id=request_id)
-        return self._get(request_id)
+        return self._expire_if_due(self._get(request_id))
 
     def open_requests(self, *, actor: Actor) -> list[OffboardRequest]:
         """Return the requests waiting, approved or running, newest first."""
         self._gate.admin(actor)
-        return self._store.list(states=OPEN_STATES, limit=50)
+        current = [self._expire_if_due(request) for request in self._store.list(states=OPEN_STATES, limit=50)]
+        return [request for request in current if request.state in OPEN_STATES]
 
     def ensure_admin(self, *, actor: Actor) -> None:
         """Raise Refusal unless the actor is an admin of this workspace."""
@@ -318,15 +320,24 @@ class OffboardService:
     def _ensure_open(self, request: OffboardRequest, state: RequestState) -> None:
         if request.state is not state:
             raise AlreadyDecided(_describe(request), request_id=request.id)
-        if request.expired(self._clock.now()):
-            expired = self._store.transition(
-                request.id, to=RequestState.EXPIRED, allowed_from=[state], now=self._clock.now(),
-                entry=AuditEntry(actor="system", event="request.expired", request_id=request.id))
-            if expired is not None:
-                self._refresh(expired.id)
-                if state is RequestState.AWAITING_APPROVAL:
-                    self._tell(expired.requester_id, f"Your request {expired.id} expired before it was approved.")
-            raise AlreadyDecided(_describe(expired or self._get(request.id)), request_id=request.id)
+        current = self._expire_if_due(request)
+        if current.state is not state:
+            raise AlreadyDecided(_describe(current), request_id=request.id)
+
+    def _expire_if_due(self, request: OffboardRequest) -> OffboardRequest:
+        """Expire an undecided request whose time is up (and tell its requester); return it as it now stands."""
+        undecided = (RequestState.DRAFT, RequestState.AWAITING_APPROVAL)
+        if request.state not in undecided or not request.expired(self._clock.now()):
+            return request
+        expired = self._store.transition(
+            request.id, to=RequestState.EXPIRED, allowed_from=[request.state], now=self._clock.now(),
+            entry=AuditEntry(actor="system", event="request.expired", request_id=request.id))
+        if expired is None:
+            return self._get(request.id)
+        self._refresh(expired.id)
+        if request.state is RequestState.AWAITING_APPROVAL:
+            self._tell(expired.requester_id, f"Your request {expired.id} expired before it was approved.")
+        return expired
 
     def _ensure_not_requester(self, actor: Actor, admin: Admin, request: OffboardRequest) -> None:
         if actor.user_id == request.requester_id or admin.email == request.requester_email:

@@ -192,3 +192,25 @@ def test_echoed_input_cannot_ping_or_link(app):
     assert "<!channel>" not in shown and "<https://evil" not in shown
     assert "&lt;!channel&gt;" in shown
     _nothing_changed(app)
+
+
+def test_an_expired_request_stops_holding_its_user(app):
+    app.command("alice", "delete jdoe")
+    first = app.request_id()
+    app.press("alice", "Request approval")
+    app.clock.advance(timedelta(hours=25))
+    app.command("dana", "list")
+    assert "No open requests" in app.last_ephemeral("dana")
+    assert "Expired" in app.channel_texts("C0APPROVALS")[-1]
+    app.command("dana", "delete jdoe")
+    assert app.request_id("dana") != first
+    assert "Request approval" in app.last_ephemeral("dana")
+
+
+def test_approvers_get_the_full_window_from_when_it_was_sent(app):
+    app.command("alice", "delete jdoe")
+    app.clock.advance(timedelta(hours=23))
+    app.press("alice", "Request approval")
+    app.clock.advance(timedelta(hours=23))
+    app.press("bob", "Approve")
+    assert app.container.store.get(app.request_id()).state is RequestState.DONE
