@@ -348,13 +348,20 @@ class OffboardService:
         self._runner.submit(lambda: self.run(request_id=request_id), name=f"run {request_id}")
 
     def _announce(self, request: OffboardRequest) -> None:
+        """Post the approval message; without it nobody could approve, so the request is called off."""
         try:
             channel, ts = self._notifier.announce(request)
         except NotificationFailed as failure:
             log.warning("could not post the approval request for %s: %s", request.id, failure)
-            self._tell(request.requester_id, f"I could not post request {request.id} to the approvals channel "
-                       f"({failure}). Invite me to it, or ask an admin to run `/offboard status {request.id}`.")
-            return
+            self._store.transition(
+                request.id, to=RequestState.CANCELLED, allowed_from=[RequestState.AWAITING_APPROVAL],
+                now=self._clock.now(), entry=AuditEntry(actor="system", event="request.cancelled",
+                                                        request_id=request.id,
+                                                        data={"why": f"approval message not posted: {failure}"}))
+            raise Refusal("approvals_unreachable",
+                          f"I could not post the request to <#{self._policy.channels.approvals}> ({failure}), so "
+                          "nobody was asked and nothing was changed. Invite me to that channel, then ask again.",
+                          request_id=request.id) from None
         self._store.set_message(request.id, channel=channel, ts=ts)
 
     def _refresh(self, request_id: str) -> None:

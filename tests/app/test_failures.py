@@ -93,8 +93,14 @@ def test_approvals_channel_the_bot_is_not_in(app):
     app.command("alice", "delete jdoe")
     request_id = app.request_id()
     app.press("alice", "Request approval")
-    assert any("could not post request" in text and "not_in_channel" in text for text in app.dm_texts("alice"))
-    assert app.container.store.get(request_id).state is RequestState.AWAITING_APPROVAL
+    shown = app.last_ephemeral("alice")
+    assert "could not post the request to <#C0APPROVALS>" in shown and "not_in_channel" in shown
+    assert app.container.store.get(request_id).state is RequestState.CANCELLED
+    assert app.container.store.holders([JDOE]) == {}  # free to ask again once the bot is invited
+    app.slack.set_bot_membership("C0APPROVALS", True)
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    assert app.slack.messages("C0APPROVALS")
 
 
 def test_unconfirmable_step_is_reported_as_unknown_not_as_failed(app):
