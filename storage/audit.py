@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.domain.records import AuditEntry
+from bot.errors import OffboardError
 from storage.db import session
 from storage.models import AuditHeadRow, AuditRow
 
@@ -30,7 +31,7 @@ def append(db: Session, entry: AuditEntry, *, now: datetime) -> AuditRow:
     """Add entry to the chain inside the caller's transaction (which the caller commits)."""
     head = db.exec(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one_or_none()
     if head is None:
-        head = AuditHeadRow(id=1, seq=0, hash=GENESIS)
+        raise AuditBroken("the audit log's head row is missing: the database was not migrated or was tampered with")
     seq = head.seq + 1
     at = now.astimezone(UTC).isoformat(timespec="microseconds")
     data = json.dumps(entry.data or {}, sort_keys=True, separators=(",", ":"), default=str)
@@ -43,6 +44,10 @@ def append(db: Session, entry: AuditEntry, *, now: datetime) -> AuditRow:
     return row
 
 
+class AuditBroken(OffboardError):
+    """The audit log cannot be appended to safely."""
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool
@@ -51,10 +56,16 @@ class Verification:
 
 
 def verify(engine: Engine) -> Verification:
-    """Walk the whole chain and return every break found (edited, inserted or removed rows)."""
+    """Walk the chain up to its head and return every break found (edited, inserted or removed rows).
+
+    The head is read first, so rows appended while the check runs are left for the next check."""
+    with session(engine) as db:
+        head = db.get(AuditHeadRow, 1)
+    if head is None:
+        return Verification(ok=False, rows=0, problems=("the chain's head row is missing (removed)",))
     problems: list[str] = []
     expected_prev, expected_seq, count = GENESIS, 1, 0
-    for row in _rows(engine):
+    for row in _rows(engine, upto=head.seq):
         count += 1
         if row.seq != expected_seq:
             problems.append(f"row {expected_seq} to {row.seq - 1} missing (removed rows)")
@@ -63,20 +74,20 @@ def verify(engine: Engine) -> Verification:
         if _digest(row.prev_hash, row.seq, row.at, row.actor, row.event, row.request_id, row.data) != row.hash:
             problems.append(f"row {row.seq}: content does not match its hash (edited)")
         expected_prev, expected_seq = row.hash, row.seq + 1
-    with session(engine) as db:
-        head = db.get(AuditHeadRow, 1)
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != expected_seq - 1 or head_hash != expected_prev:
-        problems.append(f"the chain ends at row {expected_seq - 1} but its head says row {head_seq} (rows removed "
+    if head.seq != expected_seq - 1 or head.hash != expected_prev:
+        problems.append(f"the chain ends at row {expected_seq - 1} but its head says row {head.seq} (rows removed "
                         "from the end, or the head was edited)")
     return Verification(ok=not problems, rows=count, problems=tuple(problems))
 
 
-def _rows(engine: Engine, batch: int = 1000) -> Iterator[AuditRow]:
+def _rows(engine: Engine, *, upto: int | None = None, batch: int = 1000) -> Iterator[AuditRow]:
     last = 0
     while True:
+        query = select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
+        if upto is not None:
+            query = query.where(AuditRow.seq <= upto)
         with session(engine) as db:
-            rows = db.exec(select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)).all()
+            rows = db.exec(query).all()
         if not rows:
             return
         yield from rows

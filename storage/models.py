@@ -64,7 +64,7 @@ class StepRow(SQLModel, table=True):
 
 class ApprovalRow(SQLModel, table=True):
     __tablename__ = "approvals"
-    __table_args__ = (UniqueConstraint("request_id", "approver_email"),)
+    __table_args__ = (UniqueConstraint("request_id", "approver_email"), UniqueConstraint("request_id", "approver_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: str = Field(foreign_key="requests.id", index=True, max_length=24)

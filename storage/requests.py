@@ -199,7 +199,7 @@ class RequestStore:
             return
         wanted = list(db.exec(select(TargetRow.console_user_id).where(TargetRow.request_id == request_id)).all())
         held = set(db.exec(select(OpenTargetRow.console_user_id).where(OpenTargetRow.request_id == request_id)).all())
-        for user_id in wanted:
+        for user_id in sorted(wanted):  # one lock order for every request: overlapping requests cannot deadlock
             if user_id not in held:
                 db.add(OpenTargetRow(console_user_id=user_id, request_id=request_id))
         try:

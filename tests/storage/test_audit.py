@@ -2,6 +2,7 @@
 
 import io
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from bot.domain.records import AuditEntry
 from storage import audit
 from storage.requests import RequestStore
+from tests.fakes import run_together
 
 
 @pytest.fixture
@@ -33,8 +35,44 @@ def test_untouched_chain_verifies(chain):
     assert result.rows == 5
 
 
-def test_empty_chain_verifies(any_engine):
+def test_empty_chain_verifies_but_not_once_its_head_is_gone(any_engine):
     assert audit.verify(any_engine).ok
+    _run(any_engine, "DELETE FROM audit_head")
+    assert not audit.verify(any_engine).ok
+
+
+def test_wiping_the_whole_log_is_detected(chain):
+    _run(chain, "DELETE FROM audit_log")
+    _run(chain, "DELETE FROM audit_head")
+    result = audit.verify(chain)
+    assert not result.ok and "head row is missing" in result.problems[0]
+
+
+def test_first_appends_racing_on_a_fresh_database_all_land(any_engine, clock):
+    store = RequestStore(any_engine)
+    run_together(*(lambda n=n: store.append_audit(AuditEntry(actor="U0X", event=f"e{n}"), now=clock.now())
+                   for n in range(4)))
+    result = audit.verify(any_engine)
+    assert result.ok and result.rows == 4
+
+
+def test_verify_during_appends_reports_no_false_break(any_engine, clock):
+    store = RequestStore(any_engine)
+    store.append_audit(AuditEntry(actor="U0X", event="start"), now=clock.now())
+    stop = threading.Event()
+
+    def keep_appending():
+        while not stop.is_set():
+            store.append_audit(AuditEntry(actor="U0X", event="tick"), now=clock.now())
+
+    writer = threading.Thread(target=keep_appending)
+    writer.start()
+    try:
+        results = [audit.verify(any_engine) for _ in range(15)]
+    finally:
+        stop.set()
+        writer.join()
+    assert all(result.ok for result in results), [r.problems for r in results if not r.ok]
 
 
 @pytest.mark.parametrize("sql", [

@@ -154,3 +154,24 @@ def test_approve_racing_reject_and_cancel_one_decision(store, clock):
             store.transition(request_id, to=S.CANCELLED, allowed_from=[S.APPROVED], now=clock.now(),
                              entry=_entry())
     assert audit.verify(store.engine).ok
+
+
+def test_overlapping_requests_sent_at_once_never_deadlock(store, clock):
+    names = [user.username for user in DEMO_USERS[:8]]
+    for round_number in range(5):
+        forward, backward = f"OB-FWD{round_number:05d}", f"OB-BWD{round_number:05d}"
+        _new(store, clock, forward, *names)
+        _new(store, clock, backward, *reversed(names))
+
+        def send(request_id):
+            try:
+                return store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT],
+                                        now=clock.now(), entry=_entry())
+            except TargetsBusy:
+                return "busy"
+
+        outcomes = run_together(lambda: send(forward), lambda: send(backward))
+        assert sorted(outcome == "busy" for outcome in outcomes) == [False, True]
+        winner = forward if outcomes[0] != "busy" else backward
+        store.transition(winner, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
+                         entry=_entry())

@@ -22,6 +22,8 @@ def upgrade() -> None:
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    # The chain's head exists from the start: appends lock it, and verify fails if it ever disappears.
+    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
     op.create_table(
         "audit_log",
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -75,6 +77,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("request_id", "approver_email"),
+        sa.UniqueConstraint("request_id", "approver_id"),
     )
     with op.batch_alter_table("approvals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_approvals_request_id"), ["request_id"], unique=False)
