@@ -121,8 +121,7 @@ class Executor:
                                entry=AuditEntry(actor="system", event="step.started", request_id=request.id,
                                                 data=audit))
         if step.manual:
-            detail = f"confirmed by <@{request.attested_by}> before approval"
-            self._record(request, target, step, StepStatus.DONE, detail)
+            self._record(request, target, step, StepStatus.DONE, "confirmed by the requester before approval")
             return
         try:
             self._apply(step, target.plan)

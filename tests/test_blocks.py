@@ -87,3 +87,56 @@ def test_long_reasons_stay_inside_block_limits():
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
     assert len(message["text"]) <= 3000
+
+
+def _all_blocks_fit(message):
+    assert len(message["blocks"]) <= blocks.MAX_BLOCKS
+    for block in message["blocks"]:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= blocks.SECTION_LIMIT
+
+
+def test_big_requests_keep_their_buttons_and_every_user_is_accounted_for():
+    names = [user.username for user in DEMO_USERS] * 30  # 570 targets (names repeat; fine for rendering)
+    request = _request(users=names, state=RequestState.AWAITING_APPROVAL)
+    for message in (blocks.preview(request), blocks.approval_message(request)):
+        _all_blocks_fit(message)
+        assert _buttons(message), "the decision buttons must survive any number of users"
+        assert _accounted(message) == len(names)
+
+
+def _accounted(message) -> int:
+    """Users listed one per line, plus those the overflow note says were left out."""
+    import re
+
+    listed, hidden = 0, 0
+    for block in message["blocks"]:
+        if block["type"] == "section":
+            listed += sum(line.startswith(("• ", "✅", "❌")) for line in block["text"]["text"].splitlines())
+        if block["type"] == "context":
+            found = re.search(r"and (\d+) more users", block["elements"][0]["text"])
+            hidden += int(found.group(1)) if found else 0
+    return listed + hidden
+
+
+def test_big_outcomes_show_failures_first():
+    names = [user.username for user in DEMO_USERS] * 30
+    request = _request(users=names, state=RequestState.FAILED)
+    failed = len(names) - 1
+    request = replace(request, targets=(
+        *(replace(t, outcome=TargetOutcome.DONE, detail="deleted successfully") for t in request.targets[:-1]),
+        replace(request.targets[-1], outcome=TargetOutcome.FAILED, detail="delete failed: busy"),
+    ))
+    for message in (blocks.outcome_message(request), blocks.approval_message(request)):
+        _all_blocks_fit(message)
+        assert "delete failed: busy" in json.dumps(message)
+        assert _accounted(message) == failed + 1
+
+
+def test_sections_say_how_many_lines_were_left_out():
+    lines = [f"line {n} " + "x" * 1400 for n in range(20)]
+    packed = blocks._sections(lines, budget=5, overflow="…and {hidden} more users.")
+    assert len(packed) == 5
+    assert [b["type"] for b in packed] == ["section"] * 4 + ["context"]
+    assert all(len(b["text"]["text"]) <= blocks.SECTION_LIMIT for b in packed[:4])
+    assert packed[-1]["elements"][0]["text"] == "…and 12 more users."

@@ -62,7 +62,23 @@ def _when(moment: datetime) -> str:
 
 
 def _message(text: str, blocks: list[dict]) -> dict:
-    return {"text": clip(text, 3000), "blocks": blocks[:MAX_BLOCKS]}
+    assert len(blocks) <= MAX_BLOCKS, f"{len(blocks)} blocks: the builder must fit its content"
+    return {"text": clip(text, 3000), "blocks": blocks}
+
+
+def _sections(lines: list[str], *, budget: int, overflow: str) -> list[dict]:
+    """Pack lines into as few sections as fit Slack's limits, at most budget blocks; say what was left out."""
+    chunks: list[list[str]] = [[]]
+    for line in lines:
+        line = clip(line, SECTION_LIMIT // 2)
+        if chunks[-1] and len("\n".join([*chunks[-1], line])) > SECTION_LIMIT:
+            chunks.append([])
+        chunks[-1].append(line)
+    if len(chunks) <= budget:
+        return [section("\n".join(chunk)) for chunk in chunks if chunk]
+    kept = chunks[: max(budget - 1, 0)]
+    hidden = len(lines) - sum(len(chunk) for chunk in kept)
+    return [*(section("\n".join(chunk)) for chunk in kept), context(overflow.format(hidden=hidden))]
 
 
 def _title(request: OffboardRequest) -> str:
@@ -98,11 +114,25 @@ def _request_facts(request: OffboardRequest) -> dict:
     return context(" · ".join(facts))
 
 
-def _targets_blocks(request: OffboardRequest) -> list[dict]:
-    blocks: list[dict] = []
-    for target in request.targets:
-        blocks += plan_blocks(target.plan)
-    return blocks
+DETAILED_UP_TO = 5  # users shown with their full plan; more are listed one line each
+
+
+def _targets_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
+    """The plan of every target, in full for a few users, one line each for many, within budget blocks."""
+    if len(request.targets) <= DETAILED_UP_TO:
+        return [block for target in request.targets for block in plan_blocks(target.plan)]
+    lines = [_plan_line(target.plan) for target in request.targets]
+    first = request.targets[0].plan
+    facts = [f"Removed: {', '.join(first.removed)}"] if first.removed else []
+    facts += [f"Kept: {', '.join(first.kept)}"] if first.kept else []
+    overflow = "…and {hidden} more users: " + f"`/offboard status {request.id}` lists every one."
+    return [*_sections(lines, budget=budget - 1, overflow=overflow), context(" · ".join(facts) or " ")]
+
+
+def _plan_line(plan: TargetPlan) -> str:
+    steps = " → ".join(step.kind.value.replace("_", " ") + (" (manual)" if step.manual else "")
+                       for step in plan.steps)
+    return f"• *{escape(plan.display_name)}* · `{escape(plan.username)}` · {escape(plan.email)}: {steps}"
 
 
 # -- the requester's private preview -----------------------------------------------------------------
@@ -110,9 +140,10 @@ def _targets_blocks(request: OffboardRequest) -> list[dict]:
 def preview(request: OffboardRequest) -> dict:
     """The private plan shown to the requester, with the buttons to go ahead or cancel."""
     ref = RequestRef(r=request.id).dump()
-    blocks = [header(f"Plan: {_title(request)}"), _request_facts(request), *_targets_blocks(request)]
+    head = [header(f"Plan: {_title(request)}"), _request_facts(request)]
+    tail: list[dict] = []
     if request.needs_contact_center_attestation:
-        blocks.append({
+        tail.append({
             "type": "actions", "block_id": BlockId.ATTESTATION.value,
             "elements": [{
                 "type": "checkboxes", "action_id": ActionId.ATTEST_CONTACT_CENTER.value,
@@ -128,9 +159,10 @@ def preview(request: OffboardRequest) -> dict:
     else:
         note = "The policy needs no second admin for this: confirming runs it now."
         go = button("Confirm", ActionId.CONFIRM, ref, style="primary")
-    blocks += [context(note), {"type": "actions", "block_id": BlockId.ACTIONS.value,
-                               "elements": [go, button("Cancel", ActionId.DISCARD, ref)]}]
-    return _message(f"Plan for request {request.id}: {_title(request)}", blocks)
+    tail += [context(note), {"type": "actions", "block_id": BlockId.ACTIONS.value,
+                             "elements": [go, button("Cancel", ActionId.DISCARD, ref)]}]
+    body = _targets_blocks(request, budget=MAX_BLOCKS - len(head) - len(tail))
+    return _message(f"Plan for request {request.id}: {_title(request)}", [*head, *body, *tail])
 
 
 def preview_closed(request: OffboardRequest, note: str) -> dict:
@@ -141,20 +173,23 @@ def preview_closed(request: OffboardRequest, note: str) -> dict:
 # -- the approval message ----------------------------------------------------------------------------
 
 def approval_message(request: OffboardRequest) -> dict:
-    """The request as posted in the approvals channel; buttons only while it awaits a decision."""
+    """The request as posted in the approvals channel; buttons only while it awaits a decision.
+
+    Once it has run, the per-user outcomes take the place of the plan."""
     ref = RequestRef(r=request.id).dump()
-    blocks = [header(f"Approval needed: {_title(request)}" if request.state is RequestState.AWAITING_APPROVAL
-                     else _title(request)),
-              _request_facts(request), *_targets_blocks(request)]
-    if request.attested_by:
-        blocks.append(context(f"Contact Center step confirmed by <@{request.attested_by}>"))
-    blocks.append(section(_status_line(request)))
-    if request.state is RequestState.AWAITING_APPROVAL:
-        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
+    awaiting = request.state is RequestState.AWAITING_APPROVAL
+    head = [header(f"Approval needed: {_title(request)}" if awaiting else _title(request)), _request_facts(request)]
+    tail = [context(f"Contact Center step confirmed by <@{request.attested_by}>")] if request.attested_by else []
+    tail.append(section(_status_line(request)))
+    if awaiting:
+        tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
             button("Approve", ActionId.APPROVE, ref, style="primary"),
             button("Reject", ActionId.REJECT, ref, style="danger"),
         ]})
-    return _message(f"{_title(request)} ({request.id}): {_STATE_LABEL[request.state]}", blocks)
+    budget = MAX_BLOCKS - len(head) - len(tail)
+    ran = request.state in (RequestState.DONE, RequestState.FAILED)
+    body = _outcome_blocks(request, budget=budget) if ran else _targets_blocks(request, budget=budget)
+    return _message(f"{_title(request)} ({request.id}): {_STATE_LABEL[request.state]}", [*head, *body, *tail])
 
 
 def _status_line(request: OffboardRequest) -> str:
@@ -167,14 +202,18 @@ def _status_line(request: OffboardRequest) -> str:
     if state is RequestState.REJECTED:
         return f"*Rejected*{by}: {escape(request.decision_note)}"
     if state in (RequestState.DONE, RequestState.FAILED):
-        return f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'})\n" + _outcome_lines(request)
+        return f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'})"
     if state in (RequestState.APPROVED, RequestState.EXECUTING):
         return f"*{_STATE_LABEL[state]}*, approved by {approvers or 'the requester'}."
     return f"*{_STATE_LABEL[state]}*{by if state is RequestState.CANCELLED else ''}."
 
 
-def _outcome_lines(request: OffboardRequest) -> str:
-    return "\n".join(_outcome_line(request.action, target) for target in request.targets)
+def _outcome_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
+    """One line per user with how it ended; failures first, so they are never the part left out."""
+    ordered = sorted(request.targets, key=lambda target: target.outcome is TargetOutcome.DONE)
+    lines = [_outcome_line(request.action, target) for target in ordered]
+    overflow = "…and {hidden} more users: " + f"`/offboard status {request.id}` lists every one."
+    return _sections(lines, budget=budget, overflow=overflow)
 
 
 def _outcome_line(action: Action, target: Target) -> str:
@@ -190,9 +229,8 @@ def outcome_message(request: OffboardRequest) -> dict:
     """The per-user results posted to the results channel."""
     done = sum(1 for target in request.targets if target.outcome is TargetOutcome.DONE)
     summary = f"{_title(request)}: {done}/{len(request.targets)} {request.action.past_tense} successfully"
-    blocks = [header(f"{_STATE_LABEL[request.state]}: {_title(request)}"), _request_facts(request),
-              section(_outcome_lines(request))]
-    return _message(summary, blocks)
+    head = [header(f"{_STATE_LABEL[request.state]}: {_title(request)}"), _request_facts(request)]
+    return _message(summary, [*head, *_outcome_blocks(request, budget=MAX_BLOCKS - len(head))])
 
 
 # -- answers to commands -----------------------------------------------------------------------------
@@ -215,19 +253,24 @@ def notice(message: str) -> dict:
 
 def status_message(request: OffboardRequest) -> dict:
     lines = [f"*{_title(request)}* · `{request.id}` · {_STATE_LABEL[request.state]}"]
+    if request.attested_by:
+        lines.append(f"Contact Center step confirmed by <@{request.attested_by}>")
     for target in request.targets:
         lines.append(_outcome_line(request.action, target))
         lines += [f"    · {step.kind.value.replace('_', ' ')}: {step.status.value}"
                   + (f" ({escape(step.detail)})" if step.detail else "") for step in target.steps]
-    return _message(f"Request {request.id}: {_STATE_LABEL[request.state]}", [section("\n".join(lines)),
-                                                                              _request_facts(request)])
+    facts = _request_facts(request)
+    body = _sections(lines, budget=MAX_BLOCKS - 1, overflow="…and {hidden} more lines.")
+    return _message(f"Request {request.id}: {_STATE_LABEL[request.state]}", [*body, facts])
 
 
 def list_message(requests: list[OffboardRequest]) -> dict:
     if not requests:
         return notice("No open requests.")
-    lines = [f"`{r.id}` · {_title(r)} · {_STATE_LABEL[r.state]} · by <@{r.requester_id}>" for r in requests]
-    return _message(f"{len(requests)} open request(s)", [section("*Open requests*\n" + "\n".join(lines))])
+    lines = ["*Open requests*"] + [
+        f"`{r.id}` · {_title(r)} · {_STATE_LABEL[r.state]} · by <@{r.requester_id}>" for r in requests]
+    return _message(f"{len(requests)} open request(s)",
+                    _sections(lines, budget=MAX_BLOCKS, overflow="…and {hidden} more."))
 
 
 # -- modals ------------------------------------------------------------------------------------------

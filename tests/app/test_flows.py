@@ -64,7 +64,8 @@ def test_contact_center_agent_needs_the_attested_manual_step(app):
     steps = app.container.store.get(app.request_id()).targets[0].steps
     assert [(s.kind.value, s.status.value) for s in steps] == [
         ("release_licenses", "done"), ("contact_center", "done"), ("delete", "done")]
-    assert "confirmed by <@U0ALICE>" in steps[1].detail
+    assert steps[1].detail == "confirmed by the requester before approval"
+    assert app.container.store.get(app.request_id()).attested_by == "U0ALICE"
 
 
 def test_deactivate_needs_only_the_requesters_confirmation(app):
