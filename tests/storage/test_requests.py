@@ -170,7 +170,7 @@ def test_overlapping_requests_sent_at_once_never_deadlock(store, clock):
             except TargetsBusy:
                 return "busy"
 
-        outcomes = run_together(lambda: send(forward), lambda: send(backward))
+        outcomes = run_together(lambda f=forward: send(f), lambda b=backward: send(b))
         assert sorted(outcome == "busy" for outcome in outcomes) == [False, True]
         winner = forward if outcomes[0] != "busy" else backward
         store.transition(winner, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
