@@ -121,7 +121,8 @@ def _serve(_args, settings: Settings) -> int:
 
     log.info("serving HTTP on %s:%d (POST /slack/events, GET /healthz)", settings.offboard_host,
              settings.offboard_port)
-    uvicorn.run(create_asgi_app(built.bolt, built.engine), host=settings.offboard_host, port=settings.offboard_port,
+    asgi = create_asgi_app(built.bolt, built.engine, signing_secret=settings.slack_signing_secret.get_secret_value())
+    uvicorn.run(asgi, host=settings.offboard_host, port=settings.offboard_port,
                 log_level=settings.offboard_log_level.lower())
     return 0
 

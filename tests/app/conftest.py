@@ -138,7 +138,8 @@ def app(slack, tmp_path, clock) -> Iterator[App]:
     faults.inner.seed_if_empty()
     container = build(settings, clock=clock, console=faults)
     migrate.upgrade(container.engine)
-    with LiveServer(create_asgi_app(container.bolt, container.engine)) as server, httpx.Client(timeout=10) as http:
+    asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET)
+    with LiveServer(asgi) as server, httpx.Client(timeout=10) as http:
 
         def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
             response = http.post(f"{server.url}/slack/events", content=body, headers=headers)

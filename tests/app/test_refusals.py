@@ -214,3 +214,28 @@ def test_approvers_get_the_full_window_from_when_it_was_sent(app):
     app.clock.advance(timedelta(hours=23))
     app.press("bob", "Approve")
     assert app.container.store.get(app.request_id()).state is RequestState.DONE
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b"x", "application/json"),
+    (b"payload=notjson", "application/x-www-form-urlencoded"),
+    (b"payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),
+])
+def test_malformed_bodies_are_refused_cleanly(app, body, content_type):
+    unsigned = app.http.post(f"{app.url}/slack/events", content=body, headers={"Content-Type": content_type})
+    assert unsigned.status_code == 401
+    signed = app.http.post(f"{app.url}/slack/events", content=body,
+                           headers={**app.workspace.sign(body, int(time.time())), "Content-Type": content_type})
+    assert signed.status_code in (400, 401, 404)  # never a 500, never a change
+    _nothing_changed(app)
+
+
+def test_oversized_bodies_are_refused_unread(app):
+    big = b"a" * (1024 * 1024 + 1)
+    assert app.http.post(f"{app.url}/slack/events", content=big).status_code == 413
+
+    def chunks():
+        for _ in range(1100):
+            yield b"b" * 1024
+
+    assert app.http.post(f"{app.url}/slack/events", content=chunks()).status_code == 413
