@@ -111,7 +111,7 @@ class OffboardService:
         blockers = []
         if self._policy.protected(username=user.username, email=user.email):
             blockers.append(f"{name} is protected by the policy and cannot be offboarded.")
-        if user.email.lower() == admin.email:
+        if admin.email in (user.email.lower(), user.username.lower()):
             blockers.append(f"{name} is you: you cannot offboard yourself.")
         holder = self._store.holders([user.id]).get(user.id)
         if holder and self._expire_if_due(self._get(holder)).state.holds_targets:
@@ -130,7 +130,8 @@ class OffboardService:
             return [f"{quote(new_username)} cannot be used: {problem}."]
         if new_username.lower() == user.username.lower():
             return [f"{quote(user.username)} already has that username."]
-        if self._console.username_taken(username=new_username):
+        other = self._console.find_user(reference=new_username)  # a username or someone's email
+        if self._console.username_taken(username=new_username) or (other and other.id != user.id):
             return [f"{quote(new_username)} is already in use by another user."]
         return []
 

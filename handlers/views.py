@@ -12,7 +12,7 @@ from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import BlockId, CallbackId
 from bot.slack.values import ModalOrigin, RequestRef
-from handlers.payload import actor_from, input_value
+from handlers.payload import actor_from, doing_from, input_value
 
 
 def register(app: App, service: OffboardService) -> None:
@@ -25,6 +25,7 @@ def register(app: App, service: OffboardService) -> None:
                 reason=input_value(view, BlockId.REASON.value))
         except BadCommand as problem:
             ack(response_action="errors", errors={problem.field or BlockId.USERS.value: problem.message})
+            service.record_refusal(actor=actor_from(body), refusal=problem, doing=doing_from(body))
             return
         ack()
         actor = actor_from(body)
@@ -36,8 +37,9 @@ def register(app: App, service: OffboardService) -> None:
     def reject_reason(ack: Ack, body: dict, view: dict) -> None:
         reason = input_value(view, BlockId.REASON.value).strip()
         if not reason or len(reason) > MAX_REASON:
-            ack(response_action="errors",
-                errors={BlockId.REASON.value: f"Say why, in at most {MAX_REASON} characters."})
+            problem = BadCommand(f"Say why, in at most {MAX_REASON} characters.", field=BlockId.REASON.value)
+            ack(response_action="errors", errors={problem.field: problem.message})
+            service.record_refusal(actor=actor_from(body), refusal=problem, doing=doing_from(body))
             return
         ack()
         request_id = RequestRef.load(view.get("private_metadata")).r

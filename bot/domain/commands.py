@@ -84,7 +84,14 @@ def parse_command(text: str) -> Command:
 
 
 def _split(text: str) -> list[str]:
-    return text.translate(_QUOTES).split()
+    return [_unescape(word) for word in text.translate(_QUOTES).split()]
+
+
+def _unescape(word: str) -> str:
+    """Undo Slack's escaping of typed &, < and > (mentions and links stay in their <...> form)."""
+    if word.startswith("<") and word.endswith(">"):
+        return word
+    return word.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _options(words: list[str], verb: Verb) -> tuple[list[str], dict[str, str]]:

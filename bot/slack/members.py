@@ -37,7 +37,7 @@ class SlackMembers:
             team_id=user.get("team_id", ""),
             name=user.get("name", ""),
             email=profile.get("email"),
-            email_verified=bool(user.get("is_email_confirmed", True)),
+            email_verified=bool(user.get("is_email_confirmed", False)),  # unknown counts as unverified
             is_bot=bool(user.get("is_bot")),
             deleted=bool(user.get("deleted")),
             is_stranger=bool(user.get("is_stranger")),

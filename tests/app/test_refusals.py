@@ -239,3 +239,16 @@ def test_oversized_bodies_are_refused_unread(app):
             yield b"b" * 1024
 
     assert app.http.post(f"{app.url}/slack/events", content=chunks()).status_code == 413
+
+
+def test_rename_to_another_users_email_is_refused(app):
+    app.command("alice", "rename lchen jdoe@example.com")
+    assert "is already in use" in app.last_ephemeral("alice")
+    _nothing_changed(app)
+
+
+def test_modal_validation_errors_are_audited(app):
+    app.command("alice", "")
+    app.press("alice", "Show plan", action="rename", users="jdoe msmith", new_username="x.y")
+    assert [r["code"] for r in _refusals(app)] == ["bad_command"]
+    assert _refusals(app)[0]["doing"] == "view:offboard_new_request"

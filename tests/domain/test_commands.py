@@ -75,3 +75,9 @@ def test_form_lists_users_one_per_line_or_comma():
     with pytest.raises(BadCommand) as stray:
         command_from_form(action="delete", users="jdoe", new_username="x", reason="")
     assert stray.value.field == "new_username"
+
+
+def test_slack_escaped_text_is_read_back_as_typed():
+    command = parse_command("delete jdoe --reason R&amp;D team &lt;closed&gt;")
+    assert command.reason == "R&D team <closed>"
+    assert parse_command("delete <@U0JDOE|jdoe>").targets[0].slack_user_id == "U0JDOE"
