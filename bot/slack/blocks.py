@@ -109,7 +109,7 @@ def _request_facts(request: OffboardRequest) -> dict:
     facts = [f"Request `{request.id}`", f"asked by <@{request.requester_id}>"]
     if request.reason:
         facts.append(f"reason: {escape(request.reason)}")
-    if not request.state.is_terminal:
+    if request.state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL):
         facts.append(f"expires {_when(request.expires_at)}")
     return context(" · ".join(facts))
 
