@@ -24,6 +24,14 @@ def _refusals(app) -> list[dict]:
     return [json.loads(row.data) | {"actor": row.actor} for row in rows]
 
 
+def _asked(app) -> str:
+    """alice asks to delete jdoe and sends it for approval; return the request id."""
+    app.command("alice", "delete jdoe")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    return request_id
+
+
 def _nothing_changed(app):
     assert app.console.operations() == []
     assert app.slack.messages("C0RESULTS") == []
@@ -54,8 +62,7 @@ def test_command_refusals(app, who, text, message, code):
 
 
 def test_second_open_request_on_the_same_user(app):
-    app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    _asked(app)
     app.command("dana", "deactivate jdoe")
     assert "already part of open request" in app.last_ephemeral("dana")
     _nothing_changed(app)
@@ -76,8 +83,7 @@ def test_two_drafts_for_one_user_only_one_can_be_sent(app):
     ("U0STRANGER", "own workspace", "other_workspace"),
 ])
 def test_approver_must_be_a_different_admin(app, who, message, code):
-    app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    _asked(app)
     app.press(who, "Approve")
     assert message in app.last_ephemeral(who)
     assert _refusals(app)[-1]["code"] == code
@@ -86,8 +92,7 @@ def test_approver_must_be_a_different_admin(app, who, message, code):
 
 
 def test_admin_removed_from_policy_cannot_approve(app):
-    app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    _asked(app)
     app.slack.update_member("U0BOB", email="bob@elsewhere.example")  # no longer matches the policy
     app.press("bob", "Approve")
     assert "Only account admins" in app.last_ephemeral("bob")
@@ -95,8 +100,7 @@ def test_admin_removed_from_policy_cannot_approve(app):
 
 
 def test_double_click_gives_one_outcome(app):
-    app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    _asked(app)
     app.press("bob", "Approve")
     message = app.slack.messages("C0APPROVALS")[-1]
     # The buttons are gone once decided; a late click from a stale client still reaches the app.
@@ -109,9 +113,7 @@ def test_double_click_gives_one_outcome(app):
 
 
 def test_two_approvers_at_once_exactly_one_outcome(app):
-    app.command("alice", "delete jdoe")
-    request_id = app.request_id()
-    app.press("alice", "Request approval")
+    request_id = _asked(app)
     message = app.slack.messages("C0APPROVALS")[-1]
     value = json.dumps({"r": request_id})
     run_together(*(lambda user=user: app.workspace.block_action(user, message, "offboard_approve", value)
@@ -127,9 +129,7 @@ def test_two_approvers_at_once_exactly_one_outcome(app):
 
 
 def test_click_after_expiry(app):
-    app.command("alice", "delete jdoe")
-    request_id = app.request_id()
-    app.press("alice", "Request approval")
+    request_id = _asked(app)
     app.clock.advance(timedelta(hours=25))
     app.press("bob", "Approve")
     assert "expired" in app.last_ephemeral("bob")
@@ -140,9 +140,7 @@ def test_click_after_expiry(app):
 
 
 def test_click_after_cancel(app):
-    app.command("alice", "delete jdoe")
-    request_id = app.request_id()
-    app.press("alice", "Request approval")
+    request_id = _asked(app)
     message = app.slack.messages("C0APPROVALS")[-1]
     app.command("alice", f"cancel {request_id}")
     app.workspace.block_action("U0BOB", message, "offboard_approve", json.dumps({"r": request_id}))
@@ -152,8 +150,7 @@ def test_click_after_cancel(app):
 
 
 def test_forged_button_value_is_refused(app):
-    app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    _asked(app)
     message = app.slack.messages("C0APPROVALS")[-1]
     app.workspace.block_action("U0BOB", message, "offboard_approve", "OB-12345678;DROP TABLE")
     app.settle()

@@ -32,6 +32,12 @@ def _new(store, clock, request_id, *usernames, approvals=1):
                                    origin_channel="C0GENERAL", plans=plans), now=clock.now(), entry=_entry())
 
 
+def _awaiting(store, clock, request_id, *usernames):
+    _new(store, clock, request_id, *usernames)
+    return store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                            entry=_entry())
+
+
 @pytest.fixture
 def store(any_engine):
     return RequestStore(any_engine)
@@ -76,9 +82,7 @@ def test_open_request_holds_its_users(store, clock):
 def test_racing_writers_exactly_one_wins(store, clock):
     for round_number in range(10):
         request_id = f"OB-RACE{round_number:04d}"
-        _new(store, clock, request_id, "jdoe")
-        store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
-                         entry=_entry())
+        _awaiting(store, clock, request_id, "jdoe")
         outcomes = run_together(*(
             lambda to=to, request_id=request_id: store.transition(
                 request_id, to=to, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
@@ -94,9 +98,7 @@ def test_racing_writers_exactly_one_wins(store, clock):
 def test_two_approvers_at_once_approve_once(store, clock):
     for round_number in range(10):
         request_id = f"OB-APPR{round_number:04d}"
-        _new(store, clock, request_id, "jdoe")
-        store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
-                         entry=_entry())
+        _awaiting(store, clock, request_id, "jdoe")
         results = run_together(*(
             lambda who=who, request_id=request_id: store.record_approval(
                 request_id, approver_id=f"U0{who.upper()}", approver_email=f"{who}@example.com", now=clock.now(),
@@ -133,9 +135,7 @@ def test_migrations_describe_exactly_the_models(any_engine):
 def test_approve_racing_reject_and_cancel_one_decision(store, clock):
     for round_number in range(10):
         request_id = f"OB-MIXD{round_number:04d}"
-        _new(store, clock, request_id, "jdoe")
-        store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
-                         entry=_entry())
+        _awaiting(store, clock, request_id, "jdoe")
         approval, rejection, cancellation = run_together(
             lambda request_id=request_id: store.record_approval(
                 request_id, approver_id="U0BOB", approver_email="bob@example.com", now=clock.now(), entry=_entry(),
