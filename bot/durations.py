@@ -20,14 +20,3 @@ def parse_duration(text: str) -> timedelta:
     if total <= timedelta():
         raise ValueError(f"{text!r} must be longer than zero")
     return total
-
-
-def format_duration(delta: timedelta) -> str:
-    """Return a short human form of delta, e.g. '1d 4h'."""
-    seconds = int(delta.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, seconds = divmod(seconds, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return " ".join(parts) or "0s"
