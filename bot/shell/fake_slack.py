@@ -1316,18 +1316,17 @@ class FakeSlack:
         return params["view"]
 
     def _api_views_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        trigger_id = self._use_trigger(params)
-        definition = self._view_param(params)
-        trigger = self._triggers[trigger_id]
-        view = self._open_root_view(trigger.user_id, definition)
-        trigger.used = True
-        return {"view": self._view_json(view)}
+        return self._show_view_by_trigger(params, self._open_root_view)
 
     def _api_views_push(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._show_view_by_trigger(params, self._push_view)
+
+    def _show_view_by_trigger(self, params: dict[str, Any], show: Callable[[str, dict[str, Any]], View]) -> dict:
+        """views.open / views.push: spend the trigger id, then show the view to the trigger's user."""
         trigger_id = self._use_trigger(params)
         definition = self._view_param(params)
         trigger = self._triggers[trigger_id]
-        view = self._push_view(trigger.user_id, definition)
+        view = show(trigger.user_id, definition)
         trigger.used = True
         return {"view": self._view_json(view)}
 
