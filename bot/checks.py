@@ -76,7 +76,7 @@ def _check_console(settings: Settings, report: Report) -> None:
 
     try:
         console = build_console(settings)
-        console.search_users(text="", limit=1)
-        report.good(f"{console.name} console reachable")
+        for line in console.check():
+            report.good(line)
     except (ConfigurationError, ConsoleError) as error:
         report.bad(f"console: {error.message}")

@@ -48,6 +48,9 @@ class Container:
         self.listeners.shutdown(wait=True)
         self.jobs.shutdown(wait=True)
         self.engine.dispose()
+        close_console = getattr(self.console, "close", None)
+        if close_console:
+            close_console()
 
 
 def build_console(settings: Settings) -> Console:
@@ -58,7 +61,18 @@ def build_console(settings: Settings) -> Console:
         if seeded:
             log.info("seeded the local console with %d demo users", seeded)
         return console
-    raise ConfigurationError(f"OFFBOARD_CONSOLE={settings.offboard_console} is not available in this version yet")
+    problems = settings.console_problems()
+    if problems:
+        raise ConfigurationError(f"OFFBOARD_CONSOLE={settings.offboard_console}: " + "; ".join(problems))
+    if settings.offboard_console == "8x8":
+        from bot.console.eightbyeight.client import EightByEightClient
+        from bot.console.eightbyeight.console import EightByEightConsole
+
+        return EightByEightConsole(EightByEightClient(settings.eightbyeight_base_url,
+                                                      settings.eightbyeight_api_key.get_secret_value()))
+    from bot.console.scim import ScimConsole
+
+    return ScimConsole(settings.scim_base_url, settings.scim_token.get_secret_value())
 
 
 def build(settings: Settings, *, clock: Clock | None = None, console: Console | None = None) -> Container:

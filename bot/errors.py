@@ -41,9 +41,22 @@ class NotFound(Refusal):
 
 
 class ConsoleError(OffboardError):
-    """The admin console refused or failed an operation."""
+    """The admin console refused or failed an operation.
+
+    `status` is the HTTP status when there was one; `response_id` is the console's own id for the
+    answer (8x8's X-Response-Id), which its support desk asks for."""
 
     retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, response_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.response_id = response_id
+
+    @property
+    def explained(self) -> str:
+        """The message with the console's reference appended, for people and the audit log."""
+        return f"{self.message} (console response id {self.response_id})" if self.response_id else self.message
 
 
 class ConsoleUnavailable(ConsoleError):
@@ -52,19 +65,44 @@ class ConsoleUnavailable(ConsoleError):
     retryable = True
 
 
+class OutcomeUnknown(ConsoleError):
+    """The console was asked to change something, but whether it did could not be confirmed."""
+
+
 class ConsoleRejected(ConsoleError):
     """The console understood the request and refused it."""
 
 
+class AccessDenied(ConsoleRejected):
+    """The console refused the bot's credentials (wrong key or token, or not enough rights)."""
+
+
+class ConsoleUnsupported(ConsoleRejected):
+    """The console does not offer this operation (on this tenant); a person must do it by hand."""
+
+
+class ConcurrentChange(ConsoleRejected):
+    """The record changed since it was read, so the change was not applied (ETag precondition failed)."""
+
+
+class DeactivatedOnly(ConsoleRejected):
+    """The console answered a delete by only deactivating the user; the profile still exists."""
+
+    def __init__(self, user_id: str, **kwargs) -> None:
+        super().__init__(f"the console only deactivated user {user_id} instead of deleting it; "
+                         "the profile still exists", **kwargs)
+        self.user_id = user_id
+
+
 class UsernameTaken(ConsoleRejected):
-    def __init__(self, username: str) -> None:
-        super().__init__(f"the username {username} is already in use")
+    def __init__(self, username: str, **kwargs) -> None:
+        super().__init__(f"the username {username} is already in use", **kwargs)
         self.username = username
 
 
 class UserGone(ConsoleRejected):
-    def __init__(self, user_id: str) -> None:
-        super().__init__(f"user {user_id} no longer exists in the console")
+    def __init__(self, user_id: str, **kwargs) -> None:
+        super().__init__(f"user {user_id} no longer exists in the console", **kwargs)
         self.user_id = user_id
 
 

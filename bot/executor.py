@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.manual import manual_instructions
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Target, TargetOutcome
 from bot.domain.requests import RequestState
-from bot.errors import ConsoleError
+from bot.errors import ConsoleError, ConsoleUnsupported, DeactivatedOnly, OutcomeUnknown
 from bot.ports import Clock, Console, RequestRepository
 
 
@@ -59,6 +60,15 @@ class StepUnknown(StepFailed):
     """The console was asked, but whether the step happened could not be confirmed."""
 
 
+class ManualStepNeeded(Exception):
+    """The console cannot do the step through its API; an admin must do it by hand (the target waits)."""
+
+    def __init__(self, step: PlanStep, instructions: str) -> None:
+        super().__init__(instructions)
+        self.step = step
+        self.instructions = instructions
+
+
 READ_BACK_PAUSES = (0.5, 2.0)  # seconds between attempts to read a user back after a step
 
 
@@ -78,6 +88,13 @@ class Executor:
             if target.outcome is TargetOutcome.PENDING:
                 self._run_target(request, target)
         finished = self._store.get(request.id)
+        waiting = [target.plan.username for target in finished.targets if target.manual_step]
+        if waiting:
+            paused = self._store.transition(
+                request.id, to=RequestState.WAITING, allowed_from=[RequestState.EXECUTING], now=self._clock.now(),
+                entry=AuditEntry(actor="system", event="request.waiting", request_id=request.id,
+                                 data={"manual_steps_for": waiting}))
+            return paused or self._store.get(request.id)
         ok = all(target.outcome is TargetOutcome.DONE for target in finished.targets)
         final = RequestState.DONE if ok else RequestState.FAILED
         closed = self._store.transition(
@@ -96,8 +113,12 @@ class Executor:
         try:
             for step in plan.steps:
                 record = target.step(step.kind)
-                if record is None or record.status is not StepStatus.DONE:
+                if record is not None and record.status is StepStatus.MANUAL:
+                    self._recheck_manual(request, target, step)
+                elif record is None or record.status is not StepStatus.DONE:
                     self._run_step(request, target, step)
+        except ManualStepNeeded:
+            return  # the target stays pending; a Re-check resumes it from this step
         except StepFailed as failure:
             self._finish(request, target, TargetOutcome.FAILED, _advice(failure))
             return
@@ -125,6 +146,9 @@ class Executor:
             return
         try:
             self._apply(step, target.plan)
+        except ManualStepNeeded as needed:
+            self._record(request, target, step, StepStatus.MANUAL, needed.instructions)
+            raise
         except StepUnknown:
             raise  # the journal keeps the step as started: nobody knows yet whether it happened
         except StepFailed as failure:
@@ -147,9 +171,29 @@ class Executor:
             verified = effect.done(self._read_back(plan.user_id), plan)
         except ConsoleError as failure:
             raise StepUnknown(step, f"could not read the user back to confirm it ({failure.message})") from None
+        if verified:
+            return
+        if isinstance(error, ConsoleUnsupported):
+            user = self._read_back(plan.user_id)
+            raise ManualStepNeeded(step, manual_instructions(step.kind, plan, user, console=self._console.name))
+        if isinstance(error, OutcomeUnknown):
+            raise StepUnknown(step, error.explained)
+        if isinstance(error, DeactivatedOnly):
+            raise StepFailed(step, f"{error.explained}. The user was deactivated, not deleted: delete the profile "
+                             "in the admin console")
+        raise StepFailed(step, error.explained if error else
+                         "the console accepted the step but reading the user back shows no change")
+
+    def _recheck_manual(self, request: OffboardRequest, target: Target, step: PlanStep) -> None:
+        """An admin says a manual step is done: believe the console, not the click."""
+        try:
+            verified = EFFECTS[step.kind].done(self._console.get_user(user_id=target.plan.user_id), target.plan)
+        except ConsoleError:
+            verified = False  # unreadable right now: not verified, the step keeps waiting
         if not verified:
-            raise StepFailed(step, error.message if error else
-                             "the console accepted the step but reading the user back shows no change")
+            raise ManualStepNeeded(step, target.step(step.kind).detail)
+        self._record(request, target, step, StepStatus.DONE, "done by hand in the console, verified by reading "
+                     "the user back")
 
     def _read_back(self, user_id: str) -> ConsoleUser | None:
         for pause in READ_BACK_PAUSES:

@@ -21,6 +21,7 @@ class Console(Protocol):
     """
 
     name: str
+    services_visible: bool  # False when the API shows no licenses, numbers or Contact Center details (SCIM)
 
     def find_user(self, *, reference: str) -> ConsoleUser | None:
         """Return the user whose username or email equals reference (case-insensitive), or None."""
@@ -52,6 +53,10 @@ class Console(Protocol):
 
     def delete(self, *, user_id: str) -> None:
         """Delete the user profile and its user id for good."""
+        ...
+
+    def check(self) -> list[str]:
+        """Reach the console and return what was found, a line each; raise ConsoleError when it cannot be used."""
         ...
 
 

@@ -10,7 +10,7 @@ from bot.access import Admin, Gatekeeper
 from bot.domain.commands import Command, UserRef
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
 from bot.domain.plan import TargetPlan, build_plan
-from bot.domain.records import Actor, AuditEntry, OffboardRequest
+from bot.domain.records import Actor, AuditEntry, OffboardRequest, TargetOutcome
 from bot.domain.requests import Action, RequestState
 from bot.domain.text import escape, quote
 from bot.errors import AlreadyDecided, NotFound, Refusal
@@ -30,7 +30,7 @@ from bot.ports import (
 
 log = logging.getLogger(__name__)
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-OPEN_STATES = (RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING)
+OPEN_STATES = (RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING, RequestState.WAITING)
 
 
 def new_request_id() -> str:
@@ -90,7 +90,8 @@ class OffboardService:
         user, problem = self._resolve(ref)
         if user is None:
             return _blocked_plan(action, ref, problem)
-        plan = build_plan(action, user, new_username=new_username)
+        plan = build_plan(action, user, new_username=new_username,
+                          services_visible=self._console.services_visible)
         return plan.with_blockers(self._blockers(plan, user, admin=admin))
 
     def _resolve(self, ref: UserRef) -> tuple[ConsoleUser | None, str]:
@@ -143,17 +144,17 @@ class OffboardService:
             raise Refusal("not_requester", "Only the admin who prepared this request can send it.",
                           request_id=request_id)
         self._ensure_open(request, RequestState.DRAFT)
-        if request.needs_contact_center_attestation and not attested:
+        if request.needs_attestation and not attested:
             raise Refusal(
-                "contact_center_not_attested",
-                "This includes a Contact Center agent. Remove them from every queue in Contact Center admin, "
-                "tick the box confirming it, then press the button again.", request_id=request_id)
+                "manual_steps_not_attested",
+                "This plan has steps done by hand: " + "; ".join(request.manual_step_summaries)
+                + ". Do them, tick the box confirming it, then press the button again.", request_id=request_id)
         now = self._clock.now()
         direct = request.approvals_required == 0
         target = RequestState.APPROVED if direct else RequestState.AWAITING_APPROVAL
         entry = AuditEntry(actor=actor.user_id, event="request.confirmed" if direct else "request.submitted",
-                           request_id=request_id, data={"attested_contact_center": attested})
-        changes = {"attested_by": actor.user_id if request.needs_contact_center_attestation else None,
+                           request_id=request_id, data={"attested_manual_steps": attested})
+        changes = {"attested_by": actor.user_id if request.needs_attestation else None,
                    "expires_at": now + self._policy.approvals.expire_after}  # approvers get the full window
         if direct:
             changes["decided_by"] = actor.user_id
@@ -252,7 +253,57 @@ class OffboardService:
 
     # -- running --------------------------------------------------------------------------------------
 
-    def run(self, *, request_id: str) -> OffboardRequest:
+    def recheck(self, *, actor: Actor, request_id: str) -> Decision:
+        """An admin did the manual steps by hand: verify them by reading the users back, then carry on."""
+        self._gate.admin(actor, request_id=request_id)
+        request = self._get(request_id)
+        if request.state is not RequestState.WAITING:
+            raise AlreadyDecided(_describe(request), request_id=request_id)
+        moved = self._store.transition(request_id, to=RequestState.EXECUTING, allowed_from=[RequestState.WAITING],
+                                       now=self._clock.now(),
+                                       entry=AuditEntry(actor=actor.user_id, event="request.recheck",
+                                                        request_id=request_id))
+        if moved is None:
+            raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
+        self._refresh(request_id)
+        self._start(request_id, rechecked_by=actor.user_id)
+        return Decision(moved, "Re-checking: I am reading the users back from the console and will carry on "
+                        "with the remaining steps if the manual ones show as done.")
+
+    def stop_waiting(self, *, actor: Actor, request_id: str) -> Decision:
+        """Give up on the manual steps: the request ends as failed and its users are released."""
+        admin = self._gate.admin(actor, request_id=request_id)
+        request = self._get(request_id)
+        if admin.user_id != request.requester_id and admin.role is not Role.PRIMARY:
+            raise Refusal("not_requester", "Only the admin who asked for this request (or a primary admin) can "
+                          "stop it.", request_id=request_id)
+        if request.state is not RequestState.WAITING:
+            raise AlreadyDecided(_describe(request), request_id=request_id)
+        now = self._clock.now()
+        moved = self._store.transition(request_id, to=RequestState.FAILED, allowed_from=[RequestState.WAITING],
+                                       now=now, entry=AuditEntry(actor=actor.user_id, event="request.stopped",
+                                                                 request_id=request_id),
+                                       changes={"decided_by": actor.user_id})
+        if moved is None:
+            raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
+        for target in moved.targets:
+            if target.outcome is TargetOutcome.PENDING:
+                step = target.manual_step
+                what = step.kind.value.replace("_", " ") if step else "the next step"
+                self._store.finish_target(
+                    target.id, outcome=TargetOutcome.FAILED,
+                    detail=f"stopped while {what} waited to be done by hand; earlier steps stay done", now=now,
+                    entry=AuditEntry(actor=actor.user_id, event="target.failed", request_id=request_id,
+                                     data={"user": target.plan.username, "detail": f"stopped at {what}"}))
+        finished = self._get(request_id)
+        self._refresh(request_id)
+        self._safely(self._notifier.post_outcome, finished)
+        if finished.requester_id != actor.user_id:
+            self._tell(finished.requester_id, f"Your request {finished.id} was stopped by <@{actor.user_id}> "
+                       "while it waited for a manual step.")
+        return Decision(finished, f"Request {finished.id} is stopped; steps already done stay done.")
+
+    def run(self, *, request_id: str, rechecked_by: str | None = None) -> OffboardRequest:
         """Execute an approved request, or finish one a stopped process left executing; tell everyone."""
         request = self._get(request_id)
         if request.state is RequestState.APPROVED:
@@ -273,10 +324,32 @@ class OffboardService:
             self._store.append_audit(AuditEntry(actor="system", event="request.interrupted", request_id=request_id,
                                                 data={"error": type(error).__name__}), now=self._clock.now())
             raise
+        if finished.state is RequestState.WAITING:
+            self._ask_for_manual_steps(finished, rechecked_by=rechecked_by)
+            return finished
         self._refresh(request_id)
         self._safely(self._notifier.post_outcome, finished)
         self._tell(finished.requester_id, _outcome_line(finished))
         return finished
+
+    def _ask_for_manual_steps(self, request: OffboardRequest, *, rechecked_by: str | None) -> None:
+        """Show the manual steps and the Re-check button (posting a message if the request has none)."""
+        if request.message_ts:
+            self._refresh(request.id)
+        else:
+            try:
+                channel, ts = self._notifier.announce(request)
+                self._store.set_message(request.id, channel=channel, ts=ts)
+            except NotificationFailed as failure:
+                log.warning("could not post the manual steps of %s: %s", request.id, failure)
+        where = f" in <#{self._policy.channels.approvals}>"
+        if rechecked_by:
+            self._tell(rechecked_by, f"Re-checked {request.id}: the console does not show the manual step as done "
+                       f"yet. The instructions are on the request{where}.")
+        else:
+            self._tell(request.requester_id, f"Your request {request.id} needs a step done by hand in the "
+                       f"{self._console.name} console: its API cannot do it on this account. The instructions and "
+                       f"a Re-check button are on the request{where}.")
 
     def resume_unfinished(self) -> list[str]:
         """Queue every request a stopped process left approved or executing; return their ids."""
@@ -345,8 +418,9 @@ class OffboardService:
             raise Refusal("self_approval", "You asked for this request, so a different admin must decide on it. "
                           "You can still cancel it.", request_id=request.id)
 
-    def _start(self, request_id: str) -> None:
-        self._runner.submit(lambda: self.run(request_id=request_id), name=f"run {request_id}")
+    def _start(self, request_id: str, *, rechecked_by: str | None = None) -> None:
+        self._runner.submit(lambda: self.run(request_id=request_id, rechecked_by=rechecked_by),
+                            name=f"run {request_id}")
 
     def _announce(self, request: OffboardRequest) -> None:
         """Post the approval message; without it nobody could approve, so the request is called off."""
@@ -402,6 +476,7 @@ def _describe(request: OffboardRequest) -> str:
         RequestState.AWAITING_APPROVAL: f"Request {request.id} is still waiting for approval.",
         RequestState.APPROVED: f"Request {request.id} was already approved{who}.",
         RequestState.EXECUTING: f"Request {request.id} was already approved{who} and is running.",
+        RequestState.WAITING: f"Request {request.id} is waiting for a step to be done by hand in the console.",
         RequestState.DONE: f"Request {request.id} was already approved{who} and has finished.",
         RequestState.FAILED: f"Request {request.id} was already approved{who}; it finished with failures.",
         RequestState.REJECTED: f"Request {request.id} was already rejected{who}.",

@@ -51,9 +51,17 @@ class Settings(BaseSettings):
             problems += _secret_problem("slack_app_token", self.slack_app_token, "xapp-")
         if self.offboard_policy is None:
             problems.append("OFFBOARD_POLICY is not set: write a policy file for your workspace")
-        if self.offboard_console != "local":
-            problems.append(f"OFFBOARD_CONSOLE={self.offboard_console} is not available in this version yet")
-        return problems
+        return problems + self.console_problems()
+
+    def console_problems(self) -> list[str]:
+        """Return what is missing for the chosen admin console."""
+        if self.offboard_console == "8x8":
+            return (_secret_problem("eightbyeight_api_key", self.eightbyeight_api_key, None)
+                    + _url_problem("EIGHTBYEIGHT_BASE_URL", self.eightbyeight_base_url))
+        if self.offboard_console == "scim":
+            return (_secret_problem("scim_token", self.scim_token, None)
+                    + _url_problem("SCIM_BASE_URL", self.scim_base_url))
+        return []
 
 
 def _secret_problem(name: str, value: SecretStr | None, prefix: str | None) -> list[str]:
@@ -65,6 +73,14 @@ def _secret_problem(name: str, value: SecretStr | None, prefix: str | None) -> l
         return [f"{env} still holds a placeholder value"]
     if prefix and not secret.startswith(prefix):
         return [f"{env} should start with {prefix}"]
+    return []
+
+
+def _url_problem(env: str, url: str | None) -> list[str]:
+    if not url:
+        return [f"{env} is not set"]
+    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        return [f"{env} must be an https:// address (plain http only for a console on this machine)"]
     return []
 
 

@@ -8,7 +8,7 @@ from handlers import actions, commands, errors, views
 
 def register(app: App, service: OffboardService) -> None:
     """Attach every listener to the Bolt app."""
-    errors.register(app, service)
-    commands.register(app, service)
-    actions.register(app, service)
-    views.register(app, service)
+    guard = errors.register(app, service)
+    commands.register(app, service, guard)
+    actions.register(app, service, guard)
+    views.register(app, service, guard)

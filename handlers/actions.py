@@ -10,6 +10,7 @@ from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.values import RequestRef
+from handlers.errors import Guard
 from handlers.payload import actor_from, checked
 
 
@@ -17,9 +18,10 @@ def _ref(body: dict) -> str:
     return RequestRef.load((body.get("actions") or [{}])[0].get("value")).r
 
 
-def register(app: App, service: OffboardService) -> None:
+def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.action(ActionId.REQUEST_APPROVAL.value)
     @app.action(ActionId.CONFIRM.value)
+    @guard
     def go_ahead(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         attested = "attested" in checked(body, BlockId.ATTESTATION.value, ActionId.ATTEST_CONTACT_CENTER.value)
@@ -32,23 +34,41 @@ def register(app: App, service: OffboardService) -> None:
         respond(replace_original=True, **blocks.preview_closed(request, note))
 
     @app.action(ActionId.DISCARD.value)
+    @guard
     def discard(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         decision = service.cancel(actor=actor_from(body), request_id=_ref(body))
         respond(replace_original=True, **blocks.preview_closed(decision.request, decision.message))
 
     @app.action(ActionId.ATTEST_CONTACT_CENTER.value)
+    @guard
     def attest(ack: Ack) -> None:
         ack()  # the ticked box travels with the next button click
 
     @app.action(ActionId.APPROVE.value)
+    @guard
     def approve(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         decision = service.approve(actor=actor_from(body), request_id=_ref(body))
         respond(replace_original=False, response_type="ephemeral", **blocks.notice(decision.message))
 
     @app.action(ActionId.REJECT.value)
+    @guard
     def reject(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         request = service.check_can_reject(actor=actor_from(body), request_id=_ref(body))
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(request))
+
+    @app.action(ActionId.RECHECK.value)
+    @guard
+    def recheck(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        decision = service.recheck(actor=actor_from(body), request_id=_ref(body))
+        respond(replace_original=False, response_type="ephemeral", **blocks.notice(decision.message))
+
+    @app.action(ActionId.STOP_WAITING.value)
+    @guard
+    def stop_waiting(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        decision = service.stop_waiting(actor=actor_from(body), request_id=_ref(body))
+        respond(replace_original=False, response_type="ephemeral", **blocks.notice(decision.message))

@@ -10,11 +10,13 @@ from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import COMMAND
 from bot.slack.values import ModalOrigin
+from handlers.errors import Guard
 from handlers.payload import actor_from
 
 
-def register(app: App, service: OffboardService) -> None:
+def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.command(COMMAND)
+    @guard
     def offboard(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         actor = actor_from(body)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
+from collections.abc import Callable
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -19,9 +21,14 @@ from handlers.payload import actor_from, doing_from
 log = logging.getLogger("offboard.errors")
 
 
-def register(app: App, service: OffboardService) -> None:
-    @app.error
-    def handle(error: Exception, body: dict, client: WebClient) -> None:
+Listener = Callable[..., None]
+Guard = Callable[[Listener], Listener]
+
+
+def register(app: App, service: OffboardService) -> Guard:
+    """Install the error handler; return `guard`, the decorator every listener wears."""
+
+    def report(error: Exception, body: dict, client: WebClient) -> None:
         actor = actor_from(body)
         if isinstance(error, Refusal):
             service.record_refusal(actor=actor, refusal=error, doing=doing_from(body))
@@ -36,6 +43,34 @@ def register(app: App, service: OffboardService) -> None:
                                      "already recorded is kept: check `/offboard list`, and quote the id to "
                                      "whoever runs the bot.")
         _reply(client, body, actor.user_id, message)
+
+    @app.error
+    def handle(error: Exception, body: dict, client: WebClient) -> None:
+        report(error, body, client)
+
+    def guard(listener: Listener) -> Listener:
+        """Report the listener's errors from inside it.
+
+        Bolt (seen in 1.30) drops an ack() already made when the listener raises afterwards, so Slack
+        got a 404 three seconds later although the admin had been answered. Catching here keeps the ack."""
+        names = list(inspect.signature(listener).parameters)
+        wanted = names + [name for name in ("ack", "body", "client") if name not in names]
+
+        def guarded(**kwargs) -> None:
+            try:
+                listener(**{name: kwargs[name] for name in names})
+            except Exception as error:
+                if kwargs["ack"].response is None:
+                    kwargs["ack"]()
+                report(error, kwargs["body"], kwargs["client"])
+
+        # Bolt passes a listener the arguments its signature names (not through __wrapped__, which it unwraps).
+        guarded.__signature__ = inspect.Signature(
+            [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in wanted])
+        guarded.__name__ = guarded.__qualname__ = listener.__name__
+        return guarded
+
+    return guard
 
 
 def _reply(client: WebClient, body: dict, user_id: str, message: dict) -> None:

@@ -12,11 +12,13 @@ from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import BlockId, CallbackId
 from bot.slack.values import ModalOrigin, RequestRef
+from handlers.errors import Guard
 from handlers.payload import actor_from, doing_from, input_value
 
 
-def register(app: App, service: OffboardService) -> None:
+def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.view(CallbackId.NEW_REQUEST.value)
+    @guard
     def new_request(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         try:
             command = command_from_form(
@@ -34,6 +36,7 @@ def register(app: App, service: OffboardService) -> None:
         show_privately(client, user_id=actor.user_id, channel_id=origin.channel, message=blocks.preview(request))
 
     @app.view(CallbackId.REJECT_REASON.value)
+    @guard
     def reject_reason(ack: Ack, body: dict, view: dict) -> None:
         reason = input_value(view, BlockId.REASON.value).strip()
         if not reason or len(reason) > MAX_REASON:

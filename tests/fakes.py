@@ -18,6 +18,7 @@ class FaultyConsole:
     def __init__(self, console: LocalConsole) -> None:
         self.inner = console
         self.name = console.name
+        self.services_visible = console.services_visible
         self._faults: dict[str, deque[tuple[ConsoleError, bool]]] = defaultdict(deque)
         self._before: dict[str, Callable[[], None]] = {}
         self._after: dict[str, Callable[[], None]] = {}

@@ -52,11 +52,13 @@ def test_contact_center_preview_has_the_attestation_box():
     assert attest and attest[0]["elements"][0]["action_id"] == ActionId.ATTEST_CONTACT_CENTER
 
 
-def test_approval_message_has_buttons_only_while_awaiting():
+def test_approval_message_has_buttons_only_while_someone_must_act():
     awaiting = blocks.approval_message(_request(state=RequestState.AWAITING_APPROVAL))
     assert [label for label, *_ in _buttons(awaiting)] == ["Approve", "Reject"]
+    waiting = blocks.approval_message(_request(state=RequestState.WAITING))
+    assert [label for label, *_ in _buttons(waiting)] == ["Re-check", "Stop here"]
     for state in RequestState:
-        if state is not RequestState.AWAITING_APPROVAL:
+        if state not in (RequestState.AWAITING_APPROVAL, RequestState.WAITING):
             assert _buttons(blocks.approval_message(_request(state=state))) == []
 
 

@@ -141,9 +141,26 @@ def test_check_reports_each_part(tmp_path):
         good = _run(tmp_path, "check", **env)
         assert good.returncode == 0, good.stdout
         assert "ok    Slack reachable: workspace" in good.stdout
-        assert "ok    local console reachable" in good.stdout
+        assert "ok    local console" in good.stdout and "19 users" in good.stdout
         assert "ok    database at revision 0001" in good.stdout
         bad = _run(tmp_path, "check", **(env | {"SLACK_BOT_TOKEN": "xoxb-wrong-token-2"}))
         assert bad.returncode == 1
         assert "FAIL  Slack refused the bot token: invalid_auth" in bad.stdout
         assert "xoxb-wrong-token-2" not in bad.stdout + bad.stderr
+
+
+def test_check_reaches_the_8x8_console_and_reports_the_keys_access(tmp_path, eightbyeight):
+    with FakeSlack(team_id="T0DEMO", bot_token="xoxb-check-token-1") as slack:
+        _run(tmp_path, "db", "upgrade")
+        env = dict(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
+                   OFFBOARD_POLICY=str(DEMO_POLICY), OFFBOARD_CONSOLE="8x8",
+                   EIGHTBYEIGHT_BASE_URL=eightbyeight.base_url, EIGHTBYEIGHT_API_KEY=eightbyeight.api_key)
+        good = _run(tmp_path, "check", **env)
+        assert good.returncode == 0, good.stdout
+        assert f"ok    8x8 API reachable at {eightbyeight.base_url}, and the API key may read users" in good.stdout
+        bad = _run(tmp_path, "check", **(env | {"EIGHTBYEIGHT_API_KEY": "wrong-key-s3cr3t"}))
+        assert bad.returncode == 1
+        assert "FAIL  console: the 8x8 API refused the API key" in bad.stdout
+        assert "s3cr3t" not in bad.stdout + bad.stderr
+        missing = _run(tmp_path, "check", **(env | {"EIGHTBYEIGHT_API_KEY": ""}))
+        assert "FAIL  EIGHTBYEIGHT_API_KEY is not set" in missing.stdout

@@ -55,6 +55,7 @@ class LocalConsole:
     """A Console backed by a SQLite file; safe to share between threads (one connection per call)."""
 
     name = "local"
+    services_visible = True
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
         if str(path) in ("", ":memory:"):
@@ -87,6 +88,12 @@ class LocalConsole:
         with self._connection() as conn:
             row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
         return _user_from_row(row) if row else None
+
+    def check(self) -> list[str]:
+        """Count the users, which proves the file can be read."""
+        with self._connection() as conn:
+            (count,) = conn.execute("SELECT count(*) FROM users").fetchone()
+        return [f"local console {self.path}: {count} users"]
 
     def search_users(self, *, text: str, limit: int = 20) -> list[ConsoleUser]:
         """Return users whose username, email or name contains text, sorted by username."""

@@ -44,8 +44,9 @@ class TargetPlan:
     blockers: tuple[str, ...] = field(default=(), compare=False)
 
     @property
-    def needs_contact_center_attestation(self) -> bool:
-        return any(step.kind is StepKind.CONTACT_CENTER for step in self.steps)
+    def manual_steps(self) -> tuple[PlanStep, ...]:
+        """Steps a person does by hand before approval and confirms with the attestation box."""
+        return tuple(step for step in self.steps if step.manual)
 
     def with_blockers(self, blockers: list[str]) -> TargetPlan:
         return TargetPlan(**{**self.__dict__, "blockers": tuple(blockers)})
@@ -72,8 +73,12 @@ REMOVED_ON_DELETE = ("voicemails", "faxes", "chat and SMS history")
 KEPT_ON_DELETE = ("call recordings",)
 
 
-def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = None) -> TargetPlan:
-    """Return the plan for doing action to user, from its live console record."""
+def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = None,
+               services_visible: bool = True) -> TargetPlan:
+    """Return the plan for doing action to user, from its live console record.
+
+    `services_visible` is False for consoles (SCIM) that show no licenses, numbers or Contact Center
+    extensions: a delete then gets those steps as manual ones, confirmed by the requester."""
     builders = {
         Action.DELETE: _delete_plan,
         Action.DEACTIVATE: _deactivate_plan,
@@ -81,6 +86,10 @@ def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = 
         Action.RENAME: _rename_plan,
     }
     steps, removed, kept, notes = builders[action](user, new_username)
+    if action is Action.DELETE and not services_visible:
+        steps = [*_unseen_service_steps(), *steps]
+        notes = [*notes, "This console shows no licenses, numbers or Contact Center details, so those steps are "
+                 "done by hand in the admin console before approval"]
     return TargetPlan(
         action=action,
         user_id=user.id,
@@ -114,6 +123,15 @@ def _delete_plan(user: ConsoleUser, _: str | None):
     if user.status is UserStatus.INACTIVE:
         notes.append("The user is already deactivated")
     return steps, REMOVED_ON_DELETE, KEPT_ON_DELETE, notes
+
+
+def _unseen_service_steps() -> list[PlanStep]:
+    return [
+        PlanStep(StepKind.RELEASE_LICENSES, "In the admin console, release the user's licenses and phone numbers "
+                 "(this console's API does not show them)", manual=True),
+        PlanStep(StepKind.CONTACT_CENTER, "Contact Center: if the user is an agent, remove them from every queue "
+                 "in Contact Center admin (a Contact Center admin cannot be deleted at all)", manual=True),
+    ]
 
 
 def _deactivate_plan(user: ConsoleUser, _: str | None):

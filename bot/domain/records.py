@@ -21,6 +21,7 @@ class StepStatus(StrEnum):
     STARTED = "started"
     DONE = "done"
     FAILED = "failed"
+    MANUAL = "manual"  # the console cannot do it: waiting for an admin to do it by hand, then a Re-check
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class Target:
     def step(self, kind: StepKind) -> StepRecord | None:
         return next((step for step in self.steps if step.kind is kind), None)
 
+    @property
+    def manual_step(self) -> StepRecord | None:
+        """The step waiting to be done by hand, if any."""
+        return next((step for step in self.steps if step.status is StepStatus.MANUAL), None)
+
 
 @dataclass(frozen=True)
 class Approval:
@@ -86,7 +92,7 @@ class OffboardRequest:
     origin_channel: str | None
     targets: tuple[Target, ...]
     approvals: tuple[Approval, ...] = ()
-    attested_by: str | None = None  # who confirmed the manual Contact Center step
+    attested_by: str | None = None  # who confirmed the manual steps (Contact Center, licenses on SCIM)
     message_channel: str | None = None  # the approval (or confirmation) message
     message_ts: str | None = None
     decided_by: str | None = None
@@ -97,8 +103,14 @@ class OffboardRequest:
         return max(0, self.approvals_required - len(self.approvals))
 
     @property
-    def needs_contact_center_attestation(self) -> bool:
-        return any(target.plan.needs_contact_center_attestation for target in self.targets)
+    def needs_attestation(self) -> bool:
+        """True when some target has steps done by hand, which the requester must confirm before approval."""
+        return any(target.plan.manual_steps for target in self.targets)
+
+    @property
+    def manual_step_summaries(self) -> tuple[str, ...]:
+        """The distinct manual steps of all targets, in plan order."""
+        return tuple(dict.fromkeys(step.summary for target in self.targets for step in target.plan.manual_steps))
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at

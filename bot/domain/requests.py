@@ -26,6 +26,7 @@ class RequestState(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
     EXECUTING = "executing"
+    WAITING = "waiting"  # stopped at a step an admin must do by hand in the console, until a Re-check
     DONE = "done"
     FAILED = "failed"
     REJECTED = "rejected"
@@ -39,7 +40,8 @@ class RequestState(StrEnum):
     @property
     def holds_targets(self) -> bool:
         """True while the request keeps its users from being part of another request."""
-        return self in {RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING}
+        return self in {RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING,
+                        RequestState.WAITING}
 
 
 TERMINAL_STATES = frozenset(
@@ -51,7 +53,8 @@ TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     S.DRAFT: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.CANCELLED, S.EXPIRED}),
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED}),
     S.APPROVED: frozenset({S.EXECUTING, S.CANCELLED}),
-    S.EXECUTING: frozenset({S.DONE, S.FAILED}),
+    S.EXECUTING: frozenset({S.DONE, S.FAILED, S.WAITING}),
+    S.WAITING: frozenset({S.EXECUTING, S.FAILED}),
     S.DONE: frozenset(),
     S.FAILED: frozenset(),
     S.REJECTED: frozenset(),

@@ -20,6 +20,7 @@ _STATE_LABEL = {
     RequestState.AWAITING_APPROVAL: "Waiting for approval",
     RequestState.APPROVED: "Approved",
     RequestState.EXECUTING: "Running",
+    RequestState.WAITING: "Waiting for a manual step",
     RequestState.DONE: "Done",
     RequestState.FAILED: "Finished with failures",
     RequestState.REJECTED: "Rejected",
@@ -142,14 +143,13 @@ def preview(request: OffboardRequest) -> dict:
     ref = RequestRef(r=request.id).dump()
     head = [header(f"Plan: {_title(request)}"), _request_facts(request)]
     tail: list[dict] = []
-    if request.needs_contact_center_attestation:
+    if request.needs_attestation:
         tail.append({
             "type": "actions", "block_id": BlockId.ATTESTATION.value,
             "elements": [{
                 "type": "checkboxes", "action_id": ActionId.ATTEST_CONTACT_CENTER.value,
                 "options": [{"text": {"type": "mrkdwn", "text": (
-                    "I removed every Contact Center agent here from all their queues, and none of them is a "
-                    "Contact Center admin")}, "value": "attested"}],
+                    "I did every step marked _(manual)_ above, in the admin console")}, "value": "attested"}],
             }],
         })
     if request.approvals_required:
@@ -179,16 +179,25 @@ def approval_message(request: OffboardRequest) -> dict:
     ref = RequestRef(r=request.id).dump()
     awaiting = request.state is RequestState.AWAITING_APPROVAL
     head = [header(f"Approval needed: {_title(request)}" if awaiting else _title(request)), _request_facts(request)]
-    tail = [context(f"Contact Center step confirmed by <@{request.attested_by}>")] if request.attested_by else []
+    tail = [context(f"Manual steps confirmed by <@{request.attested_by}>")] if request.attested_by else []
     tail.append(section(_status_line(request)))
     if awaiting:
         tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
             button("Approve", ActionId.APPROVE, ref, style="primary"),
             button("Reject", ActionId.REJECT, ref, style="danger"),
         ]})
+    if request.state is RequestState.WAITING:
+        tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
+            button("Re-check", ActionId.RECHECK, ref, style="primary"),
+            button("Stop here", ActionId.STOP_WAITING, ref),
+        ]})
     budget = MAX_BLOCKS - len(head) - len(tail)
-    ran = request.state in (RequestState.DONE, RequestState.FAILED)
-    body = _outcome_blocks(request, budget=budget) if ran else _targets_blocks(request, budget=budget)
+    if request.state is RequestState.WAITING:
+        body = _manual_blocks(request, budget=budget)
+    elif request.state in (RequestState.DONE, RequestState.FAILED):
+        body = _outcome_blocks(request, budget=budget)
+    else:
+        body = _targets_blocks(request, budget=budget)
     return _message(f"{_title(request)} ({request.id}): {_STATE_LABEL[request.state]}", [*head, *body, *tail])
 
 
@@ -205,6 +214,10 @@ def _status_line(request: OffboardRequest) -> str:
         return f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'})"
     if state in (RequestState.APPROVED, RequestState.EXECUTING):
         return f"*{_STATE_LABEL[state]}*, approved by {approvers or 'the requester'}."
+    if state is RequestState.WAITING:
+        return (f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'}): the console's API cannot "
+                "do a step on this account, so an admin must do it by hand, then press Re-check. Stop here ends "
+                "the request; steps already done stay done.")
     return f"*{_STATE_LABEL[state]}*{by if state is RequestState.CANCELLED else ''}."
 
 
@@ -212,6 +225,16 @@ def _outcome_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
     """One line per user with how it ended; failures first, so they are never the part left out."""
     ordered = sorted(request.targets, key=lambda target: target.outcome is TargetOutcome.DONE)
     lines = [_outcome_line(request.action, target) for target in ordered]
+    overflow = "…and {hidden} more users: " + f"`/offboard status {request.id}` lists every one."
+    return _sections(lines, budget=budget, overflow=overflow)
+
+
+def _manual_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
+    """The steps waiting to be done by hand, with their instructions, then how the other users stand."""
+    waiting = [target for target in request.targets if target.manual_step]
+    lines = [f":raised_hand: `{escape(target.plan.username)}`: {escape(target.manual_step.detail)}"
+             for target in waiting]
+    lines += [_outcome_line(request.action, target) for target in request.targets if not target.manual_step]
     overflow = "…and {hidden} more users: " + f"`/offboard status {request.id}` lists every one."
     return _sections(lines, budget=budget, overflow=overflow)
 
@@ -254,7 +277,7 @@ def notice(message: str) -> dict:
 def status_message(request: OffboardRequest) -> dict:
     lines = [f"*{_title(request)}* · `{request.id}` · {_STATE_LABEL[request.state]}"]
     if request.attested_by:
-        lines.append(f"Contact Center step confirmed by <@{request.attested_by}>")
+        lines.append(f"Manual steps confirmed by <@{request.attested_by}>")
     for target in request.targets:
         lines.append(_outcome_line(request.action, target))
         lines += [f"    · {step.kind.value.replace('_', ' ')}: {step.status.value}"

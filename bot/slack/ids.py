@@ -13,6 +13,8 @@ class ActionId(StrEnum):
     APPROVE = "offboard_approve"
     REJECT = "offboard_reject"
     CANCEL_REQUEST = "offboard_cancel_request"
+    RECHECK = "offboard_recheck"  # verify manual steps by reading the users back, then carry on
+    STOP_WAITING = "offboard_stop_waiting"
 
 
 class CallbackId(StrEnum):

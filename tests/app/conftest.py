@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -56,8 +59,8 @@ class App:
     slack: FakeSlack
     workspace: Workspace
     container: Container
-    console: LocalConsole
-    faults: FaultyConsole
+    console: Any  # the console's own state: the LocalConsole, or the fake 8x8 server
+    faults: FaultyConsole | None
     clock: ManualClock
     url: str
     http: httpx.Client
@@ -128,15 +131,15 @@ def slack() -> Iterator[FakeSlack]:
         yield fake
 
 
-@pytest.fixture
-def app(slack, tmp_path, clock) -> Iterator[App]:
+@contextmanager
+def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any = None, state: Any = None,
+          faults: FaultyConsole | None = None, **settings: Any) -> Iterator[App]:
+    """Build the app through the composition root and serve it over HTTP; `console` replaces the configured one."""
     settings = load_settings(
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
         database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_local_console=tmp_path / "console.db",
-    )
-    faults = FaultyConsole(LocalConsole(tmp_path / "console.db"))
-    faults.inner.seed_if_empty()
-    container = build(settings, clock=clock, console=faults)
+        **settings)
+    container = build(settings, clock=clock, console=console)
     migrate.upgrade(container.engine)
     asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET)
     with LiveServer(asgi) as server, httpx.Client(timeout=10) as http:
@@ -146,6 +149,16 @@ def app(slack, tmp_path, clock) -> Iterator[App]:
             return response.status_code, response.content
 
         workspace = Workspace(slack, signing_secret=SIGNING_SECRET, send=send)
-        yield App(slack=slack, workspace=workspace, container=container, console=faults.inner, faults=faults,
-                  clock=clock, url=server.url, http=http)
-    container.close()
+        try:
+            yield App(slack=slack, workspace=workspace, container=container, console=state or container.console,
+                      faults=faults, clock=clock, url=server.url, http=http)
+        finally:
+            container.close()
+
+
+@pytest.fixture
+def app(slack, tmp_path, clock) -> Iterator[App]:
+    faults = FaultyConsole(LocalConsole(tmp_path / "console.db"))
+    faults.inner.seed_if_empty()
+    with serve(slack, clock, tmp_path, console=faults, state=faults.inner, faults=faults) as app:
+        yield app

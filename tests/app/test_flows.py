@@ -57,7 +57,7 @@ def test_contact_center_agent_needs_the_attested_manual_step(app):
     assert app.slack.messages("C0APPROVALS") == []
 
     app.press("alice", "Request approval", offboard_attest_contact_center="attested")
-    assert "Contact Center step confirmed by <@U0ALICE>" in app.channel_texts("C0APPROVALS")[-1]
+    assert "Manual steps confirmed by <@U0ALICE>" in app.channel_texts("C0APPROVALS")[-1]
     app.press("dana", "Approve")
     assert app.console.get_user(user_id=MSMITH) is None
     assert _ops(app, MSMITH) == ["release_licenses", "delete"]

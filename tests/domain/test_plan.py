@@ -22,7 +22,7 @@ def test_contact_center_agent_gets_the_manual_step_between_license_and_delete():
     assert [step.kind for step in plan.steps] == [StepKind.RELEASE_LICENSES, StepKind.CONTACT_CENTER,
                                                   StepKind.DELETE]
     assert plan.steps[1].manual
-    assert plan.needs_contact_center_attestation
+    assert [step.kind for step in plan.manual_steps] == [StepKind.CONTACT_CENTER]
 
 
 def test_unlicensed_user_is_deleted_directly():

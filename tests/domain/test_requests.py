@@ -13,7 +13,8 @@ ALLOWED = {
     (S.AWAITING_APPROVAL, S.APPROVED), (S.AWAITING_APPROVAL, S.REJECTED), (S.AWAITING_APPROVAL, S.EXPIRED),
     (S.AWAITING_APPROVAL, S.CANCELLED),
     (S.APPROVED, S.EXECUTING), (S.APPROVED, S.CANCELLED),
-    (S.EXECUTING, S.DONE), (S.EXECUTING, S.FAILED),
+    (S.EXECUTING, S.DONE), (S.EXECUTING, S.FAILED), (S.EXECUTING, S.WAITING),
+    (S.WAITING, S.EXECUTING), (S.WAITING, S.FAILED),
 }
 
 
@@ -33,4 +34,5 @@ def test_terminal_states_go_nowhere_and_release_their_users():
         if state.is_terminal:
             assert not any(can_move(state, other) for other in RequestState)
             assert not state.holds_targets
-    assert {s for s in RequestState if s.holds_targets} == {S.AWAITING_APPROVAL, S.APPROVED, S.EXECUTING}
+    assert {s for s in RequestState if s.holds_targets} == {S.AWAITING_APPROVAL, S.APPROVED, S.EXECUTING,
+                                                                  S.WAITING}

@@ -1,0 +1,161 @@
+"""The 8x8 admin console behind the Console port.
+
+Each change is GET, modify, PUT of the whole user (or DELETE), followed to the end of its
+operation. When an answer is lost, the change is reconciled by reading the user back, never by
+sending it again blindly; when the console answered with a server error, the change is sent again
+only after a fresh read shows it has not happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.console.eightbyeight import mapping
+from bot.console.eightbyeight.client import EightByEightClient
+from bot.domain.directory import ConsoleUser, UserStatus, username_problem
+from bot.errors import ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, UserGone, UsernameTaken
+
+FIND_PAGES = 3  # an exact lookup never needs more than a few pages of wildcard matches
+RECONCILE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # reading back after a lost answer, ~15 s in all
+RESEND_PAUSES = (1.0, 4.0)  # a change answered with 5xx is sent again after these pauses, each after a read
+
+
+class EightByEightConsole:
+    """Console port over the 8x8 Administration API."""
+
+    name = "8x8"
+    services_visible = True
+
+    def __init__(self, client: EightByEightClient, *, sleep: Callable[[float], None] = time.sleep,
+                 reconcile_pauses: tuple[float, ...] = RECONCILE_PAUSES,
+                 resend_pauses: tuple[float, ...] = RESEND_PAUSES) -> None:
+        self.client = client
+        self._sleep = sleep
+        self._reconcile_pauses = reconcile_pauses
+        self._resend_pauses = resend_pauses
+
+    def close(self) -> None:
+        self.client.close()
+
+    def check(self) -> list[str]:
+        """Read one page of users to prove the API and the key work; return what was found."""
+        next(iter(self.client.list_users(page_size=1, max_pages=1)), None)
+        return [f"8x8 API reachable at {self.client.base_url}, and the API key may read users",
+                "write access shows only with the first change: the API has no way to ask for it"]
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def find_user(self, *, reference: str) -> ConsoleUser | None:
+        reference = reference.strip()
+        if not reference or "*" in reference:  # `*` is RSQL's wildcard and never part of a name or address
+            return None
+        for field in ("basicInfo.userName", "basicInfo.primaryEmail"):
+            matches = self._exact(field, reference)
+            if len(matches) == 1:
+                return matches[0]
+        return None
+
+    def get_user(self, *, user_id: str) -> ConsoleUser | None:
+        raw = self.client.get_user(user_id)
+        return None if raw is None else mapping.user_from_api(raw)
+
+    def search_users(self, *, text: str, limit: int = 20) -> list[ConsoleUser]:
+        text = text.strip().replace("*", "")
+        if not text:
+            return []
+        fields = ("basicInfo.userName", "basicInfo.primaryEmail", "basicInfo.firstName", "basicInfo.lastName")
+        query = ",".join(mapping.rsql_equals(field, f"*{text}*") for field in fields)
+        found = [mapping.user_from_api(raw) for raw in self.client.list_users(
+            filter=query, sort="basicInfo.userName", page_size=limit, max_pages=1)]
+        return sorted(found, key=lambda user: user.username.lower())[:limit]
+
+    def username_taken(self, *, username: str) -> bool:
+        return bool(self._exact("basicInfo.userName", username.strip()))
+
+    def _exact(self, field: str, value: str) -> list[ConsoleUser]:
+        """The users whose field equals value exactly (ignoring case): the API matches wildcards too."""
+        key = field.split(".")[1]
+        raws = self.client.list_users(filter=mapping.rsql_equals(field, value), page_size=20, max_pages=FIND_PAGES)
+        return [mapping.user_from_api(raw) for raw in raws
+                if str((raw.get("basicInfo") or {}).get(key) or "").lower() == value.lower()]
+
+    # -- changes -------------------------------------------------------------------------------------
+
+    def release_licenses(self, *, user_id: str) -> None:
+        self._change(user_id, mapping.without_licenses, done=lambda user: not user.holds_numbers,
+                     doing=f"release the licenses of user {user_id}")
+
+    def set_status(self, *, user_id: str, status: UserStatus) -> None:
+        self._change(user_id, lambda raw: mapping.with_status(raw, status),
+                     done=lambda user: user.status is status,
+                     doing=f"{'deactivate' if status is UserStatus.INACTIVE else 'reactivate'} user {user_id}")
+
+    def rename(self, *, user_id: str, new_username: str) -> None:
+        problem = username_problem(new_username)
+        if problem:
+            raise ConsoleRejected(f"{new_username} cannot be used: {problem}")
+        holder = self._exact("basicInfo.userName", new_username)
+        if any(user.id != user_id for user in holder):
+            raise UsernameTaken(new_username)
+        try:
+            self._change(user_id, lambda raw: mapping.with_username(raw, new_username),
+                         done=lambda user: user.username == new_username,
+                         doing=f"rename user {user_id} to {new_username}")
+        except ConsoleRejected as error:
+            if "already in use" in error.message.lower():
+                raise UsernameTaken(new_username, status=error.status, response_id=error.response_id) from None
+            raise
+
+    def delete(self, *, user_id: str) -> None:
+        doing = f"delete user {user_id}"
+        for attempt in range(len(self._resend_pauses) + 1):
+            if attempt:
+                self._sleep(self._resend_pauses[attempt - 1])
+                if self.client.get_user(user_id) is None:
+                    return  # the earlier attempt took effect after all
+            try:
+                self.client.delete_user(user_id, doing=doing)
+                return
+            except UserGone:
+                return  # gone already: what we wanted
+            except OutcomeUnknown:
+                self._reconcile(user_id, lambda user: user is None, doing=doing)
+                return
+            except ConsoleUnavailable:
+                if attempt == len(self._resend_pauses):
+                    raise
+
+    def _change(self, user_id: str, modify: Callable[[dict[str, Any]], dict[str, Any]],
+                done: Callable[[ConsoleUser], bool], *, doing: str) -> None:
+        """GET, modify and PUT the whole user, then follow the operation; reconcile any doubt by reading."""
+        for attempt in range(len(self._resend_pauses) + 1):
+            if attempt:
+                self._sleep(self._resend_pauses[attempt - 1])
+            raw = self.client.get_user(user_id)
+            if raw is None:
+                raise UserGone(user_id)
+            if attempt and done(mapping.user_from_api(raw)):
+                return  # the earlier attempt took effect after all
+            try:
+                self.client.put_user(user_id, modify(raw), doing=doing)
+                return
+            except OutcomeUnknown:
+                self._reconcile(user_id, lambda user: user is not None and done(user), doing=doing)
+                return
+            except ConsoleUnavailable:
+                if attempt == len(self._resend_pauses):
+                    raise
+
+    def _reconcile(self, user_id: str, done: Callable[[ConsoleUser | None], bool], *, doing: str) -> None:
+        """After a lost answer, read the user until the change shows; raise OutcomeUnknown if it never does."""
+        for pause in self._reconcile_pauses:
+            self._sleep(pause)
+            try:
+                if done(self.get_user(user_id=user_id)):
+                    return
+            except ConsoleUnavailable:
+                continue
+        raise OutcomeUnknown(f"the answer to the request to {doing} was lost and reading the user back does not "
+                             "show the change yet; it may still happen")

@@ -1,0 +1,103 @@
+"""The 8x8 API's published limits, enforced on our side so the bot never causes a 429.
+
+One `Throttle` is shared by everything in the process that talks to the API: every HTTP request
+takes a slot in both sliding windows (100 per minute, 20 per 10 s), and every asynchronous
+operation (a PUT or DELETE until its operation finishes) takes one of 10 operation slots.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    requests: int = 100  # per `period` seconds, per API key
+    period: float = 60.0
+    burst: int = 20  # per `burst_period` seconds
+    burst_period: float = 10.0
+    operations: int = 10  # operations in flight at once, per organisation
+
+
+class Ticket:
+    """One request's place in the windows. It counts from when the request was sent until its answer
+    arrived: the server counted it somewhere in between, so holding the later time keeps us within its
+    windows whatever the network delay."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
+class _Window:
+    """At most `size` requests in any `span` seconds (a sliding log of tickets)."""
+
+    def __init__(self, size: int, span: float) -> None:
+        self.size = size
+        self.span = span
+        self.tickets: deque[Ticket] = deque()
+
+    def wait_needed(self, now: float) -> float:
+        while self.tickets and self.tickets[0].at <= now - self.span:
+            self.tickets.popleft()
+        if len(self.tickets) < self.size:
+            return 0.0
+        return max(self.tickets[0].at + self.span - now, 0.001)
+
+
+class Throttle:
+    """Blocks callers until the API's limits allow one more request (or operation).
+
+    `pause(seconds)` makes everyone wait, used when the console answers 429 with Retry-After
+    (which only happens when someone else shares the key)."""
+
+    def __init__(self, limits: ApiLimits | None = None, *, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.limits = limits or ApiLimits()
+        self._windows = (_Window(self.limits.requests, self.limits.period),
+                         _Window(self.limits.burst, self.limits.burst_period))
+        self._operations = threading.BoundedSemaphore(self.limits.operations)
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self.waited = 0.0  # seconds callers spent waiting for a slot, summed (for benchmarks)
+
+    def acquire(self) -> Ticket:
+        """Take a request slot, waiting as long as the windows (or a pause) require; call `answered` after."""
+        while True:
+            with self._lock:
+                now = self._monotonic()
+                wait = max([self._paused_until - now, *(window.wait_needed(now) for window in self._windows)])
+                if wait <= 0:
+                    ticket = Ticket(now)
+                    for window in self._windows:
+                        window.tickets.append(ticket)
+                    return ticket
+                self.waited += wait
+            self._sleep(wait)
+
+    def answered(self, ticket: Ticket) -> None:
+        """The request's answer arrived (or it failed): count it from now."""
+        with self._lock:
+            ticket.at = self._monotonic()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back for `seconds` from now."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """Hold one of the organisation's operation slots while an asynchronous change runs."""
+        self._operations.acquire()
+        try:
+            yield
+        finally:
+            self._operations.release()

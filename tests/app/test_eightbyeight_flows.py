@@ -1,0 +1,265 @@
+"""Every flow of the core workflow with OFFBOARD_CONSOLE=8x8, against the stateful fake 8x8 server,
+through signed Slack requests into the real app: the order on the wire, the manual-step fallback,
+and each fault class ending in a definite, explained state with nothing repeated or lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import select
+
+from bot.console.eightbyeight import mapping
+from bot.domain.directory import UserStatus
+from bot.domain.requests import RequestState
+from storage.db import session
+from storage.models import AuditRow
+from tests.app.conftest import App, serve
+from tests.console.test_eightbyeight_console import console_for
+from tests.fake_eightbyeight import FakeEightByEight, make_user
+
+
+@pytest.fixture
+def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
+    eightbyeight.add_user(make_user(
+        "jdoe", "jdoe@example.com", first_name="John", last_name="Doe", licenses=["X Series X4"],
+        extensions=[{"extensionNumber": "1001", "extensionType": "UC", "phoneNumbers": ["+14155550101"],
+                     "devices": [{"model": "Poly VVX 450", "status": "ACTIVE"}]}],
+        ring_groups=["Support Overflow"], call_queues=["Support Tier 1"]))
+    eightbyeight.add_user(make_user(
+        "msmith", "msmith@example.com", first_name="Mary", last_name="Smith", licenses=["X Series X6"],
+        extensions=[{"extensionNumber": "2001", "extensionType": "CC", "phoneNumbers": ["+14155550202"]}]))
+    eightbyeight.add_user(make_user("jdoe2", "john.doe2@example.com", first_name="Johnny", last_name="Doe"))
+    eightbyeight.add_user(make_user("tinactive", "tinactive@example.com", status="INACTIVE"))
+    return eightbyeight
+
+
+@pytest.fixture
+def app(slack, tmp_path, clock, fake) -> Iterator[App]:
+    """Configured exactly as an admin would: OFFBOARD_CONSOLE=8x8 and the fake's address and key."""
+    with serve(slack, clock, tmp_path, state=fake, offboard_console="8x8", eightbyeight_base_url=fake.base_url,
+               eightbyeight_api_key=fake.api_key) as app:
+        yield app
+
+
+@pytest.fixture
+def quick_app(slack, tmp_path, clock, fake) -> Iterator[App]:
+    """The same, with the client's waits shortened so that faults resolve in a test's time."""
+    with serve(slack, clock, tmp_path, console=console_for(fake), state=fake) as app:
+        yield app
+
+
+def _id(fake: FakeEightByEight, username: str) -> str:
+    return next(u["basicInfo"]["userId"] for u in fake.users() if u["basicInfo"]["userName"] == username)
+
+
+def _sent(fake: FakeEightByEight, method: str) -> list:
+    return [r for r in fake.requests if r.method == method]
+
+
+def _approved(app: App, text: str) -> str:
+    app.command("alice", text)
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.press("bob", "Approve")
+    return request_id
+
+
+def _state(app: App, request_id: str) -> RequestState:
+    return app.container.store.get(request_id).state
+
+
+def _events(app: App, request_id: str) -> list[str]:
+    with session(app.container.engine) as db:
+        rows = db.exec(select(AuditRow).where(AuditRow.request_id == request_id).order_by(AuditRow.seq)).all()
+    return [row.event for row in rows]
+
+
+# -- the flows ------------------------------------------------------------------------------------------
+
+def test_delete_releases_licenses_then_deletes_in_that_order(app):
+    fake = app.console
+    jdoe = _id(fake, "jdoe")
+    app.command("alice", "delete jdoe --reason left the company")
+    preview = app.last_ephemeral("alice")
+    assert "Release licenses and numbers first (X Series X4, +14155550101)" in preview
+    assert "Desk phone Poly VVX 450" in preview and "Support Tier 1" in preview and "Support Overflow" in preview
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.press("bob", "Approve")
+    assert _state(app, request_id) is RequestState.DONE
+    assert fake.applied == [("UPDATE", jdoe), ("DELETE", jdoe)]
+    assert fake.user(jdoe) is None
+    put, delete = _sent(fake, "PUT")[0], _sent(fake, "DELETE")[0]
+    assert put.at < delete.at
+    assert "deleted successfully" in "\n".join(app.channel_texts("C0RESULTS"))
+    assert fake.throttled == 0
+
+
+def test_deactivate_and_reactivate(app):
+    fake = app.console
+    app.command("alice", "deactivate jdoe")
+    app.press("alice", "Confirm")
+    assert fake.user(_id(fake, "jdoe"))["basicInfo"]["status"] == "INACTIVE"
+    app.command("alice", "reactivate tinactive")
+    app.press("alice", "Confirm")
+    assert fake.user(_id(fake, "tinactive"))["basicInfo"]["status"] == "ACTIVE"
+    assert [kind for kind, _ in fake.applied] == ["UPDATE", "UPDATE"]
+    assert "reactivated successfully" in "\n".join(app.channel_texts("C0RESULTS"))
+
+
+def test_rename_and_the_name_already_in_use(app):
+    fake = app.console
+    app.command("alice", "rename jdoe jdoe.former")
+    app.press("alice", "Confirm")
+    assert fake.user(_id(fake, "jdoe.former"))["basicInfo"]["primaryEmail"] == "jdoe@example.com"
+
+    app.command("alice", "rename jdoe2 JDOE.FORMER")
+    assert "already in use" in app.last_ephemeral("alice")
+    assert len(_sent(fake, "PUT")) == 1
+
+
+def test_rename_taken_between_approval_and_execution_fails_with_the_consoles_words(app):
+    fake = app.console
+    app.command("alice", "rename jdoe2 johnny")
+    fake.fail_operations_next("UPDATE", detail="userName already in use", status=400)
+    app.press("alice", "Confirm")
+    results = "\n".join(app.channel_texts("C0RESULTS"))
+    assert "the username johnny is already in use" in results
+    assert fake.user(_id(fake, "jdoe2"))["basicInfo"]["userName"] == "jdoe2"
+
+
+def test_a_contact_center_agent_needs_the_attested_step(app):
+    fake = app.console
+    msmith = _id(fake, "msmith")
+    app.command("alice", "delete msmith")
+    assert "Contact Center" in app.last_ephemeral("alice")
+    app.press("alice", "Request approval")
+    assert "tick the box" in app.last_ephemeral("alice")
+    app.press("alice", "Request approval", offboard_attest_contact_center="attested")
+    app.press("bob", "Approve")
+    assert fake.applied == [("UPDATE", msmith), ("DELETE", msmith)]
+
+
+# -- PUT not available: the manual step ---------------------------------------------------------------
+
+def _by_hand(fake: FakeEightByEight, user_id: str, change) -> None:
+    """An admin changes the user in the Admin Console (here: through the API, PUT briefly allowed)."""
+    mode, fake.put_unsupported = fake.put_unsupported, None
+    admin = console_for(fake).client
+    admin.put_user(user_id, change(admin.get_user(user_id)), doing="change the user by hand")
+    fake.put_unsupported = mode
+
+
+def test_put_unsupported_becomes_a_manual_step_with_recheck(app):
+    fake = app.console
+    fake.put_unsupported = "405"
+    jdoe = _id(fake, "jdoe")
+    request_id = _approved(app, "delete jdoe")
+    assert _state(app, request_id) is RequestState.WAITING
+    message = app.channel_texts("C0APPROVALS")[-1]
+    assert "8x8 Admin Console" in message and "X Series X4" in message and "+14155550101" in message
+    assert app.workspace.visible_buttons("U0BOB", channel_id="C0APPROVALS")[-2:] == ["Re-check", "Stop here"]
+    assert "needs a step done by hand" in app.dm_texts("alice")[-1]
+
+    app.press("bob", "Re-check")  # nothing was done yet: it keeps waiting and says so
+    assert _state(app, request_id) is RequestState.WAITING
+    assert "does not show the manual step as done" in app.dm_texts("bob")[-1]
+
+    _by_hand(fake, jdoe, mapping.without_licenses)
+    app.press("bob", "Re-check")
+    assert _state(app, request_id) is RequestState.DONE
+    assert fake.user(jdoe) is None
+    assert [put.status for put in _sent(fake, "PUT")] == [405, 202]  # ours (refused), the admin's by hand
+    assert len(_sent(fake, "DELETE")) == 1
+    events = _events(app, request_id)
+    assert events.count("request.waiting") == 2 and events.count("request.recheck") == 2
+    steps = {step.kind.value: step for step in app.container.store.get(request_id).targets[0].steps}
+    assert "done by hand" in steps["release_licenses"].detail
+
+
+def test_a_manual_step_can_be_given_up(app):
+    fake = app.console
+    fake.put_unsupported = "operation"
+    app.command("alice", "deactivate jdoe")
+    app.press("alice", "Confirm")
+    request_id = app.request_id()
+    assert _state(app, request_id) is RequestState.WAITING
+    app.press("bob", "Stop here")
+    assert "Only the admin who asked" in app.last_ephemeral("bob")
+    app.press("alice", "Stop here")
+    assert _state(app, request_id) is RequestState.FAILED
+    assert "stopped while deactivate waited to be done by hand" in "\n".join(app.channel_texts("C0RESULTS"))
+    app.command("alice", "deactivate jdoe")  # the user is free for a new request
+    assert "Plan: Deactivate jdoe" in app.last_ephemeral("alice")
+
+
+# -- faults -------------------------------------------------------------------------------------------
+
+def test_a_failed_operation_stops_the_target_before_the_delete(quick_app):
+    app, fake = quick_app, quick_app.console
+    fake.fail_operations_next("UPDATE", detail="License service unavailable", status=500)
+    request_id = _approved(app, "delete jdoe")
+    assert _state(app, request_id) is RequestState.FAILED
+    results = "\n".join(app.channel_texts("C0RESULTS"))
+    assert "License service unavailable" in results and "console response id" in results
+    assert _sent(fake, "DELETE") == [] and fake.applied == []
+
+
+def test_a_lost_delete_answer_is_reconciled_once(quick_app):
+    app, fake = quick_app, quick_app.console
+    fake.drop_next("DELETE", "/users/", after_apply=True)
+    request_id = _approved(app, "delete jdoe")
+    assert _state(app, request_id) is RequestState.DONE
+    assert len(_sent(fake, "DELETE")) == 1 and len(_sent(fake, "PUT")) == 1
+    assert [kind for kind, _ in fake.applied] == ["UPDATE", "DELETE"]
+
+
+def test_a_delete_whose_outcome_never_shows_is_reported_unknown(quick_app):
+    app, fake = quick_app, quick_app.console
+    fake.drop_next("DELETE", "/users/", after_apply=False)
+    request_id = _approved(app, "delete jdoe")
+    assert _state(app, request_id) is RequestState.FAILED
+    results = "\n".join(app.channel_texts("C0RESULTS"))
+    assert "delete was sent to the console but" in results and "Check the user in the Admin Console" in results
+    assert len(_sent(fake, "DELETE")) == 1 and fake.user(_id(fake, "jdoe")) is not None
+
+
+def test_throttling_and_server_errors_are_ridden_out(quick_app):
+    app, fake = quick_app, quick_app.console
+    fake.fail_next("PUT", "/users/", status=429, retry_after=1)
+    fake.fail_next("GET", "/operations/", status=503)
+    fake.fail_next("DELETE", "/users/", status=502)
+    request_id = _approved(app, "delete jdoe")
+    assert _state(app, request_id) is RequestState.DONE
+    assert [kind for kind, _ in fake.applied] == ["UPDATE", "DELETE"]
+
+
+def test_console_down_while_asking_changes_nothing(quick_app):
+    app, fake = quick_app, quick_app.console
+    fake.fail_next("GET", "/users", status=503, times=20)
+    app.command("alice", "delete jdoe")
+    answer = app.last_ephemeral("alice")
+    assert "answered 503, 3 times in a row" in answer and "Nothing was changed" in answer
+    assert app.container.store.list(limit=10) == []
+    assert all(r.method == "GET" for r in fake.requests)
+
+
+def test_traffic_validates_against_the_official_spec(app, openapi_8x8):
+    from tests.contract_8x8 import request_problems, response_problems
+
+    fake = app.console
+    _approved(app, "delete jdoe")
+    app.command("alice", "rename jdoe2 johnny")
+    app.press("alice", "Confirm")
+    app.command("alice", "deactivate msmith")
+    app.press("alice", "Confirm")
+    assert {r.method for r in fake.requests} == {"GET", "PUT", "DELETE"}
+    problems = [p for r in fake.requests for p in request_problems(r) + response_problems(r)]
+    assert problems == []
+
+
+def test_user_status_round_trip_through_mapping(fake):
+    user = fake.user(_id(fake, "jdoe"))
+    assert mapping.with_status(user, UserStatus.INACTIVE)["basicInfo"]["status"] == "INACTIVE"
+    assert "userId" not in mapping.writable_copy(user)["basicInfo"]

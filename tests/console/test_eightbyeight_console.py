@@ -1,0 +1,289 @@
+"""The 8x8 backend against the stateful fake 8x8 server: every call on the wire, every fault class."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot.console.eightbyeight.client import Backoff, EightByEightClient, Polling
+from bot.console.eightbyeight.console import EightByEightConsole
+from bot.console.eightbyeight.limits import ApiLimits, Throttle
+from bot.domain.directory import ExtensionType, UserStatus
+from bot.errors import (
+    AccessDenied,
+    ConsoleRejected,
+    ConsoleUnavailable,
+    ConsoleUnsupported,
+    OutcomeUnknown,
+    UserGone,
+    UsernameTaken,
+)
+from tests.fake_eightbyeight import FakeEightByEight, Limits, make_user
+
+FAST_BACKOFF = Backoff(first=0.01, cap=0.05, attempts=3)
+FAST_POLLING = Polling(first=0.01, cap=0.05, timeout=2.0)
+
+
+def console_for(fake: FakeEightByEight, *, api_key: str | None = None, limits: ApiLimits | None = None,
+                polling: Polling = FAST_POLLING, timeout: float = 5.0) -> EightByEightConsole:
+    client = EightByEightClient(fake.base_url, api_key or fake.api_key, throttle=Throttle(limits),
+                                backoff=FAST_BACKOFF, polling=polling, timeout=timeout)
+    return EightByEightConsole(client, reconcile_pauses=(0.05, 0.1, 0.2), resend_pauses=(0.01, 0.02))
+
+
+@pytest.fixture
+def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
+    eightbyeight.add_user(make_user(
+        "jdoe", "jdoe@example.com", first_name="John", last_name="Doe", licenses=["X Series X4"],
+        extensions=[{"extensionNumber": "1001", "extensionType": "UC", "phoneNumbers": ["+14155550101"],
+                     "devices": [{"model": "Poly VVX 450", "status": "ACTIVE"}]}],
+        ring_groups=["Support Overflow"], call_queues=["Support Tier 1"]))
+    eightbyeight.add_user(make_user(
+        "msmith", "msmith@example.com", first_name="Mary", last_name="Smith", licenses=["X Series X6", "CC Agent"],
+        extensions=[{"extensionNumber": "2001", "extensionType": "CC", "phoneNumbers": ["+14155550202"]}]))
+    eightbyeight.add_user(make_user("jdoe2", "john.doe2@example.com", first_name="Johnny", last_name="Doe"))
+    eightbyeight.add_user(make_user("tinactive", "tinactive@example.com", status="INACTIVE"))
+    return eightbyeight
+
+
+@pytest.fixture
+def console(fake: FakeEightByEight) -> EightByEightConsole:
+    console = console_for(fake)
+    yield console
+    console.close()
+
+
+def _id(fake: FakeEightByEight, username: str) -> str:
+    return next(user["basicInfo"]["userId"] for user in fake.users() if user["basicInfo"]["userName"] == username)
+
+
+def _sent(fake: FakeEightByEight, method: str) -> list:
+    return [r for r in fake.requests if r.method == method]
+
+
+# -- reads --------------------------------------------------------------------------------------------
+
+def test_find_by_username_or_email_is_exact_although_the_api_matches_wildcards(console, fake):
+    user = console.find_user(reference="JDOE")
+    assert user.username == "jdoe" and user.id == _id(fake, "jdoe")
+    assert console.find_user(reference="john.doe2@example.com").username == "jdoe2"
+    assert console.find_user(reference="jdo") is None
+    assert console.find_user(reference="jdoe*") is None  # never sent: `*` is no part of a name
+    filters = [r.query.get("filter") for r in _sent(fake, "GET")]
+    assert 'basicInfo.userName=="JDOE"' in filters
+
+
+def test_the_user_object_becomes_a_plan_ready_record(console, fake):
+    jdoe = console.get_user(user_id=_id(fake, "jdoe"))
+    assert jdoe.licenses == ("X Series X4",)
+    assert jdoe.phone_numbers == ("+14155550101",)
+    assert [device.model for device in jdoe.devices] == ["Poly VVX 450"]
+    assert jdoe.call_queues == ("Support Tier 1",) and jdoe.ring_groups == ("Support Overflow",)
+    msmith = console.get_user(user_id=_id(fake, "msmith"))
+    assert msmith.is_contact_center_agent and msmith.extensions[0].type is ExtensionType.CC
+    assert console.get_user(user_id="no-such-user") is None
+
+
+def test_paging_follows_scroll_ids(fake):
+    for number in range(45):
+        fake.add_user(make_user(f"temp{number:02}", f"temp{number:02}@example.com"))
+    console = console_for(fake)
+    found = list(console.client.list_users(filter='basicInfo.userName=="temp*"', page_size=20))
+    assert len(found) == 45
+    pages = [r for r in fake.requests if r.path.endswith("/users")]
+    assert [("scrollId" in r.query) for r in pages] == [False, True, True]
+    assert all("filter" not in r.query for r in pages[1:])  # the scroll id carries the query
+
+
+def test_search_and_username_taken(console):
+    assert [user.username for user in console.search_users(text="doe")] == ["jdoe", "jdoe2"]
+    assert console.username_taken(username="JDOE2")
+    assert not console.username_taken(username="jdoe3")
+
+
+def test_every_call_carries_the_key_and_the_versioned_media_types(console, fake):
+    console.find_user(reference="jdoe")
+    console.set_status(user_id=_id(fake, "jdoe"), status=UserStatus.INACTIVE)
+    for request in fake.requests:
+        assert request.headers["x-api-key"] == fake.api_key
+        wanted = "operations" if "/operations/" in request.path else "users"
+        assert request.headers["accept"] == f"application/vnd.{wanted}.v1+json"
+        if request.method == "PUT":
+            assert request.headers["content-type"] == "application/vnd.users.v1+json"
+
+
+# -- changes ------------------------------------------------------------------------------------------
+
+def test_release_licenses_puts_the_whole_user_back_without_them(console, fake):
+    user_id = _id(fake, "jdoe")
+    before = fake.user(user_id)
+    console.release_licenses(user_id=user_id)
+    after = fake.user(user_id)
+    assert after["serviceInfo"]["licenses"] == [] and after["serviceInfo"]["extensions"] == []
+    assert after["basicInfo"]["userName"] == "jdoe" and after["directoryInfo"] == before["directoryInfo"]
+    assert fake.applied == [("UPDATE", user_id)]
+    put = _sent(fake, "PUT")[0]
+    assert put.json()["status"] == "PENDING"  # the 202 was followed to the end, not taken as success
+    assert any("/operations/" in r.path for r in fake.requests)
+
+
+def test_deactivate_reactivate_rename_delete(console, fake):
+    user_id = _id(fake, "jdoe")
+    console.set_status(user_id=user_id, status=UserStatus.INACTIVE)
+    assert fake.user(user_id)["basicInfo"]["status"] == "INACTIVE"
+    console.set_status(user_id=user_id, status=UserStatus.ACTIVE)
+    assert fake.user(user_id)["basicInfo"]["status"] == "ACTIVE"
+    console.rename(user_id=user_id, new_username="jdoe.former")
+    assert fake.user(user_id)["basicInfo"]["userName"] == "jdoe.former"
+    console.delete(user_id=user_id)
+    assert fake.user(user_id) is None
+    assert [kind for kind, _ in fake.applied] == ["UPDATE", "UPDATE", "UPDATE", "DELETE"]
+
+
+def test_rename_checks_the_name_before_sending_anything(console, fake):
+    user_id = _id(fake, "jdoe")
+    with pytest.raises(UsernameTaken):
+        console.rename(user_id=user_id, new_username="JDoe2")
+    with pytest.raises(ConsoleRejected, match="3 to 70"):
+        console.rename(user_id=user_id, new_username="jd")
+    assert _sent(fake, "PUT") == []
+
+
+def test_rename_taken_meanwhile_surfaces_the_consoles_answer(console, fake):
+    fake.fail_operations_next("UPDATE", detail="userName already in use", status=400)
+    with pytest.raises(UsernameTaken, match="newname"):
+        console.rename(user_id=_id(fake, "jdoe"), new_username="newname")
+    assert fake.user(_id(fake, "jdoe"))["basicInfo"]["userName"] == "jdoe"
+
+
+def test_a_wrong_key_is_access_denied_and_never_echoed(fake):
+    console = console_for(fake, api_key="wrong-key-s3cr3t")
+    with pytest.raises(AccessDenied) as refused:
+        console.find_user(reference="jdoe")
+    assert "s3cr3t" not in str(refused.value) and "s3cr3t" not in repr(console.client)
+
+
+def test_check_reports_read_access(console, fake):
+    assert "may read users" in console.check()[0]
+    with pytest.raises(AccessDenied):
+        console_for(fake, api_key="wrong").check()
+
+
+# -- PUT not available on the tenant ---------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["405", "501", "operation"])
+def test_put_unsupported_is_recognised(console, fake, mode):
+    fake.put_unsupported = mode
+    with pytest.raises(ConsoleUnsupported):
+        console.set_status(user_id=_id(fake, "jdoe"), status=UserStatus.INACTIVE)
+    assert fake.user(_id(fake, "jdoe"))["basicInfo"]["status"] == "ACTIVE"
+
+
+# -- faults ---------------------------------------------------------------------------------------------
+
+def test_reads_are_retried_through_server_errors_and_slow_answers(fake):
+    console = console_for(fake, timeout=0.3)
+    fake.fail_next("GET", "/users", status=503, times=2)
+    assert console.find_user(reference="jdoe").username == "jdoe"
+    fake.slow_next("GET", "/users/", seconds=0.6)
+    assert console.get_user(user_id=_id(fake, "jdoe")).username == "jdoe"
+    fake.drop_next("GET", "/users/", after_apply=False)
+    assert console.get_user(user_id=_id(fake, "jdoe")).username == "jdoe"
+
+
+def test_reads_give_up_with_a_clear_error(console, fake):
+    fake.fail_next("GET", "/users", status=500, times=10)
+    with pytest.raises(ConsoleUnavailable, match="500, 3 times in a row"):
+        console.find_user(reference="jdoe")
+
+
+def test_429_waits_retry_after_then_goes_on(console, fake):
+    fake.fail_next("PUT", "/users/", status=429, retry_after=1)
+    user_id = _id(fake, "jdoe")
+    console.set_status(user_id=user_id, status=UserStatus.INACTIVE)
+    puts = _sent(fake, "PUT")
+    assert [put.status for put in puts] == [429, 202]
+    assert puts[1].at - puts[0].at >= 0.95
+    assert fake.applied == [("UPDATE", user_id)]
+
+
+def test_a_change_answered_with_5xx_is_sent_again_only_after_a_read_shows_it_missing(console, fake):
+    fake.fail_next("PUT", "/users/", status=503)
+    user_id = _id(fake, "jdoe")
+    console.set_status(user_id=user_id, status=UserStatus.INACTIVE)
+    assert [put.status for put in _sent(fake, "PUT")] == [503, 202]
+    assert fake.applied == [("UPDATE", user_id)]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_lost_answer_is_reconciled_by_reading_not_by_repeating(console, fake, method):
+    user_id = _id(fake, "jdoe")
+    fake.drop_next(method, "/users/", after_apply=True)
+    if method == "PUT":
+        console.set_status(user_id=user_id, status=UserStatus.INACTIVE)
+        assert fake.user(user_id)["basicInfo"]["status"] == "INACTIVE"
+    else:
+        console.delete(user_id=user_id)
+        assert fake.user(user_id) is None
+    assert len(_sent(fake, method)) == 1
+    assert len(fake.applied) == 1
+
+
+def test_a_lost_answer_that_never_shows_is_reported_unknown_not_repeated(console, fake):
+    user_id = _id(fake, "jdoe")
+    fake.drop_next("DELETE", "/users/", after_apply=False)
+    with pytest.raises(OutcomeUnknown, match="may still happen"):
+        console.delete(user_id=user_id)
+    assert len(_sent(fake, "DELETE")) == 1
+    assert fake.user(user_id) is not None and fake.applied == []
+
+
+def test_a_failed_operation_carries_the_consoles_words_and_response_id(console, fake):
+    fake.fail_operations_next("DELETE", detail="User is a Contact Center admin", status=409)
+    with pytest.raises(ConsoleRejected, match="Contact Center admin") as failed:
+        console.delete(user_id=_id(fake, "msmith"))
+    assert failed.value.response_id and failed.value.response_id in failed.value.explained
+    assert fake.user(_id(fake, "msmith")) is not None
+
+
+def test_an_operation_that_never_finishes_is_unknown(fake):
+    fake.operation_delay = 5.0
+    console = console_for(fake, polling=Polling(first=0.05, cap=0.1, timeout=0.5))
+    with pytest.raises(OutcomeUnknown, match="still"):
+        console.delete(user_id=_id(fake, "jdoe"))
+
+
+def test_deleting_a_user_already_gone_is_done(console, fake):
+    user_id = _id(fake, "jdoe")
+    console.delete(user_id=user_id)
+    console.delete(user_id=user_id)
+    with pytest.raises(UserGone):
+        console.set_status(user_id=user_id, status=UserStatus.INACTIVE)
+
+
+# -- limits ---------------------------------------------------------------------------------------------
+
+def test_many_callers_at_once_never_exceed_the_limits(fake):
+    small = dict(requests=40, period=4.0, burst=12, burst_period=1.0, operations=3)
+    fake.limits = Limits(**small)
+    for number in range(12):
+        fake.add_user(make_user(f"bulk{number:02}", f"bulk{number:02}@example.com"))
+    console = console_for(fake, limits=ApiLimits(**small))
+    ids = [_id(fake, f"bulk{number:02}") for number in range(12)]
+    errors = []
+
+    def deactivate(user_id: str) -> None:
+        try:
+            console.set_status(user_id=user_id, status=UserStatus.INACTIVE)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=deactivate, args=(user_id,)) for user_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert fake.throttled == 0
+    assert sorted(user_id for _, user_id in fake.applied) == sorted(ids)

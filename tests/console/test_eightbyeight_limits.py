@@ -1,0 +1,86 @@
+"""The client's own throttle, under a controllable clock: both windows, pauses and operation slots."""
+
+from __future__ import annotations
+
+import threading
+
+from bot.console.eightbyeight.limits import ApiLimits, Throttle
+
+
+class Time:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds
+
+
+def _throttle(time: Time, **limits) -> Throttle:
+    return Throttle(ApiLimits(**limits), monotonic=time.monotonic, sleep=time.sleep)
+
+
+def _send(throttle: Throttle, time: Time, count: int) -> list[float]:
+    """Acquire `count` slots back to back (answers arriving at once); return when each was granted."""
+    granted = []
+    for _ in range(count):
+        ticket = throttle.acquire()
+        granted.append(round(time.now, 3))
+        throttle.answered(ticket)
+    return granted
+
+
+def test_the_burst_window_spaces_requests():
+    time = Time()
+    throttle = _throttle(time, requests=100, period=60, burst=3, burst_period=10)
+    assert _send(throttle, time, 7) == [0, 0, 0, 10, 10, 10, 20]
+
+
+def test_the_long_window_binds_when_it_is_the_tighter_one():
+    time = Time()
+    throttle = _throttle(time, requests=4, period=60, burst=3, burst_period=10)
+    assert _send(throttle, time, 5) == [0, 0, 0, 10, 60]
+
+
+def test_a_slot_counts_until_the_answer_arrived():
+    time = Time()
+    throttle = _throttle(time, requests=100, period=60, burst=1, burst_period=10)
+    ticket = throttle.acquire()
+    time.now = 4.0  # a slow answer: the server may have counted the request as late as now
+    throttle.answered(ticket)
+    throttle.acquire()
+    assert time.now == 14.0
+
+
+def test_a_pause_holds_everyone_back():
+    time = Time()
+    throttle = _throttle(time)
+    throttle.pause(7)
+    throttle.acquire()
+    assert time.now == 7.0
+
+
+def test_operation_slots_are_shared_and_bounded():
+    throttle = Throttle(ApiLimits(operations=2))
+    inside, peak, lock = [0], [0], threading.Lock()
+    release = threading.Event()
+
+    def run() -> None:
+        with throttle.operation():
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            release.wait(0.2)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert peak[0] == 2
