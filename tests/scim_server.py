@@ -39,11 +39,8 @@ BASIC_PROVIDER_CONFIG: dict[str, Any] = {
 
 def find_executable() -> str | None:
     """Return the path of the scim2-server command, or None when it is not installed."""
-    found = shutil.which(EXECUTABLE)
-    if found:
-        return found
-    beside_python = Path(sys.executable).with_name(EXECUTABLE)
-    return str(beside_python) if beside_python.exists() else None
+    beside_python = Path(sys.executable).with_name(EXECUTABLE)  # the test run's own virtualenv first
+    return str(beside_python) if beside_python.exists() else shutil.which(EXECUTABLE)
 
 
 def free_port() -> int:

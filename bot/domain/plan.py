@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.directory import ConsoleUser, Device, UserStatus
 from bot.domain.requests import Action
 
 
@@ -69,6 +69,7 @@ class TargetPlan:
         return cls(**data)
 
 
+IN_USE_DEVICE_STATUSES = ("ACTIVE", "BINDED", "RESERVED")
 REMOVED_ON_DELETE = ("voicemails", "faxes", "chat and SMS history")
 KEPT_ON_DELETE = ("call recordings",)
 
@@ -118,7 +119,7 @@ def _delete_plan(user: ConsoleUser, _: str | None):
             manual=True,
         ))
     steps.append(PlanStep(StepKind.DELETE, "Delete the user profile and its user ID (final, cannot be undone)"))
-    notes = [f"Desk phone {device.model} ({device.id}) will be inactivated" for device in user.devices]
+    notes = [_device_note(device) for device in user.devices]
     notes += _memberships(user, "will lose")
     if user.status is UserStatus.INACTIVE:
         notes.append("The user is already deactivated")
@@ -132,6 +133,12 @@ def _unseen_service_steps() -> list[PlanStep]:
         PlanStep(StepKind.CONTACT_CENTER, "Contact Center: if the user is an agent, remove them from every queue "
                  "in Contact Center admin (a Contact Center admin cannot be deleted at all)", manual=True),
     ]
+
+
+def _device_note(device: Device) -> str:
+    if device.status in IN_USE_DEVICE_STATUSES:
+        return f"Desk phone {device.model} ({device.id}, {device.status}) will be inactivated"
+    return f"Desk phone {device.model} ({device.id}) is {device.status} already"
 
 
 def _deactivate_plan(user: ConsoleUser, _: str | None):
