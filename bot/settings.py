@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     offboard_host: str = "0.0.0.0"
     offboard_port: int = Field(default=3000, ge=1, le=65535)
     offboard_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    offboard_sweep_seconds: float = Field(default=5.0, gt=0, le=300)  # how often due work is looked for
+    offboard_lease_seconds: float = Field(default=60.0, ge=1, le=3600)  # a dead replica's runs wait this long
 
     @property
     def policy_path(self) -> Path:
@@ -69,6 +71,8 @@ def _secret_problem(name: str, value: SecretStr | None, prefix: str | None) -> l
     if value is None or not value.get_secret_value().strip():
         return [f"{env} is not set"]
     secret = value.get_secret_value()
+    if not secret.isprintable() or any(char.isspace() for char in secret):
+        return [f"{env} contains spaces or line breaks; copy it again"]
     if any(marker in secret.lower() for marker in _PLACEHOLDERS):
         return [f"{env} still holds a placeholder value"]
     if prefix and not secret.startswith(prefix):

@@ -62,7 +62,10 @@ def register(app: App, service: OffboardService) -> Guard:
             except Exception as error:
                 if kwargs["ack"].response is None:
                     kwargs["ack"]()
-                report(error, kwargs["body"], kwargs["client"])
+                try:
+                    report(error, kwargs["body"], kwargs["client"])
+                except Exception:  # e.g. the database is down: never let Bolt drop the ack over it
+                    log.exception("could not report an error from %s", listener.__name__)
 
         # Bolt passes a listener the arguments its signature names (not through __wrapped__, which it unwraps).
         guarded.__signature__ = inspect.Signature(

@@ -873,6 +873,9 @@ class FakeEightByEight:
         if method == "PUT" and self.put_unsupported in ("405", "501"):
             status = int(self.put_unsupported)
             return error(status, message="Operation not supported", detail="Updating users is not supported")
+        if method == "PUT" and self.put_unsupported == "500":  # as the operations spec's own 500 example words it
+            return error(500, "Internal Server Error", message="An unexpected error occurred",
+                         detail="Internal operation handler configuration error for UPDATE USER")
 
         if method == "PUT":
             content_types = _media_types(headers.get("content-type"))

@@ -172,7 +172,7 @@ def test_check_reports_read_access(console, fake):
 
 # -- PUT not available on the tenant ---------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["405", "501", "operation"])
+@pytest.mark.parametrize("mode", ["405", "501", "500", "operation"])
 def test_put_unsupported_is_recognised(console, fake, mode):
     fake.put_unsupported = mode
     with pytest.raises(ConsoleUnsupported):
@@ -228,6 +228,15 @@ def test_a_lost_answer_is_reconciled_by_reading_not_by_repeating(console, fake, 
         assert fake.user(user_id) is None
     assert len(_sent(fake, method)) == 1
     assert len(fake.applied) == 1
+
+
+@pytest.mark.parametrize("status", [408, 500, 502, 504])
+def test_a_change_answered_with_an_error_it_may_have_taken_is_never_sent_again(console, fake, status):
+    user_id = _id(fake, "jdoe")
+    fake.fail_next("DELETE", "/users/", status=status)
+    with pytest.raises(OutcomeUnknown, match=f"{status}.*may or may not have been made.*may still happen"):
+        console.delete(user_id=user_id)
+    assert len(_sent(fake, "DELETE")) == 1
 
 
 def test_a_lost_answer_that_never_shows_is_reported_unknown_not_repeated(console, fake):

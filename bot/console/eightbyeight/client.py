@@ -20,6 +20,8 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -39,7 +41,8 @@ log = logging.getLogger(__name__)
 
 USERS_MEDIA_TYPE = "application/vnd.users.v1+json"
 OPERATIONS_MEDIA_TYPE = "application/vnd.operations.v1+json"
-RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})  # repeated for reads only
+NOT_TAKEN_STATUSES = frozenset({429, 503})  # a change answered so was not taken: it may be sent again
 UNSUPPORTED_STATUSES = frozenset({405, 501})
 UNSUPPORTED_WORDS = ("not supported", "not implemented", "unsupported", "handler configuration error")
 
@@ -139,7 +142,12 @@ class EightByEightClient:
         if response.status_code == 404:
             raise UserGone(user_id, response_id=_response_id(response))
         if response.status_code != 202:
-            raise _error(response, doing=doing)
+            error = _error(response, doing=doing)
+            if isinstance(error, ConsoleUnavailable) and response.status_code not in NOT_TAKEN_STATUSES:
+                # 408, 500, 502, 504: the console may have taken the change before it failed to answer
+                raise OutcomeUnknown(f"{error.message}; the change may or may not have been made",
+                                     status=error.status, response_id=error.response_id)
+            raise error
         operation = self._json(response, doing=doing)
         return self._await(operation, doing=doing, response_id=_response_id(response))
 
@@ -239,19 +247,29 @@ def _response_id(response: httpx.Response) -> str | None:
 
 
 def _retry_after(response: httpx.Response) -> float:
+    """Seconds to wait, from Retry-After in seconds or as an HTTP date; between 1 s and 2 min."""
+    value = response.headers.get("retry-after", "1")
     try:
-        return min(120.0, max(1.0, float(response.headers.get("retry-after", "1"))))
+        seconds = float(value)
     except ValueError:
-        return 5.0
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            seconds = 5.0
+    return min(120.0, max(1.0, seconds))
 
 
-def _problem_text(problem: dict[str, Any] | None) -> tuple[str, str]:
+def _messages(problem: Any) -> str:
+    """The `errors[].message` texts of an error body, joined."""
+    items = problem.get("errors") if isinstance(problem, dict) else None
+    return "; ".join(str(item["message"]) for item in items or () if isinstance(item, dict) and item.get("message"))
+
+
+def _problem_text(problem: Any) -> tuple[str, str]:
     """Return (title, explanation) from an RFC 7807-like error body."""
     problem = problem if isinstance(problem, dict) else {}
     title = str(problem.get("title") or "").strip()
-    messages = [str(item.get("message")) for item in problem.get("errors") or () if isinstance(item, dict)
-                and item.get("message")]
-    detail = str(problem.get("detail") or "").strip() or "; ".join(messages)
+    detail = str(problem.get("detail") or "").strip() or _messages(problem)
     return title, detail
 
 
@@ -267,21 +285,25 @@ def _error(response: httpx.Response, *, doing: str) -> ConsoleError:
     kwargs = {"status": status, "response_id": _response_id(response)}
     if status in (401, 403):
         return AccessDenied(f"the 8x8 API refused the API key when asked to {doing} ({status}: {said})", **kwargs)
-    if status in UNSUPPORTED_STATUSES:
+    if status in UNSUPPORTED_STATUSES or _says_unsupported(f"{title} {detail} {_messages(problem)}"):
         return ConsoleUnsupported(f"the 8x8 API does not support this on your account ({status}: {said})", **kwargs)
     if status == 429 or status in RETRYABLE_STATUSES:
         return ConsoleUnavailable(f"the 8x8 API could not {doing} right now ({status}: {said})", **kwargs)
     return ConsoleRejected(f"the 8x8 API refused to {doing} ({status}: {said})", **kwargs)
 
 
+def _says_unsupported(words: str) -> bool:
+    """Some tenants answer a missing PUT with a 500 or a failed operation whose words say so."""
+    return any(word in words.lower() for word in UNSUPPORTED_WORDS)
+
+
 def _operation_error(operation: dict[str, Any], *, doing: str, response_id: str | None) -> ConsoleError:
     problem = operation.get("error") or {}
     title, detail = _problem_text(problem)
     said = ": ".join(part for part in (title, detail) if part) or "no reason given"
-    words = f"{title} {detail} " + " ".join(str(e.get("message", "")) for e in problem.get("errors") or ()
-                                             if isinstance(e, dict))
+    words = f"{title} {detail} {_messages(problem)}"
     status = problem.get("status") if isinstance(problem.get("status"), int) else None
     kwargs = {"status": status, "response_id": response_id}
-    if status in UNSUPPORTED_STATUSES or any(word in words.lower() for word in UNSUPPORTED_WORDS):
+    if status in UNSUPPORTED_STATUSES or _says_unsupported(words):
         return ConsoleUnsupported(f"the 8x8 API does not support this on your account ({said})", **kwargs)
     return ConsoleRejected(f"the console's operation to {doing} failed ({said})", **kwargs)

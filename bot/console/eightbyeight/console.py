@@ -18,8 +18,8 @@ from bot.domain.directory import ConsoleUser, UserStatus, username_problem
 from bot.errors import ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, UserGone, UsernameTaken
 
 FIND_PAGES = 3  # an exact lookup never needs more than a few pages of wildcard matches
-RECONCILE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # reading back after a lost answer, ~15 s in all
-RESEND_PAUSES = (1.0, 4.0)  # a change answered with 5xx is sent again after these pauses, each after a read
+RECONCILE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # reading back after a lost answer, about a minute
+RESEND_PAUSES = (1.0, 4.0)  # a change answered 503 (not taken) is sent again after these pauses, each after a read
 
 
 class EightByEightConsole:
@@ -120,8 +120,8 @@ class EightByEightConsole:
                 return
             except UserGone:
                 return  # gone already: what we wanted
-            except OutcomeUnknown:
-                self._reconcile(user_id, lambda user: user is None, doing=doing)
+            except OutcomeUnknown as doubt:
+                self._reconcile(user_id, lambda user: user is None, doubt=doubt)
                 return
             except ConsoleUnavailable:
                 if attempt == len(self._resend_pauses):
@@ -141,15 +141,16 @@ class EightByEightConsole:
             try:
                 self.client.put_user(user_id, modify(raw), doing=doing)
                 return
-            except OutcomeUnknown:
-                self._reconcile(user_id, lambda user: user is not None and done(user), doing=doing)
+            except OutcomeUnknown as doubt:
+                self._reconcile(user_id, lambda user: user is not None and done(user), doubt=doubt)
                 return
             except ConsoleUnavailable:
                 if attempt == len(self._resend_pauses):
                     raise
 
-    def _reconcile(self, user_id: str, done: Callable[[ConsoleUser | None], bool], *, doing: str) -> None:
-        """After a lost answer, read the user until the change shows; raise OutcomeUnknown if it never does."""
+    def _reconcile(self, user_id: str, done: Callable[[ConsoleUser | None], bool], *, doubt: OutcomeUnknown) -> None:
+        """After an answer that leaves the outcome in doubt, read the user until the change shows; raise
+        OutcomeUnknown if it never does."""
         for pause in self._reconcile_pauses:
             self._sleep(pause)
             try:
@@ -157,5 +158,5 @@ class EightByEightConsole:
                     return
             except ConsoleUnavailable:
                 continue
-        raise OutcomeUnknown(f"the answer to the request to {doing} was lost and reading the user back does not "
-                             "show the change yet; it may still happen")
+        raise OutcomeUnknown(f"{doubt.message}. Reading the user back for a minute does not show the change; it may "
+                             "still happen", status=doubt.status, response_id=doubt.response_id)
