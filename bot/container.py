@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -21,6 +22,7 @@ from bot.service import OffboardService
 from bot.settings import Settings
 from bot.slack.members import SlackMembers
 from bot.slack.notifier import SlackNotifier
+from bot.sweeper import Sweeper
 from storage.db import make_engine
 from storage.requests import RequestStore
 
@@ -39,6 +41,7 @@ class Container:
     bolt: App
     listeners: TrackedExecutor  # Bolt's listeners: short, they only ack and answer
     jobs: TrackedExecutor  # executions of approved requests
+    sweeper: Sweeper  # expiries, reminders and due runs; woken by APScheduler in `serve`
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every listener and every job they started has finished (shell and tests)."""
@@ -89,7 +92,8 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     jobs = TrackedExecutor(max_workers=4, name="job")
     service = OffboardService(store=store, console=console, members=SlackMembers(client=client), policy=policy,
                               notifier=SlackNotifier(client=client, policy=policy),
-                              runner=BackgroundRunner(jobs), clock=clock)
+                              runner=BackgroundRunner(jobs), clock=clock,
+                              lease_ttl=timedelta(seconds=settings.offboard_lease_seconds))
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -99,4 +103,4 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     )
     handlers.register(bolt, service)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
-                     service=service, bolt=bolt, listeners=listeners, jobs=jobs)
+                     service=service, bolt=bolt, listeners=listeners, jobs=jobs, sweeper=Sweeper(service))

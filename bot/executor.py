@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.domain.directory import ConsoleUser, UserStatus
 from bot.domain.manual import manual_instructions
@@ -69,6 +70,11 @@ class ManualStepNeeded(Exception):
         self.instructions = instructions
 
 
+class LeaseLost(Exception):
+    """Another process took the request over (our lease lapsed): stop before touching anything more."""
+
+
+STAGE_RECHECK_RETRY = timedelta(minutes=10)  # a stage whose re-check could not read the console waits this long
 READ_BACK_PAUSES = (0.5, 2.0)  # seconds between attempts to read a user back after a step
 
 
@@ -82,18 +88,33 @@ class Executor:
         self._clock = clock
         self._sleep = sleep
 
-    def run(self, request: OffboardRequest) -> OffboardRequest:
-        """Run every pending target of an executing request, then close it as done or failed."""
+    def run(self, request: OffboardRequest, *, keep_going: Callable[[], bool] = lambda: True) -> OffboardRequest:
+        """Run every pending target of an executing request as far as it is due, then close it as done or
+        failed, or pause it: `waiting` for a manual step, or `approved` again until its next stage is due.
+
+        `keep_going` is asked before every step; when it says no (the lease was lost), LeaseLost is raised."""
+        next_stage: datetime | None = None
         for target in request.targets:
             if target.outcome is TargetOutcome.PENDING:
-                self._run_target(request, target)
+                due = self._run_target(request, target, keep_going)
+                if due is not None:
+                    next_stage = due if next_stage is None else min(next_stage, due)
         finished = self._store.get(request.id)
-        waiting = [target.plan.username for target in finished.targets if target.manual_step]
+        now = self._clock.now()
+        waiting = [target.plan.username for target in finished.targets
+                   if target.outcome is TargetOutcome.PENDING and target.manual_step]
         if waiting:
             paused = self._store.transition(
-                request.id, to=RequestState.WAITING, allowed_from=[RequestState.EXECUTING], now=self._clock.now(),
+                request.id, to=RequestState.WAITING, allowed_from=[RequestState.EXECUTING], now=now,
                 entry=AuditEntry(actor="system", event="request.waiting", request_id=request.id,
                                  data={"manual_steps_for": waiting}))
+            return paused or self._store.get(request.id)
+        if next_stage is not None:
+            paused = self._store.transition(
+                request.id, to=RequestState.APPROVED, allowed_from=[RequestState.EXECUTING], now=now,
+                entry=AuditEntry(actor="system", event="request.next_stage", request_id=request.id,
+                                 data={"due": next_stage.isoformat()}),
+                changes={"run_at": next_stage})
             return paused or self._store.get(request.id)
         ok = all(target.outcome is TargetOutcome.DONE for target in finished.targets)
         final = RequestState.DONE if ok else RequestState.FAILED
@@ -103,26 +124,61 @@ class Executor:
                              data={t.plan.username: t.outcome.value for t in finished.targets}))
         return closed or self._store.get(request.id)
 
-    def _run_target(self, request: OffboardRequest, target: Target) -> None:
+    def _run_target(self, request: OffboardRequest, target: Target,
+                    keep_going: Callable[[], bool]) -> datetime | None:
+        """Run the target's due steps; return when its next stage is due if it has to wait for one."""
         plan = target.plan
+        if not keep_going():
+            raise LeaseLost(request.id)
         if not target.steps:
             changed = self._changed_since_approval(plan)
             if changed:
                 self._finish(request, target, TargetOutcome.ABORTED, changed)
-                return
+                return None
+        earlier: list[PlanStep] = []
         try:
             for step in plan.steps:
                 record = target.step(step.kind)
+                if record is not None and record.status is StepStatus.DONE:
+                    earlier.append(step)
+                    continue
+                if earlier and step.after > earlier[-1].after:  # the first step of a later stage
+                    due = (request.started_at or self._clock.now()) + timedelta(seconds=step.after)
+                    if due > self._clock.now():
+                        return due
+                    try:
+                        changed = self._changed_since_stage(earlier, plan)
+                    except ConsoleError:
+                        return self._clock.now() + STAGE_RECHECK_RETRY  # the console is away: try the stage later
+                    if changed:
+                        self._finish(request, target, TargetOutcome.ABORTED, changed)
+                        return None
+                if not keep_going():
+                    raise LeaseLost(request.id)
+                earlier.append(step)
                 if record is not None and record.status is StepStatus.MANUAL:
                     self._recheck_manual(request, target, step)
                 elif record is None or record.status is not StepStatus.DONE:
                     self._run_step(request, target, step)
         except ManualStepNeeded:
-            return  # the target stays pending; a Re-check resumes it from this step
+            return None  # the target stays pending; a Re-check resumes it from this step
         except StepFailed as failure:
             self._finish(request, target, TargetOutcome.FAILED, _advice(failure))
-            return
+            return None
         self._finish(request, target, TargetOutcome.DONE, f"{request.action.past_tense} successfully")
+        return None
+
+    def _changed_since_stage(self, earlier: list[PlanStep], plan: TargetPlan) -> str:
+        """Before a later stage: do the earlier stages still hold (nobody reactivated the user meanwhile)?"""
+        checked = [step for step in earlier if not step.manual and step.kind in EFFECTS]
+        if not checked:
+            return ""
+        user = self._console.get_user(user_id=plan.user_id)
+        undone = [step.kind.value.replace("_", " ") for step in checked if not EFFECTS[step.kind].done(user, plan)]
+        if not undone:
+            return ""
+        return (f"the user no longer shows what earlier stages did ({', '.join(undone)}): someone changed it in the "
+                "console since. The remaining stages were not run; ask again if they are still wanted.")
 
     def _changed_since_approval(self, plan: TargetPlan) -> str:
         try:
@@ -187,11 +243,19 @@ class Executor:
     def _recheck_manual(self, request: OffboardRequest, target: Target, step: PlanStep) -> None:
         """An admin says a manual step is done: believe the console, not the click."""
         try:
-            verified = EFFECTS[step.kind].done(self._console.get_user(user_id=target.plan.user_id), target.plan)
+            user = self._console.get_user(user_id=target.plan.user_id)
         except ConsoleError:
-            verified = False  # unreadable right now: not verified, the step keeps waiting
+            user = None  # unreadable right now: not verified, the step keeps waiting
+            verified = False
+        else:
+            verified = EFFECTS[step.kind].done(user, target.plan)
         if not verified:
             raise ManualStepNeeded(step, target.step(step.kind).detail)
+        if user is not None and _not_the_approved_person(user, target.plan, step):
+            detail = ("the user's username or email changed since the approval, so the rest of the plan was not "
+                      "run. Ask again if it is still wanted")
+            self._record(request, target, step, StepStatus.FAILED, detail)
+            raise StepFailed(step, detail)
         self._record(request, target, step, StepStatus.DONE, "done by hand in the console, verified by reading "
                      "the user back")
 
@@ -215,6 +279,12 @@ class Executor:
             target.id, outcome=outcome, detail=detail, now=self._clock.now(),
             entry=AuditEntry(actor="system", event=f"target.{outcome.value}", request_id=request.id,
                              data={"user": target.plan.username, "user_id": target.plan.user_id, "detail": detail}))
+
+
+def _not_the_approved_person(user: ConsoleUser, plan: TargetPlan, step: PlanStep) -> bool:
+    """After a manual step (perhaps weeks later): is this still the profile the approvers saw?"""
+    same_name = step.kind is StepKind.RENAME or user.username.lower() == plan.username.lower()
+    return user.email.lower() != plan.email.lower() or not same_name
 
 
 def _advice(failure: StepFailed) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain.directory import ConsoleUser, UserStatus
@@ -100,8 +100,8 @@ class NotificationFailed(Exception):
 class Notifier(Protocol):
     """Tells people in Slack what happened to a request."""
 
-    def announce(self, request: OffboardRequest) -> tuple[str, str]:
-        """Post the approval request; return the (channel, ts) of the message."""
+    def announce(self, request: OffboardRequest, *, channel: str) -> tuple[str, str]:
+        """Post the request's message (approval, or manual steps) to channel; return its (channel, ts)."""
         ...
 
     def refresh(self, request: OffboardRequest) -> None:
@@ -114,6 +114,10 @@ class Notifier(Protocol):
 
     def tell(self, user_id: str, text: str) -> None:
         """Send a direct message to one member."""
+        ...
+
+    def remind(self, request: OffboardRequest) -> None:
+        """Remind the approvers, in the approval message's thread, that the request still waits."""
         ...
 
 
@@ -144,6 +148,8 @@ class NewRequest:
     expires_at: datetime
     origin_channel: str | None
     plans: tuple[TargetPlan, ...]
+    run_at: datetime | None = None
+    requester_tz: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,8 @@ class RequestRepository(Protocol):
     def create(self, new: NewRequest, *, now: datetime, entry: AuditEntry) -> OffboardRequest: ...
 
     def transition(self, request_id: str, *, to: RequestState, allowed_from: Iterable[RequestState], now: datetime,
-                   entry: AuditEntry, changes: dict | None = None) -> OffboardRequest | None: ...
+                   entry: AuditEntry, changes: dict | None = None,
+                   fail_pending: str | None = None) -> OffboardRequest | None: ...
 
     def record_approval(self, request_id: str, *, approver_id: str, approver_email: str, now: datetime,
                         entry: AuditEntry, approved_entry: AuditEntry) -> ApprovalResult: ...
@@ -181,3 +188,14 @@ class RequestRepository(Protocol):
                       entry: AuditEntry) -> None: ...
 
     def append_audit(self, entry: AuditEntry, *, now: datetime) -> None: ...
+
+    def claim_due(self, *, owner: str, now: datetime, until: datetime, limit: int,
+                  request_id: str | None = None) -> list[str]: ...
+
+    def renew_lease(self, request_id: str, *, owner: str, until: datetime) -> bool: ...
+
+    def release_lease(self, request_id: str, *, owner: str) -> None: ...
+
+    def due_for_expiry(self, *, now: datetime, limit: int = 100) -> list[str]: ...
+
+    def claim_reminders(self, *, now: datetime, every: timedelta, limit: int = 100) -> list[str]: ...

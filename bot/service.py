@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from bot.access import Admin, Gatekeeper
 from bot.domain.commands import Command, UserRef
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
 from bot.domain.plan import TargetPlan, build_plan
-from bot.domain.records import Actor, AuditEntry, OffboardRequest, TargetOutcome
+from bot.domain.records import Actor, AuditEntry, OffboardRequest
 from bot.domain.requests import Action, RequestState
+from bot.domain.schedule import Schedule
 from bot.domain.text import escape, quote
 from bot.errors import AlreadyDecided, NotFound, Refusal
-from bot.executor import Executor
+from bot.executor import Executor, LeaseLost
+from bot.leases import Lease, new_owner_id
 from bot.policy import Policy, Role
 from bot.ports import (
     Clock,
@@ -30,6 +34,7 @@ from bot.ports import (
 
 log = logging.getLogger(__name__)
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+DEFAULT_LEASE = timedelta(seconds=60)  # renewed every third of it while a request runs
 OPEN_STATES = (RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING, RequestState.WAITING)
 
 
@@ -50,8 +55,11 @@ class OffboardService:
     """Prepares, approves, rejects, cancels and runs offboarding requests."""
 
     def __init__(self, *, store: RequestRepository, console: Console, members: MemberDirectory, policy: Policy,
-                 notifier: Notifier, runner: Runner, clock: Clock) -> None:
+                 notifier: Notifier, runner: Runner, clock: Clock, owner: str | None = None,
+                 lease_ttl: timedelta = DEFAULT_LEASE) -> None:
         self._store = store
+        self.owner = owner or new_owner_id()
+        self._lease_ttl = lease_ttl
         self._runner = runner
         self._console = console
         self._members = members
@@ -67,31 +75,37 @@ class OffboardService:
         """Return a new draft request with a plan per target; raise Refusal naming every blocker."""
         action = command.action
         admin = self._gate.admin(actor)
-        plans = [self._plan(ref, action=action, admin=admin, new_username=command.new_username)
+        member = self._members.member(user_id=actor.user_id)
+        tz = (member.tz if member else "") or "UTC"
+        now = self._clock.now()
+        schedule = command.schedule(tz=tz, now=now)  # BadCommand when --at is unreadable or not ahead
+        plans = [self._plan(ref, action=action, admin=admin, new_username=command.new_username, schedule=schedule)
                  for ref in command.targets]
         plans = list({plan.user_id: plan for plan in plans if plan.user_id}.values()) + [
             plan for plan in plans if not plan.user_id]
         blockers = [blocker for plan in plans for blocker in plan.blockers]
         if blockers:
             raise Refusal("blocked", "\n".join(blockers))
-        now = self._clock.now()
         new = NewRequest(
             id=new_request_id(), action=action, requester_id=actor.user_id, requester_email=admin.email,
             reason=command.reason, approvals_required=self._policy.approvals_required(action, targets=len(plans)),
-            expires_at=now + self._policy.approvals.expire_after, origin_channel=origin_channel, plans=tuple(plans),
+            expires_at=self._expiry(now, schedule.run_at), origin_channel=origin_channel, plans=tuple(plans),
+            run_at=schedule.run_at, requester_tz=tz,
         )
         entry = AuditEntry(actor=actor.user_id, event="request.drafted", request_id=new.id,
                            data={"action": action.value, "requester": admin.email, "reason": command.reason,
                                  "targets": [plan.username for plan in plans],
-                                 "approvals_required": new.approvals_required})
+                                 "approvals_required": new.approvals_required,
+                                 "schedule": schedule.describe("UTC")})
         return self._store.create(new, now=now, entry=entry)
 
-    def _plan(self, ref: UserRef, *, action: Action, admin: Admin, new_username: str | None) -> TargetPlan:
+    def _plan(self, ref: UserRef, *, action: Action, admin: Admin, new_username: str | None,
+              schedule: Schedule) -> TargetPlan:
         user, problem = self._resolve(ref)
         if user is None:
             return _blocked_plan(action, ref, problem)
-        plan = build_plan(action, user, new_username=new_username,
-                          services_visible=self._console.services_visible)
+        plan = build_plan(action, user, new_username=new_username, services_visible=self._console.services_visible,
+                          grace=schedule.grace, retain=schedule.retain)
         return plan.with_blockers(self._blockers(plan, user, admin=admin))
 
     def _resolve(self, ref: UserRef) -> tuple[ConsoleUser | None, str]:
@@ -150,12 +164,18 @@ class OffboardService:
                 "This plan has steps done by hand: " + "; ".join(request.manual_step_summaries)
                 + ". Do them, tick the box confirming it, then press the button again.", request_id=request_id)
         now = self._clock.now()
+        if request.run_at and request.run_at <= now:
+            raise Refusal("run_time_passed", f"This request was to run at {_utc(request.run_at)}, which has passed. "
+                          "Ask again with a new time.", request_id=request_id)
         direct = request.approvals_required == 0
         target = RequestState.APPROVED if direct else RequestState.AWAITING_APPROVAL
         entry = AuditEntry(actor=actor.user_id, event="request.confirmed" if direct else "request.submitted",
                            request_id=request_id, data={"attested_manual_steps": attested})
-        changes = {"attested_by": actor.user_id if request.needs_attestation else None,
-                   "expires_at": now + self._policy.approvals.expire_after}  # approvers get the full window
+        expires_at = self._expiry(now, request.run_at)  # approvers get the full window, up to the run time
+        changes = {"attested_by": actor.user_id if request.needs_attestation else None, "expires_at": expires_at}
+        every = self._policy.approvals.remind_every
+        if not direct and every and now + every < expires_at:
+            changes["remind_at"] = now + every
         if direct:
             changes["decided_by"] = actor.user_id
         try:
@@ -199,6 +219,10 @@ class OffboardService:
             raise AlreadyDecided(_describe(current), request_id=request_id)
         if result.became_approved:
             self._start(request_id)
+            results = f"<#{self._policy.channels.results}>"
+            if result.request.run_at and result.request.run_at > now:
+                return Decision(result.request, f"Approved. It will run at {_utc(result.request.run_at)} and can be "
+                                f"cancelled until then; the outcome will be posted in {results}.")
             return Decision(result.request, "Approved. It is running now; the outcome will be posted in "
                             f"<#{self._policy.channels.results}>.")
         self._refresh(request_id)
@@ -230,9 +254,13 @@ class OffboardService:
         return Decision(moved, "Rejected.")
 
     def cancel(self, *, actor: Actor, request_id: str) -> Decision:
-        """Cancel a request that has not started running; the requester or a primary admin may."""
+        """Cancel a request that is not running right now; the requester or a primary admin may.
+
+        A request waiting for a manual step is stopped; a staged one keeps the stages already done."""
         admin = self._gate.admin(actor, request_id=request_id)
         request = self._get(request_id)
+        if request.state is RequestState.WAITING:
+            return self.stop_waiting(actor=actor, request_id=request_id)
         if admin.user_id != request.requester_id and admin.role is not Role.PRIMARY:
             raise Refusal("not_requester",
                           "Only the admin who asked for this request (or a primary admin) can cancel it.",
@@ -249,6 +277,9 @@ class OffboardService:
         self._refresh(moved.id)
         if moved.requester_id != actor.user_id:
             self._tell(moved.requester_id, f"Your request {moved.id} was cancelled by <@{actor.user_id}>.")
+        if any(step for target in moved.targets for step in target.steps):
+            return Decision(moved, f"Request {moved.id} is cancelled before its next stage; the stages already "
+                            "done stay done.")
         return Decision(moved, f"Request {moved.id} is cancelled; nothing was changed in the console.")
 
     # -- running --------------------------------------------------------------------------------------
@@ -279,22 +310,13 @@ class OffboardService:
                           "stop it.", request_id=request_id)
         if request.state is not RequestState.WAITING:
             raise AlreadyDecided(_describe(request), request_id=request_id)
-        now = self._clock.now()
-        moved = self._store.transition(request_id, to=RequestState.FAILED, allowed_from=[RequestState.WAITING],
-                                       now=now, entry=AuditEntry(actor=actor.user_id, event="request.stopped",
-                                                                 request_id=request_id),
-                                       changes={"decided_by": actor.user_id})
+        moved = self._store.transition(
+            request_id, to=RequestState.FAILED, allowed_from=[RequestState.WAITING], now=self._clock.now(),
+            entry=AuditEntry(actor=actor.user_id, event="request.stopped", request_id=request_id),
+            changes={"decided_by": actor.user_id},
+            fail_pending="stopped while a step waited to be done by hand; earlier steps stay done")
         if moved is None:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
-        for target in moved.targets:
-            if target.outcome is TargetOutcome.PENDING:
-                step = target.manual_step
-                what = step.kind.value.replace("_", " ") if step else "the next step"
-                self._store.finish_target(
-                    target.id, outcome=TargetOutcome.FAILED,
-                    detail=f"stopped while {what} waited to be done by hand; earlier steps stay done", now=now,
-                    entry=AuditEntry(actor=actor.user_id, event="target.failed", request_id=request_id,
-                                     data={"user": target.plan.username, "detail": f"stopped at {what}"}))
         finished = self._get(request_id)
         self._refresh(request_id)
         self._safely(self._notifier.post_outcome, finished)
@@ -303,29 +325,42 @@ class OffboardService:
                        "while it waited for a manual step.")
         return Decision(finished, f"Request {finished.id} is stopped; steps already done stay done.")
 
-    def run(self, *, request_id: str, rechecked_by: str | None = None) -> OffboardRequest:
-        """Execute an approved request, or finish one a stopped process left executing; tell everyone."""
+    def run(self, *, request_id: str, rechecked_by: str | None = None,
+            keep_going: Callable[[], bool] = lambda: True) -> OffboardRequest:
+        """Execute a due approved request, or carry on with one left executing; tell everyone.
+
+        The caller holds the request's lease (see _run_leased); `keep_going` turns False if it is lost."""
         request = self._get(request_id)
         if request.state is RequestState.APPROVED:
+            if request.run_at and request.run_at > self._clock.now():
+                return request  # not yet: the sweeper starts it when it is due
+            changes = {"started_at": self._clock.now()} if request.started_at is None else {}
             request = self._store.transition(request_id, to=RequestState.EXECUTING,
                                              allowed_from=[RequestState.APPROVED], now=self._clock.now(),
                                              entry=AuditEntry(actor="system", event="request.executing",
-                                                              request_id=request_id))
+                                                              request_id=request_id), changes=changes)
             if request is None:
-                return self._get(request_id)  # cancelled meanwhile, or another worker has it
+                return self._get(request_id)  # cancelled meanwhile
             self._refresh(request_id)
         elif request.state is not RequestState.EXECUTING:
             return request
         try:
-            finished = self._executor.run(request)
+            finished = self._executor.run(request, keep_going=keep_going)
+        except LeaseLost:
+            self._store.append_audit(AuditEntry(actor="system", event="request.lease_lost", request_id=request_id,
+                                                data={"owner": self.owner}), now=self._clock.now())
+            return self._get(request_id)
         except Exception as error:
             # Unknown trouble (a bug, the database going away): the step journal keeps what was done,
-            # and the request stays executing so that the next start resumes it without repeating a step.
+            # and the request stays executing; once the lease lapses a sweeper resumes it without repeating a step.
             self._store.append_audit(AuditEntry(actor="system", event="request.interrupted", request_id=request_id,
                                                 data={"error": type(error).__name__}), now=self._clock.now())
             raise
         if finished.state is RequestState.WAITING:
             self._ask_for_manual_steps(finished, rechecked_by=rechecked_by)
+            return finished
+        if finished.state is RequestState.APPROVED:  # the next stage is due later
+            self._refresh(request_id)
             return finished
         self._refresh(request_id)
         self._safely(self._notifier.post_outcome, finished)
@@ -333,30 +368,69 @@ class OffboardService:
         return finished
 
     def _ask_for_manual_steps(self, request: OffboardRequest, *, rechecked_by: str | None) -> None:
-        """Show the manual steps and the Re-check button (posting a message if the request has none)."""
+        """Show the manual steps with the Re-check button: on the request's message, or on a new one in the
+        approvals channel, or (when that fails too) in a direct message to the requester."""
         if request.message_ts:
             self._refresh(request.id)
         else:
-            try:
-                channel, ts = self._notifier.announce(request)
-                self._store.set_message(request.id, channel=channel, ts=ts)
-            except NotificationFailed as failure:
-                log.warning("could not post the manual steps of %s: %s", request.id, failure)
-        where = f" in <#{self._policy.channels.approvals}>"
-        if rechecked_by:
-            self._tell(rechecked_by, f"Re-checked {request.id}: the console does not show the manual step as done "
-                       f"yet. The instructions are on the request{where}.")
+            for channel in (self._policy.channels.approvals, request.requester_id):
+                try:
+                    posted, ts = self._notifier.announce(request, channel=channel)
+                except NotificationFailed as failure:
+                    log.warning("could not post the manual steps of %s to %s: %s", request.id, channel, failure)
+                    continue
+                self._store.set_message(request.id, channel=posted, ts=ts)
+                break
+        request = self._get(request.id)
+        if not request.message_ts:
+            where = f": `/offboard status {request.id}` shows them, and `/offboard cancel {request.id}` stops it"
+        elif request.message_channel == self._policy.channels.approvals:
+            where = f" on the request in <#{request.message_channel}>"
         else:
-            self._tell(request.requester_id, f"Your request {request.id} needs a step done by hand in the "
-                       f"{self._console.name} console: its API cannot do it on this account. The instructions and "
-                       f"a Re-check button are on the request{where}.")
+            where = " on the request in our direct messages"
+        waiting = ", ".join(f"`{escape(target.plan.username)}` ({target.manual_step.kind.value.replace('_', ' ')})"
+                            for target in request.targets if target.manual_step)
+        if rechecked_by:
+            self._tell(rechecked_by, f"Re-checked {request.id}: these steps still wait to be done by hand: "
+                       f"{waiting}. The instructions are{where}.")
+        else:
+            self._tell(request.requester_id, f"Your request {request.id} needs steps done by hand in the "
+                       f"{self._console.name} console, as its API cannot do them on this account: {waiting}. "
+                       f"The instructions and a Re-check button are{where}.")
 
-    def resume_unfinished(self) -> list[str]:
-        """Queue every request a stopped process left approved or executing; return their ids."""
-        pending = self._store.list(states=[RequestState.APPROVED, RequestState.EXECUTING], limit=1000)
-        for request in pending:
-            self._start(request.id)
-        return [request.id for request in pending]
+    # -- time: called by the sweeper on every replica ------------------------------------------------
+
+    def start_due_runs(self, *, limit: int = 20) -> list[str]:
+        """Lease the requests that are due to run (or whose runner died) and start them; return their ids."""
+        now = self._clock.now()
+        claimed = self._store.claim_due(owner=self.owner, now=now, until=now + self._lease_ttl, limit=limit)
+        for request_id in claimed:
+            self._runner.submit(lambda request_id=request_id: self._run_leased(request_id), name=f"run {request_id}")
+        return claimed
+
+    def expire_overdue(self) -> list[str]:
+        """Expire every undecided request whose time is up; return the ids that expired now."""
+        expired = []
+        for request_id in self._store.due_for_expiry(now=self._clock.now()):
+            if self._expire_if_due(self._get(request_id)).state is RequestState.EXPIRED:
+                expired.append(request_id)
+        return expired
+
+    def send_due_reminders(self) -> list[str]:
+        """Remind the approvers of requests still waiting (once per due time, whichever replica wins)."""
+        every = self._policy.approvals.remind_every
+        if not every:
+            return []
+        reminded = self._store.claim_reminders(now=self._clock.now(), every=every)
+        for request_id in reminded:
+            self._safely(self._notifier.remind, self._get(request_id))
+        return reminded
+
+    def _run_leased(self, request_id: str, *, rechecked_by: str | None = None) -> None:
+        """Run the request while holding its lease (taken by claim_due), then let the lease go."""
+        with Lease(self._store, self._clock, request_id=request_id, owner=self.owner, ttl=self._lease_ttl) as lease:
+            if lease.held:
+                self.run(request_id=request_id, rechecked_by=rechecked_by, keep_going=lambda: lease.held)
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -413,19 +487,31 @@ class OffboardService:
             self._tell(expired.requester_id, f"Your request {expired.id} expired before it was approved.")
         return expired
 
+    def _expiry(self, now: datetime, run_at: datetime | None) -> datetime:
+        """When an undecided request expires: after the policy's window, and never after its run time."""
+        expires_at = now + self._policy.approvals.expire_after
+        return min(expires_at, run_at) if run_at else expires_at
+
     def _ensure_not_requester(self, actor: Actor, admin: Admin, request: OffboardRequest) -> None:
         if actor.user_id == request.requester_id or admin.email == request.requester_email:
             raise Refusal("self_approval", "You asked for this request, so a different admin must decide on it. "
                           "You can still cancel it.", request_id=request.id)
 
     def _start(self, request_id: str, *, rechecked_by: str | None = None) -> None:
-        self._runner.submit(lambda: self.run(request_id=request_id, rechecked_by=rechecked_by),
-                            name=f"run {request_id}")
+        """Run the request now if it is due and nobody else holds it (else a sweeper starts it when due)."""
+
+        def job() -> None:
+            now = self._clock.now()
+            if self._store.claim_due(owner=self.owner, now=now, until=now + self._lease_ttl, limit=1,
+                                     request_id=request_id):
+                self._run_leased(request_id, rechecked_by=rechecked_by)
+
+        self._runner.submit(job, name=f"run {request_id}")
 
     def _announce(self, request: OffboardRequest) -> None:
         """Post the approval message; without it nobody could approve, so the request is called off."""
         try:
-            channel, ts = self._notifier.announce(request)
+            channel, ts = self._notifier.announce(request, channel=self._policy.channels.approvals)
         except NotificationFailed as failure:
             log.warning("could not post the approval request for %s: %s", request.id, failure)
             self._store.transition(
@@ -461,6 +547,10 @@ class OffboardService:
             send(*args)
         except NotificationFailed as failure:
             log.warning("could not notify Slack: %s", failure)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _blocked_plan(action: Action, ref: UserRef, problem: str) -> TargetPlan:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.domain.records import Actor
 
 
@@ -31,11 +33,23 @@ def doing_from(body: dict) -> str:
 
 def input_value(view: dict, block_id: str) -> str:
     """Return the typed or selected value of one input block of a submitted modal ('' when empty)."""
-    state = (view.get("state") or {}).get("values") or {}
-    element = next(iter((state.get(block_id) or {}).values()), {}) or {}
+    element = _element(view, block_id)
     if element.get("selected_option"):
         return element["selected_option"].get("value", "")
     return element.get("value") or ""
+
+
+def input_datetime(view: dict, block_id: str) -> datetime | None:
+    """Return the moment picked in a datetimepicker input block of a submitted modal, in UTC (None when empty)."""
+    seconds = _element(view, block_id).get("selected_date_time")
+    if seconds is None or seconds == "":
+        return None
+    return datetime.fromtimestamp(int(seconds), UTC)  # a value that is not a timestamp fails loudly, never ignored
+
+
+def _element(view: dict, block_id: str) -> dict:
+    state = (view.get("state") or {}).get("values") or {}
+    return next(iter((state.get(block_id) or {}).values()), {}) or {}
 
 
 def checked(body: dict, block_id: str, action_id: str) -> set[str]:

@@ -13,7 +13,7 @@ from bot.slack import blocks
 from bot.slack.ids import BlockId, CallbackId
 from bot.slack.values import ModalOrigin, RequestRef
 from handlers.errors import Guard
-from handlers.payload import actor_from, doing_from, input_value
+from handlers.payload import actor_from, doing_from, input_datetime, input_value
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
@@ -24,7 +24,8 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
             command = command_from_form(
                 action=input_value(view, BlockId.ACTION.value), users=input_value(view, BlockId.USERS.value),
                 new_username=input_value(view, BlockId.NEW_USERNAME.value),
-                reason=input_value(view, BlockId.REASON.value))
+                reason=input_value(view, BlockId.REASON.value), at=input_datetime(view, BlockId.RUN_AT.value),
+                grace=input_value(view, BlockId.GRACE.value), retain=input_value(view, BlockId.RETAIN.value))
         except BadCommand as problem:
             ack(response_action="errors", errors={problem.field or BlockId.USERS.value: problem.message})
             service.record_refusal(actor=actor_from(body), refusal=problem, doing=doing_from(body))

@@ -32,6 +32,14 @@ class RequestRow(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     decided_by: str | None = Field(default=None, max_length=32)
     decision_note: str = Field(default="", sa_type=Text)
+    # When it may run (or run its next stage); None: as soon as it is approved.
+    run_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    started_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # stages count from here
+    remind_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # next approval reminder
+    # Whoever runs it holds a lease and renews it; a lapsed lease (its holder died) may be taken over.
+    lease_owner: str | None = Field(default=None, max_length=96)
+    lease_expires: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    requester_tz: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
 
 
 class TargetRow(SQLModel, table=True):

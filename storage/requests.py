@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import Engine, and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -72,6 +72,7 @@ class RequestStore:
                 id=new.id, action=new.action.value, state=RequestState.DRAFT.value, requester_id=new.requester_id,
                 requester_email=new.requester_email, reason=new.reason, approvals_required=new.approvals_required,
                 created_at=now, updated_at=now, expires_at=new.expires_at, origin_channel=new.origin_channel,
+                run_at=new.run_at, requester_tz=new.requester_tz,
             ))
             db.flush()
             for position, plan in enumerate(new.plans):
@@ -90,11 +91,13 @@ class RequestStore:
         now: datetime,
         entry: AuditEntry,
         changes: dict | None = None,
+        fail_pending: str | None = None,
     ) -> OffboardRequest | None:
         """Move the request to `to` if it is still in one of allowed_from; None when another writer won.
 
         Entering a state that holds targets takes the users (TargetsBusy when another request has one);
-        entering a terminal state releases them. The audit entry is written in the same transaction.
+        entering a terminal state releases them. The audit entry is written in the same transaction, and so
+        is `fail_pending`: the detail given to every target not finished yet, marked failed.
         """
         allowed = [state for state in allowed_from]
         for state in allowed:
@@ -108,6 +111,10 @@ class RequestStore:
             if result.rowcount != 1:
                 db.rollback()
                 return None
+            if fail_pending is not None:
+                db.exec(update(TargetRow).where(TargetRow.request_id == request_id,
+                                                TargetRow.outcome == TargetOutcome.PENDING.value)
+                        .values(outcome=TargetOutcome.FAILED.value, detail=fail_pending))
             self._hold_or_release(db, request_id, to)
             audit.append(db, entry, now=now)
             db.commit()
@@ -147,6 +154,71 @@ class RequestStore:
             db.commit()
             return ApprovalResult(recorded=True, request=self._load(db, row), became_approved=became_approved)
 
+    # -- leases: who runs what, on any number of replicas --------------------------------------------
+
+    def claim_due(self, *, owner: str, now: datetime, until: datetime, limit: int,
+                  request_id: str | None = None) -> list[str]:
+        """Lease up to `limit` requests that are due to run and that nobody holds; return their ids.
+
+        Due: approved with no run time or one that has come, or executing under a lease that lapsed (its
+        holder died). Rows another replica is claiming at this moment are skipped (FOR UPDATE SKIP LOCKED on
+        PostgreSQL; on SQLite every writer holds the database lock, so the update is the claim)."""
+        lapsed = or_(col(RequestRow.lease_expires).is_(None), col(RequestRow.lease_expires) < now)
+        due = or_(
+            and_(RequestRow.state == RequestState.APPROVED.value,
+                 or_(col(RequestRow.run_at).is_(None), col(RequestRow.run_at) <= now)),
+            RequestRow.state == RequestState.EXECUTING.value,
+        )
+        with session(self.engine) as db:
+            query = select(RequestRow.id).where(due, lapsed)
+            if request_id is not None:
+                query = query.where(RequestRow.id == request_id)
+            query = query.order_by(func.coalesce(RequestRow.run_at, RequestRow.updated_at)).limit(limit)
+            ids = list(db.exec(query.with_for_update(skip_locked=True)).all())
+            if ids:
+                db.exec(update(RequestRow).where(col(RequestRow.id).in_(ids), lapsed)
+                        .values(lease_owner=owner, lease_expires=until))
+            db.commit()
+            return ids
+
+    def renew_lease(self, request_id: str, *, owner: str, until: datetime) -> bool:
+        """Extend our lease; False when it is no longer ours (it lapsed and someone took over)."""
+        with session(self.engine) as db:
+            result = db.exec(update(RequestRow).where(RequestRow.id == request_id, RequestRow.lease_owner == owner)
+                             .values(lease_expires=until))
+            db.commit()
+            return result.rowcount == 1
+
+    def release_lease(self, request_id: str, *, owner: str) -> None:
+        with session(self.engine) as db:
+            db.exec(update(RequestRow).where(RequestRow.id == request_id, RequestRow.lease_owner == owner)
+                    .values(lease_owner=None, lease_expires=None))
+            db.commit()
+
+    def due_for_expiry(self, *, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of undecided requests whose time is up."""
+        undecided = [RequestState.DRAFT.value, RequestState.AWAITING_APPROVAL.value]
+        with session(self.engine) as db:
+            return list(db.exec(select(RequestRow.id).where(col(RequestRow.state).in_(undecided),
+                                                            col(RequestRow.expires_at) <= now).limit(limit)).all())
+
+    def claim_reminders(self, *, now: datetime, every: timedelta, limit: int = 100) -> list[str]:
+        """Ids of awaiting requests whose reminder is due, each moved to its next time: one replica wins each."""
+        claimed = []
+        with session(self.engine) as db:
+            due = db.exec(select(RequestRow.id, RequestRow.remind_at).where(
+                RequestRow.state == RequestState.AWAITING_APPROVAL.value, col(RequestRow.remind_at) <= now,
+                col(RequestRow.expires_at) > now).limit(limit)).all()
+        for request_id, remind_at in due:
+            with session(self.engine) as db:
+                result = db.exec(update(RequestRow).where(RequestRow.id == request_id,
+                                                          RequestRow.remind_at == remind_at)
+                                 .values(remind_at=max(_utc(remind_at) + every, now + every)))
+                db.commit()
+                if result.rowcount == 1:
+                    claimed.append(request_id)
+        return claimed
+
     def set_message(self, request_id: str, *, channel: str, ts: str) -> None:
         """Remember where the request's approval message lives."""
         with session(self.engine) as db:
@@ -177,9 +249,12 @@ class RequestStore:
 
     def finish_target(self, target_id: int, *, outcome: TargetOutcome, detail: str, now: datetime,
                       entry: AuditEntry) -> None:
-        """Record how one target ended."""
+        """Record how one target ended; its user is free for other requests from now on."""
         with session(self.engine) as db:
             db.exec(update(TargetRow).where(TargetRow.id == target_id).values(outcome=outcome.value, detail=detail))
+            target = db.get(TargetRow, target_id)
+            db.exec(delete(OpenTargetRow).where(OpenTargetRow.request_id == target.request_id,
+                                                OpenTargetRow.console_user_id == target.console_user_id))
             audit.append(db, entry, now=now)
             db.commit()
 
@@ -197,7 +272,8 @@ class RequestStore:
             return
         if not state.holds_targets:
             return
-        wanted = list(db.exec(select(TargetRow.console_user_id).where(TargetRow.request_id == request_id)).all())
+        wanted = list(db.exec(select(TargetRow.console_user_id).where(  # users whose part is still to come
+            TargetRow.request_id == request_id, TargetRow.outcome == TargetOutcome.PENDING.value)).all())
         held = set(db.exec(select(OpenTargetRow.console_user_id).where(OpenTargetRow.request_id == request_id)).all())
         for user_id in sorted(wanted):  # one lock order for every request: overlapping requests cannot deadlock
             if user_id not in held:
@@ -232,5 +308,7 @@ class RequestStore:
             approvals=tuple(Approval(approver_id=a.approver_id, approver_email=a.approver_email, at=_utc(a.at))
                             for a in approvals),
             attested_by=row.attested_by, message_channel=row.message_channel, message_ts=row.message_ts,
-            decided_by=row.decided_by, decision_note=row.decision_note,
+            decided_by=row.decided_by, decision_note=row.decision_note, run_at=_utc(row.run_at),
+            started_at=_utc(row.started_at), remind_at=_utc(row.remind_at), requester_tz=row.requester_tz,
+            lease_owner=row.lease_owner,
         )

@@ -7,12 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.console.demo_data import DEMO_USERS
+from bot.domain.commands import command_from_form
 from bot.domain.plan import build_plan
 from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
 from bot.domain.requests import Action, RequestState
+from bot.domain.schedule import GRACE_FIELD, RETAIN_FIELD, RUN_AT_FIELD
+from bot.shell.workspace import client_side_problems, state_values
 from bot.slack import blocks
-from bot.slack.ids import ActionId, BlockId
-from bot.slack.values import RequestRef
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.values import ModalOrigin, RequestRef
+from handlers.payload import input_datetime, input_value
 
 USERS = {user.username: user for user in DEMO_USERS}
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -142,3 +146,52 @@ def test_sections_say_how_many_lines_were_left_out():
     assert [b["type"] for b in packed] == ["section"] * 4 + ["context"]
     assert all(len(b["text"]["text"]) <= blocks.SECTION_LIMIT for b in packed[:4])
     assert packed[-1]["elements"][0]["text"] == "…and 12 more users."
+
+
+def _inputs(view):
+    return {block["block_id"]: block for block in view["blocks"] if block["type"] == "input"}
+
+
+def test_new_request_modal_has_optional_schedule_and_stage_inputs():
+    view = blocks.new_request_modal(ModalOrigin(channel="C0GENERAL"))
+    assert view["callback_id"] == CallbackId.NEW_REQUEST
+    inputs = _inputs(view)
+    assert list(inputs) == [BlockId.ACTION, BlockId.USERS, BlockId.NEW_USERNAME, BlockId.REASON,
+                            BlockId.RUN_AT, BlockId.GRACE, BlockId.RETAIN]
+    assert inputs[BlockId.RUN_AT]["element"] == {"type": "datetimepicker", "action_id": "value"}
+    assert "your time zone" in inputs[BlockId.RUN_AT]["label"]["text"]
+    for block_id in (BlockId.GRACE, BlockId.RETAIN):
+        assert inputs[block_id]["element"]["type"] == "plain_text_input"
+        assert inputs[block_id]["hint"]["text"]
+    for block_id in (BlockId.RUN_AT, BlockId.GRACE, BlockId.RETAIN):
+        assert inputs[block_id]["optional"] is True
+    for block in inputs.values():  # Block Kit limits
+        assert len(block["label"]["text"]) <= 2000 and len(block.get("hint", {}).get("text", "")) <= 2000
+        assert block["element"].get("max_length", 0) <= 3000
+    # the domain names faulty fields by these block ids
+    assert (BlockId.RUN_AT, BlockId.GRACE, BlockId.RETAIN) == (RUN_AT_FIELD, GRACE_FIELD, RETAIN_FIELD)
+
+
+def test_new_request_modal_submission_reads_back_into_a_command():
+    view = blocks.new_request_modal(ModalOrigin())
+    picked = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    values = state_values(view["blocks"], {"action": "delete", "users": "jdoe", "run_at": str(int(picked.timestamp())),
+                                           "grace": "7d", "retain": "30d"})
+    assert client_side_problems(view["blocks"], values) == []
+    submitted = {**view, "state": {"values": values}}
+    assert input_datetime(submitted, BlockId.RUN_AT) == picked
+    command = command_from_form(
+        action=input_value(submitted, BlockId.ACTION), users=input_value(submitted, BlockId.USERS),
+        new_username=input_value(submitted, BlockId.NEW_USERNAME), reason=input_value(submitted, BlockId.REASON),
+        at=input_datetime(submitted, BlockId.RUN_AT), grace=input_value(submitted, BlockId.GRACE),
+        retain=input_value(submitted, BlockId.RETAIN))
+    assert (command.at, command.grace, command.retain) == (picked, timedelta(days=7), timedelta(days=30))
+    empty = {**view, "state": {"values": state_values(view["blocks"], {"users": "jdoe"})}}
+    assert input_datetime(empty, BlockId.RUN_AT) is None and input_value(empty, BlockId.GRACE) == ""
+
+
+def test_help_explains_scheduling_and_staging():
+    message = blocks.help_message()
+    _all_blocks_fit(message)
+    text = message["blocks"][0]["text"]["text"]
+    assert "[--at WHEN]" in text and "--grace 7d --retain 30d" in text and "in 2h" in text

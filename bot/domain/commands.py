@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.requests import Action
+from bot.domain.schedule import (
+    GRACE_FIELD,
+    RETAIN_FIELD,
+    Schedule,
+    check_run_at,
+    check_stages,
+    check_when,
+    parse_period,
+    resolve_when,
+)
 from bot.domain.text import quote
 from bot.errors import BadCommand
 
@@ -43,28 +54,45 @@ class UserRef:
 
 @dataclass(frozen=True)
 class Command:
+    """What was asked. A typed `--at` stays text (`at_text`) until the requester's time zone is known;
+    the form's date-time picker gives an absolute `at`. `grace`/`retain` make a delete staged."""
+
     verb: Verb
     targets: tuple[UserRef, ...] = ()
     new_username: str | None = None
     reason: str = ""
     request_id: str | None = None
+    at_text: str | None = None
+    at: datetime | None = None
+    grace: timedelta | None = None
+    retain: timedelta | None = None
 
     @property
     def action(self) -> Action:
         return Action(self.verb.value)
 
+    def schedule(self, *, tz: str, now: datetime) -> Schedule:
+        """Return when and in what stages this runs, `--at` read in tz (IANA name; unknown means UTC);
+        raise BadCommand when the run time is unreadable, not in the future or more than a year away."""
+        run_at = None
+        if self.at_text is not None:
+            run_at = resolve_when(self.at_text, tz=tz, now=now)
+        elif self.at is not None:
+            run_at = check_run_at(self.at, now=now)
+        return Schedule(run_at=run_at, grace=self.grace, retain=self.retain)
+
 
 USAGE = {
-    Verb.DELETE: "delete <user> [<user> ...] [--reason TEXT]",
-    Verb.DEACTIVATE: "deactivate <user> [<user> ...] [--reason TEXT]",
-    Verb.REACTIVATE: "reactivate <user> [<user> ...] [--reason TEXT]",
-    Verb.RENAME: "rename <user> <new-username> [--reason TEXT]",
+    Verb.DELETE: "delete <user> [<user> ...] [--reason TEXT] [--at WHEN] [--grace 7d] [--retain 30d]",
+    Verb.DEACTIVATE: "deactivate <user> [<user> ...] [--reason TEXT] [--at WHEN]",
+    Verb.REACTIVATE: "reactivate <user> [<user> ...] [--reason TEXT] [--at WHEN]",
+    Verb.RENAME: "rename <user> <new-username> [--reason TEXT] [--at WHEN]",
     Verb.STATUS: "status <request-id>",
     Verb.LIST: "list",
     Verb.CANCEL: "cancel <request-id>",
     Verb.HELP: "help",
 }
-_OPTIONS = {"--reason"}
+_OPTIONS = {"--reason", "--at", "--grace", "--retain"}
 
 
 def parse_command(text: str) -> Command:
@@ -143,6 +171,7 @@ def _build(verb: Verb, positional: list[str], options: dict[str, str]) -> Comman
         if not _REQUEST_ID.match(request_id):
             raise BadCommand(f"{quote(positional[0], 40)} is not a request id (they look like OB-7K2M4Q9A). {usage}")
         return Command(verb=verb, request_id=request_id)
+    timing = _timing(verb, options, usage)
     if verb is Verb.RENAME:
         if len(positional) != 2:
             raise BadCommand(f"name the user and the new username. {usage}")
@@ -150,15 +179,33 @@ def _build(verb: Verb, positional: list[str], options: dict[str, str]) -> Comman
         if parse_user_ref(new_username).slack_user_id:
             raise BadCommand(f"the new username must be text, not a mention. {usage}")
         return Command(verb=verb, targets=(parse_user_ref(target),), new_username=_strip_link(new_username),
-                       reason=reason)
+                       reason=reason, **timing)
     if not positional:
         raise BadCommand(f"name at least one user. {usage}")
     targets = tuple(dict.fromkeys(parse_user_ref(word) for word in positional))
-    return Command(verb=verb, targets=targets, reason=reason)
+    return Command(verb=verb, targets=targets, reason=reason, **timing)
 
 
-def command_from_form(*, action: str, users: str, new_username: str, reason: str) -> Command:
-    """Return the command described by the /offboard form; BadCommand.field names the faulty input."""
+def _timing(verb: Verb, options: dict[str, str], usage: str) -> dict:
+    """The Command fields set by --at, --grace and --retain, checked as far as can be without a clock."""
+    at_text = options.get("--at")
+    if at_text is not None:
+        check_when(at_text)
+    staging = [name for name in ("--grace", "--retain") if name in options]
+    if staging and verb is not Verb.DELETE:
+        raise BadCommand(f"`{staging[0]}` only goes with delete (a staged delete). {usage}")
+    grace = parse_period(options["--grace"], field=GRACE_FIELD) if "--grace" in options else None
+    retain = parse_period(options["--retain"], field=RETAIN_FIELD) if "--retain" in options else None
+    check_stages(grace, retain)
+    return {"at_text": at_text, "grace": grace, "retain": retain}
+
+
+def command_from_form(*, action: str, users: str, new_username: str, reason: str, at: datetime | None = None,
+                      grace: str = "", retain: str = "") -> Command:
+    """Return the command described by the /offboard form; BadCommand.field names the faulty input.
+
+    `at` comes from the date-time picker (aware); '' means an input was left empty. Whether `at` is
+    in the future is checked by Command.schedule, which knows the time."""
     try:
         verb = Verb(action)
         Action(action)
@@ -169,17 +216,30 @@ def command_from_form(*, action: str, users: str, new_username: str, reason: str
         raise BadCommand("Name at least one user.", field="users")
     if len(reason) > MAX_REASON:
         raise BadCommand(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+    timing = _form_timing(verb, at=at, grace=grace, retain=retain)
     if verb is Verb.RENAME:
         if len(words) != 1:
             raise BadCommand("Rename one user at a time.", field="users")
         if not new_username.strip():
             raise BadCommand("Give the new username.", field="new_username")
         return Command(verb=verb, targets=(parse_user_ref(words[0]),), new_username=new_username.strip(),
-                       reason=reason.strip())
+                       reason=reason.strip(), **timing)
     if new_username.strip():
         raise BadCommand("A new username only goes with Rename.", field="new_username")
     targets = tuple(dict.fromkeys(parse_user_ref(word) for word in words))
-    return Command(verb=verb, targets=targets, reason=reason.strip())
+    return Command(verb=verb, targets=targets, reason=reason.strip(), **timing)
+
+
+def _form_timing(verb: Verb, *, at: datetime | None, grace: str, retain: str) -> dict:
+    if at is not None and at.tzinfo is None:
+        raise ValueError("the form's run time must be timezone-aware")
+    for text, field in ((grace, GRACE_FIELD), (retain, RETAIN_FIELD)):
+        if text.strip() and verb is not Verb.DELETE:
+            raise BadCommand("Staged periods only go with Delete.", field=field)
+    grace_period = parse_period(grace, field=GRACE_FIELD) if grace.strip() else None
+    retain_period = parse_period(retain, field=RETAIN_FIELD) if retain.strip() else None
+    check_stages(grace_period, retain_period)
+    return {"at": at.astimezone(UTC) if at else None, "grace": grace_period, "retain": retain_period}
 
 
 def parse_user_ref(word: str) -> UserRef:

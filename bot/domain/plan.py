@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from bot.domain.directory import ConsoleUser, Device, UserStatus
 from bot.domain.requests import Action
+from bot.domain.schedule import span_text
 
 
 class StepKind(StrEnum):
@@ -24,6 +26,7 @@ class PlanStep:
     kind: StepKind
     summary: str
     manual: bool = False  # done by a person (attested), not through the console API
+    after: int = 0  # staged offboarding: seconds after the run started before this step may run
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class TargetPlan:
         data = json.loads(text)
         data["action"] = Action(data["action"])
         data["steps"] = tuple(
-            PlanStep(kind=StepKind(step["kind"]), summary=step["summary"], manual=step["manual"])
+            PlanStep(kind=StepKind(step["kind"]), summary=step["summary"], manual=step["manual"],
+                     after=step.get("after", 0))
             for step in data["steps"]
         )
         for key in ("removed", "kept", "notes"):
@@ -75,11 +79,14 @@ KEPT_ON_DELETE = ("call recordings",)
 
 
 def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = None,
-               services_visible: bool = True) -> TargetPlan:
+               services_visible: bool = True, grace: timedelta | None = None,
+               retain: timedelta | None = None) -> TargetPlan:
     """Return the plan for doing action to user, from its live console record.
 
     `services_visible` is False for consoles (SCIM) that show no licenses, numbers or Contact Center
-    extensions: a delete then gets those steps as manual ones, confirmed by the requester."""
+    extensions: a delete then gets those steps as manual ones, confirmed by the requester.
+    `retain` makes a delete staged, as the vendor recommends: deactivate at the start, release the licenses
+    `grace` later (or with the delete), and delete `retain` after the start."""
     builders = {
         Action.DELETE: _delete_plan,
         Action.DEACTIVATE: _deactivate_plan,
@@ -91,6 +98,9 @@ def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = 
         steps = [*_unseen_service_steps(), *steps]
         notes = [*notes, "This console shows no licenses, numbers or Contact Center details, so those steps are "
                  "done by hand in the admin console before approval"]
+    if action is Action.DELETE and retain is not None:
+        steps = _staged(steps, user, grace=grace, retain=retain)
+        notes = [note for note in notes if note != "The user is already deactivated"]
     return TargetPlan(
         action=action,
         user_id=user.id,
@@ -124,6 +134,21 @@ def _delete_plan(user: ConsoleUser, _: str | None):
     if user.status is UserStatus.INACTIVE:
         notes.append("The user is already deactivated")
     return steps, REMOVED_ON_DELETE, KEPT_ON_DELETE, notes
+
+
+def _staged(steps: list[PlanStep], user: ConsoleUser, *, grace: timedelta | None,
+            retain: timedelta) -> list[PlanStep]:
+    """Spread a delete's steps over time: deactivate now, release after the grace period, delete at the end."""
+    release_after = grace if grace is not None else retain
+    staged = []
+    if user.status is UserStatus.ACTIVE:
+        staged.append(PlanStep(StepKind.DEACTIVATE, "At the start: deactivate the user (the profile is kept)"))
+    for step in steps:
+        after = release_after if step.kind is StepKind.RELEASE_LICENSES else retain
+        summary = step.summary[:1].lower() + step.summary[1:]
+        staged.append(PlanStep(step.kind, f"{span_text(after)} after the start: {summary}", manual=step.manual,
+                               after=int(after.total_seconds())))
+    return staged
 
 
 def _unseen_service_steps() -> list[PlanStep]:

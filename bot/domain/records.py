@@ -57,7 +57,9 @@ class Target:
 
     @property
     def manual_step(self) -> StepRecord | None:
-        """The step waiting to be done by hand, if any."""
+        """The step waiting to be done by hand, if this target is still waiting for one."""
+        if self.outcome is not TargetOutcome.PENDING:
+            return None
         return next((step for step in self.steps if step.status is StepStatus.MANUAL), None)
 
 
@@ -97,6 +99,11 @@ class OffboardRequest:
     message_ts: str | None = None
     decided_by: str | None = None
     decision_note: str = ""
+    run_at: datetime | None = None  # when it may run (or run its next stage); None: once approved
+    started_at: datetime | None = None  # when its first step began; stages count from here
+    remind_at: datetime | None = None  # next reminder to the approvers
+    requester_tz: str = "UTC"  # the requester's Slack time zone, for showing times
+    lease_owner: str | None = None  # the process running it, if any
 
     @property
     def approvals_missing(self) -> int:

@@ -24,7 +24,7 @@ class Action(StrEnum):
 class RequestState(StrEnum):
     DRAFT = "draft"  # plan shown privately to the requester, nothing asked yet
     AWAITING_APPROVAL = "awaiting_approval"
-    APPROVED = "approved"
+    APPROVED = "approved"  # runs when due: at once, at its --at time, or when its next stage comes
     EXECUTING = "executing"
     WAITING = "waiting"  # stopped at a step an admin must do by hand in the console, until a Re-check
     DONE = "done"
@@ -53,7 +53,7 @@ TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     S.DRAFT: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.CANCELLED, S.EXPIRED}),
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED}),
     S.APPROVED: frozenset({S.EXECUTING, S.CANCELLED}),
-    S.EXECUTING: frozenset({S.DONE, S.FAILED, S.WAITING}),
+    S.EXECUTING: frozenset({S.DONE, S.FAILED, S.WAITING, S.APPROVED}),  # approved again: the next stage waits
     S.WAITING: frozenset({S.EXECUTING, S.FAILED}),
     S.DONE: frozenset(),
     S.FAILED: frozenset(),

@@ -24,6 +24,7 @@ from bot.shell.demo import DEMO_MEMBERS, HOME_CHANNEL, populate
 from bot.shell.fake_slack import FakeSlack, SlackEvent
 from bot.shell.render import render_event
 from bot.shell.workspace import Workspace
+from bot.sweeper import start_sweeping
 from storage import migrate
 
 BANNER = """offboard-bot shell: the real bot in a simulated Slack workspace (local demo console, SQLite).
@@ -150,7 +151,8 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
         }))
         stack.callback(container.close)
         migrate.upgrade(container.engine)
-        container.service.resume_unfinished()
+        sweeping = start_sweeping(container.sweeper, every_seconds=2)  # scheduled runs and stages happen here too
+        stack.callback(sweeping.shutdown, wait=False)
 
         def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
             response = container.bolt.dispatch(to_bolt_request(body, headers=headers))

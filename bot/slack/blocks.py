@@ -112,6 +112,10 @@ def _request_facts(request: OffboardRequest) -> dict:
         facts.append(f"reason: {escape(request.reason)}")
     if request.state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL):
         facts.append(f"expires {_when(request.expires_at)}")
+    if request.run_at and request.state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL,
+                                            RequestState.APPROVED):
+        what = "next stage" if request.started_at else "runs"
+        facts.append(f"{what} {_when(request.run_at)} ({request.run_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")
     return context(" · ".join(facts))
 
 
@@ -262,8 +266,20 @@ def help_message() -> dict:
     lines = [f"`{COMMAND} {usage}`" for usage in USAGE.values()]
     text = ("*Offboard users from the admin console.*\n" + "\n".join(lines)
             + f"\n`{COMMAND}` alone opens a form. Name users by username, email or @mention. "
-              "Deleting is final and needs a second admin's approval.")
+              "Deleting is final and needs a second admin's approval.\n"
+              "`--at` runs the request later: `2026-12-01 09:00` in your Slack time zone (add `UTC` or `+02:00` "
+              "for another), or `in 2h`. `--grace 7d --retain 30d` stages a delete: deactivate when it runs, "
+              "release licenses 7 days later, delete 30 days after deactivating.")
     return _message("How to use /offboard", [section(text)])
+
+
+def reminder(request: OffboardRequest) -> dict:
+    """A nudge in the approval message's thread while the request still waits."""
+    missing = request.approvals_missing
+    text = (f"Reminder: request `{request.id}` ({_title(request)}) still needs {missing} approval"
+            f"{'s' if missing != 1 else ''} from an admin other than <@{request.requester_id}>. "
+            f"It expires {_when(request.expires_at)}.")
+    return _message(f"Reminder: {request.id} still needs approval", [section(text)])
 
 
 def refusal(message: str) -> dict:
@@ -310,6 +326,9 @@ def _text_input(action_id: str, *, multiline: bool = False, max_length: int = 30
     return {"type": "plain_text_input", "action_id": action_id, "multiline": multiline, "max_length": max_length}
 
 
+STAGE_MAX_LENGTH = 20  # "1w 2d 12h" and the like
+
+
 def new_request_modal(origin: ModalOrigin) -> dict:
     """The form /offboard opens when typed alone."""
     options = [{"text": {"type": "plain_text", "text": action.value.capitalize()}, "value": action.value}
@@ -327,6 +346,17 @@ def new_request_modal(origin: ModalOrigin) -> dict:
             _input(BlockId.NEW_USERNAME, "New username (rename only)", _text_input("value", max_length=70),
                    optional=True),
             _input(BlockId.REASON, "Reason", _text_input("value", multiline=True), optional=True),
+            _input(BlockId.RUN_AT, "Run at (your time zone; leave empty to run once approved)",
+                   {"type": "datetimepicker", "action_id": "value"}, optional=True,
+                   hint="The plan shows this time in UTC too, so you can check it before asking for approval."),
+            _input(BlockId.GRACE, "Staged delete: release licenses after (e.g. 7d)",
+                   _text_input("value", max_length=STAGE_MAX_LENGTH), optional=True,
+                   hint="Delete only. Deactivates the users when the request runs and releases their licenses "
+                        "this long after. Needs the period below."),
+            _input(BlockId.RETAIN, "Staged delete: delete after (e.g. 30d)",
+                   _text_input("value", max_length=STAGE_MAX_LENGTH), optional=True,
+                   hint="Delete only. Deletes the users this long after deactivating them. Leave both empty "
+                        "to delete at once. Periods like 36h, 7d or 2w, at most 365 days."),
         ],
     }
 

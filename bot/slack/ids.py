@@ -29,3 +29,6 @@ class BlockId(StrEnum):
     USERS = "users"
     NEW_USERNAME = "new_username"
     REASON = "reason"
+    RUN_AT = "run_at"  # the same names as BadCommand.field in bot.domain.schedule
+    GRACE = "grace"
+    RETAIN = "retain"

@@ -18,9 +18,8 @@ class SlackNotifier:
         self._client = client
         self._policy = policy
 
-    def announce(self, request: OffboardRequest) -> tuple[str, str]:
-        response = self._call(self._client.chat_postMessage, channel=self._policy.channels.approvals,
-                              **blocks.approval_message(request))
+    def announce(self, request: OffboardRequest, *, channel: str) -> tuple[str, str]:
+        response = self._call(self._client.chat_postMessage, channel=channel, **blocks.approval_message(request))
         return response["channel"], response["ts"]
 
     def refresh(self, request: OffboardRequest) -> None:
@@ -31,6 +30,11 @@ class SlackNotifier:
     def post_outcome(self, request: OffboardRequest) -> None:
         self._call(self._client.chat_postMessage, channel=self._policy.channels.results,
                    **blocks.outcome_message(request))
+
+    def remind(self, request: OffboardRequest) -> None:
+        if request.message_channel and request.message_ts:
+            self._call(self._client.chat_postMessage, channel=request.message_channel,
+                       thread_ts=request.message_ts, **blocks.reminder(request))
 
     def tell(self, user_id: str, text: str) -> None:
         self._call(self._client.chat_postMessage, channel=user_id, **blocks.notice(text))

@@ -160,11 +160,12 @@ def test_put_unsupported_becomes_a_manual_step_with_recheck(app):
     message = app.channel_texts("C0APPROVALS")[-1]
     assert "8x8 Admin Console" in message and "X Series X4" in message and "+14155550101" in message
     assert app.workspace.visible_buttons("U0BOB", channel_id="C0APPROVALS")[-2:] == ["Re-check", "Stop here"]
-    assert "needs a step done by hand" in app.dm_texts("alice")[-1]
+    assert "needs steps done by hand" in app.dm_texts("alice")[-1] and "`jdoe` (release licenses)" in app.dm_texts(
+        "alice")[-1]
 
     app.press("bob", "Re-check")  # nothing was done yet: it keeps waiting and says so
     assert _state(app, request_id) is RequestState.WAITING
-    assert "does not show the manual step as done" in app.dm_texts("bob")[-1]
+    assert "still wait to be done by hand: `jdoe` (release licenses)" in app.dm_texts("bob")[-1]
 
     _by_hand(fake, jdoe, mapping.without_licenses)
     app.press("bob", "Re-check")
@@ -178,6 +179,24 @@ def test_put_unsupported_becomes_a_manual_step_with_recheck(app):
     assert "done by hand" in steps["release_licenses"].detail
 
 
+def test_recheck_stops_when_the_profile_is_no_longer_the_approved_one(app):
+    fake = app.console
+    fake.put_unsupported = "405"
+    jdoe = _id(fake, "jdoe")
+    request_id = _approved(app, "delete jdoe")
+
+    def reused(raw):  # licenses released by hand, and the profile handed to someone else meanwhile
+        body = mapping.without_licenses(raw)
+        body["basicInfo"]["primaryEmail"] = "new.hire@example.com"
+        return body
+
+    _by_hand(fake, jdoe, reused)
+    app.press("bob", "Re-check")
+    assert _state(app, request_id) is RequestState.FAILED
+    assert "changed since the approval" in "\n".join(app.channel_texts("C0RESULTS"))
+    assert fake.user(jdoe) is not None and _sent(fake, "DELETE") == []
+
+
 def test_a_manual_step_can_be_given_up(app):
     fake = app.console
     fake.put_unsupported = "operation"
@@ -189,9 +208,38 @@ def test_a_manual_step_can_be_given_up(app):
     assert "Only the admin who asked" in app.last_ephemeral("bob")
     app.press("alice", "Stop here")
     assert _state(app, request_id) is RequestState.FAILED
-    assert "stopped while deactivate waited to be done by hand" in "\n".join(app.channel_texts("C0RESULTS"))
+    assert "stopped while a step waited to be done by hand" in "\n".join(app.channel_texts("C0RESULTS"))
     app.command("alice", "deactivate jdoe")  # the user is free for a new request
     assert "Plan: Deactivate jdoe" in app.last_ephemeral("alice")
+
+
+def test_manual_steps_reach_the_requester_even_when_the_channel_is_unreachable(app):
+    app.console.put_unsupported = "501"
+    app.command("alice", "deactivate jdoe")
+    app.slack.inject_failure("chat.postMessage", error="not_in_channel")  # the approvals channel refuses
+    app.press("alice", "Confirm")
+    request_id = app.request_id()
+    assert _state(app, request_id) is RequestState.WAITING
+    assert "in our direct messages" in app.dm_texts("alice")[-1]
+    assert "Re-check" in app.workspace.visible_buttons("U0ALICE")  # the request itself, in the DM
+    app.command("alice", f"cancel {request_id}")  # and a waiting request can always be stopped
+    assert _state(app, request_id) is RequestState.FAILED
+
+
+def test_users_whose_part_is_finished_are_free_while_the_request_waits(app):
+    fake = app.console
+    fake.put_unsupported = "405"
+    app.command("alice", "deactivate jdoe jdoe2")
+    fake.fail_next("PUT", "/users/", status=400)  # jdoe's change is refused for good; jdoe2's needs a hand
+    app.press("alice", "Confirm")
+    request_id = app.request_id()
+    assert _state(app, request_id) is RequestState.WAITING
+    outcomes = {t.plan.username: t.outcome.value for t in app.container.store.get(request_id).targets}
+    assert outcomes == {"jdoe": "failed", "jdoe2": "pending"}
+    app.command("alice", "deactivate jdoe")
+    assert "Plan: Deactivate jdoe" in app.last_ephemeral("alice")
+    app.command("alice", "deactivate jdoe2")
+    assert "already part of open request" in app.last_ephemeral("alice")
 
 
 # -- faults -------------------------------------------------------------------------------------------
@@ -229,7 +277,7 @@ def test_throttling_and_server_errors_are_ridden_out(quick_app):
     app, fake = quick_app, quick_app.console
     fake.fail_next("PUT", "/users/", status=429, retry_after=1)
     fake.fail_next("GET", "/operations/", status=503)
-    fake.fail_next("DELETE", "/users/", status=502)
+    fake.fail_next("DELETE", "/users/", status=503)
     request_id = _approved(app, "delete jdoe")
     assert _state(app, request_id) is RequestState.DONE
     assert [kind for kind, _ in fake.applied] == ["UPDATE", "DELETE"]

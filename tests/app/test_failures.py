@@ -3,6 +3,8 @@ and no console operation is repeated or lost."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.domain.records import TargetOutcome
 from bot.domain.requests import RequestState
 from bot.errors import ConsoleRejected, ConsoleUnavailable
@@ -132,7 +134,9 @@ def test_unexpected_error_is_resumed_on_the_next_start_without_repeating(app):
     assert len(with_audit) == 1
     assert "Approved" in app.last_ephemeral("bob")
 
-    assert app.container.service.resume_unfinished() == [request_id]  # what `serve` does when it starts
+    assert app.container.sweeper.sweep().started == []  # the lease is left to lapse: no retry in a tight loop
+    app.clock.advance(timedelta(seconds=61))
+    assert app.container.sweeper.sweep().started == [request_id]  # what every replica's sweeper does
     app.settle()
     assert app.container.store.get(request_id).state is RequestState.DONE
     assert _ops(app) == ["release_licenses", "delete"]

@@ -1,0 +1,154 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.schedule import Schedule, check_run_at, check_stages, check_when, parse_period, resolve_when
+from bot.errors import BadCommand
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+PARIS = "Europe/Paris"
+
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-12-01 09:00", _utc(2026, 12, 1, 8, 0)),  # wall time in Paris, winter: UTC+1
+    ("2026-12-01T09:00", _utc(2026, 12, 1, 8, 0)),
+    ("2027-07-01 09:00", _utc(2027, 7, 1, 7, 0)),  # summer: UTC+2
+    ("2026-12-01 09:00 UTC", _utc(2026, 12, 1, 9, 0)),
+    ("2026-12-01T09:00Z", _utc(2026, 12, 1, 9, 0)),
+    ("2026-12-01 09:00 utc", _utc(2026, 12, 1, 9, 0)),
+    ("2026-12-01 09:00 +05:30", _utc(2026, 12, 1, 3, 30)),
+    ("2026-12-01T09:00-05:00", _utc(2026, 12, 1, 14, 0)),
+    ("  2026-12-01 9:00  ", _utc(2026, 12, 1, 8, 0)),
+])
+def test_absolute_times(text, expected):
+    resolved = resolve_when(text, tz=PARIS, now=NOW)
+    assert resolved == expected and resolved.tzinfo is UTC
+
+
+def test_the_same_wall_time_in_other_zones():
+    assert resolve_when("2026-12-01 09:00", tz="America/New_York", now=NOW) == _utc(2026, 12, 1, 14, 0)
+    assert resolve_when("2026-12-01 09:00", tz="Asia/Kolkata", now=NOW) == _utc(2026, 12, 1, 3, 30)
+    assert resolve_when("2026-12-01 09:00", tz="UTC", now=NOW) == _utc(2026, 12, 1, 9, 0)
+
+
+@pytest.mark.parametrize("tz", ["", "Mars/Olympus_Mons", "../../etc/passwd", "Europe", "utc"])
+def test_an_unknown_time_zone_means_utc(tz):
+    assert resolve_when("2026-12-01 09:00", tz=tz, now=NOW) == _utc(2026, 12, 1, 9, 0)
+    assert Schedule(run_at=_utc(2026, 12, 1, 9, 0)).describe(tz) == "runs 2026-12-01 09:00 UTC"
+
+
+@pytest.mark.parametrize(("tz", "text"), [(PARIS, "2027-03-28 02:30"), ("America/New_York", "2027-03-14 02:00")])
+def test_a_wall_time_skipped_by_daylight_saving_is_refused(tz, text):
+    with pytest.raises(BadCommand, match=r"does not exist in .*daylight saving") as problem:
+        resolve_when(text, tz=tz, now=NOW)
+    assert problem.value.field == "run_at"
+    assert resolve_when(text + " UTC", tz=tz, now=NOW)  # with an explicit zone it is an ordinary time
+
+
+def test_a_wall_time_that_happens_twice_means_the_first():
+    assert resolve_when("2027-10-31 02:30", tz=PARIS, now=NOW) == _utc(2027, 10, 31, 0, 30)
+
+
+@pytest.mark.parametrize(("text", "delay"), [
+    ("in 2h", timedelta(hours=2)), ("+2h", timedelta(hours=2)), ("IN 1d 12h", timedelta(days=1, hours=12)),
+    ("+30m", timedelta(minutes=30)), ("in 2w", timedelta(weeks=2)), ("+365d", timedelta(days=365)),
+])
+def test_relative_times_count_from_now_whatever_the_zone(text, delay):
+    assert resolve_when(text, tz=PARIS, now=NOW) == NOW + delay
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("tomorrow", "I can't read the time `tomorrow`. Write `YYYY-MM-DD HH:MM`"),
+    ("2026-12-01", "I can't read the time"),
+    ("01/12/2026 09:00", "I can't read the time"),
+    ("2026-12-01 09:00 CET", "I can't read the time"),
+    ("2026-02-30 09:00", "is not a real date and time"),
+    ("2026-12-01 24:00", "is not a real date and time"),
+    ("2026-12-01 09:00 +15:00", "offset no time zone uses"),
+    ("in soon", "is not a period"),
+    ("+0h", "is not a period"),
+    ("in 99999999999999999999w", "far too long"),
+    ("2026-11-02 09:00 UTC", "is not in the future"),
+    ("2026-11-02 10:00", "is not in the future"),  # 10:00 in Paris is 09:00 UTC: now
+    ("2020-01-01 09:00 UTC", "is not in the future"),
+    ("2027-11-02 09:01 UTC", "more than 365 days away"),
+    ("in 366d", "more than 365 days away"),
+    ("9999-12-31 23:59 -14:00", "9999-12-31 23:59 is out of range"),
+    ("0001-01-01 00:00", "0001-01-01 00:00 is out of range"),
+])
+def test_unusable_times_are_explained(text, message):
+    with pytest.raises(BadCommand, match=message) as problem:
+        resolve_when(text, tz=PARIS, now=NOW)
+    assert problem.value.field == "run_at"
+
+
+def test_a_year_ahead_is_the_limit():
+    assert resolve_when("2027-11-02 09:00 UTC", tz=PARIS, now=NOW) == NOW + timedelta(days=365)
+
+
+def test_check_when_reads_the_format_only():
+    check_when("2020-01-01 09:00")  # in the past, but readable: that is decided once the time is known
+    check_when("in 2h")
+    with pytest.raises(BadCommand, match="can't read"):
+        check_when("next friday")
+
+
+def test_check_run_at_compares_aware_times():
+    tokyo = datetime(2026, 12, 1, 19, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert check_run_at(tokyo, now=NOW) == _utc(2026, 12, 1, 10, 0) and check_run_at(tokyo, now=NOW).tzinfo is UTC
+    with pytest.raises(BadCommand, match="not in the future"):
+        check_run_at(NOW - timedelta(seconds=1), now=NOW)
+    with pytest.raises(ValueError):
+        check_run_at(datetime(2026, 12, 1, 10, 0), now=NOW)
+
+
+@pytest.mark.parametrize(("grace", "retain", "field", "message"), [
+    (timedelta(days=7), None, "retain", "needs a retention period"),
+    (timedelta(days=30), timedelta(days=30), "grace", r"grace period \(30 days\) must be shorter"),
+    (timedelta(days=31), timedelta(days=30), "grace", "must be shorter"),
+    (None, timedelta(days=366), "retain", "retention period is 366 days; keep it within 365"),
+    (timedelta(days=400), timedelta(days=500), "grace", "grace period is 400 days"),
+])
+def test_bad_stages_are_explained(grace, retain, field, message):
+    with pytest.raises(BadCommand, match=message) as problem:
+        check_stages(grace, retain)
+    assert problem.value.field == field
+
+
+@pytest.mark.parametrize(("grace", "retain"), [
+    (None, None), (None, timedelta(days=30)), (timedelta(days=7), timedelta(days=30)),
+    (timedelta(days=364), timedelta(days=365)),
+])
+def test_good_stages_pass(grace, retain):
+    check_stages(grace, retain)
+
+
+def test_periods():
+    assert parse_period("7d", field="grace") == timedelta(days=7)
+    assert parse_period(" 1w 2d ", field="grace") == timedelta(days=9)
+    with pytest.raises(BadCommand, match="not a period") as problem:
+        parse_period("a week", field="retain")
+    assert problem.value.field == "retain"
+
+
+def test_describe_shows_the_requesters_zone_and_utc():
+    assert Schedule().describe(PARIS) == "runs once approved"
+    assert not Schedule().staged
+    run_at = _utc(2026, 12, 1, 8, 0)
+    assert Schedule(run_at=run_at).describe(PARIS) == "runs 2026-12-01 09:00 Europe/Paris (08:00 UTC)"
+    assert (Schedule(run_at=_utc(2026, 12, 1, 23, 30)).describe("Asia/Tokyo")
+            == "runs 2026-12-02 08:30 Asia/Tokyo (2026-12-01 23:30 UTC)")
+
+
+def test_describe_staged():
+    staged = Schedule(grace=timedelta(days=7), retain=timedelta(days=30, hours=12))
+    assert staged.staged
+    assert staged.describe(PARIS) == ("runs once approved; staged: deactivates the users, releases their licenses "
+                                      "7 days later, deletes them 30 days 12 hours after deactivating")
+    assert Schedule(retain=timedelta(days=1)).describe("UTC") == (
+        "runs once approved; staged: deactivates the users, deletes them 1 day after deactivating")
