@@ -8,8 +8,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.errors import ConfigurationError, ConsoleError
-from bot.policy import load_policy
+from bot.policy import Policy, load_policy
 from bot.settings import Settings
+from bot.slack.ids import BOT_SCOPES
 
 
 @dataclass
@@ -30,13 +31,14 @@ def run_checks(settings: Settings) -> Report:
     report = Report()
     for problem in settings.problems_for_serving():
         report.bad(problem)
+    policy = None
     try:
         policy = load_policy(settings.policy_path)
         report.good(f"policy {settings.policy_path}: {len(policy.admin_emails)} admins")
     except ConfigurationError as error:
         report.bad(error.message)
     _check_database(settings, report)
-    _check_slack(settings, report)
+    _check_slack(settings, report, policy)
     _check_console(settings, report)
     return report
 
@@ -58,17 +60,48 @@ def _check_database(settings: Settings, report: Report) -> None:
         report.good(f"database at revision {revision}")
 
 
-def _check_slack(settings: Settings, report: Report) -> None:
+def _check_slack(settings: Settings, report: Report, policy: Policy | None) -> None:
     if settings.slack_bot_token is None:
         return
     client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     try:
         answer = client.auth_test()
-        report.good(f"Slack reachable: workspace {answer.get('team')} ({answer.get('team_id')})")
     except SlackApiError as error:
         report.bad(f"Slack refused the bot token: {error.response.get('error')}")
+        return
     except (SlackClientError, OSError) as error:
         report.bad(f"Slack unreachable at {settings.slack_api_url}: {type(error).__name__}")
+        return
+    report.good(f"Slack reachable: workspace {answer.get('team')} ({answer.get('team_id')})")
+    granted = {scope.strip() for scope in (answer.headers.get("x-oauth-scopes") or "").split(",") if scope.strip()}
+    missing = sorted(BOT_SCOPES - granted)
+    if missing:
+        report.bad(f"the bot token lacks the scopes {', '.join(missing)}: reinstall the app from manifest.yml")
+    else:
+        report.good(f"the bot token has every scope the bot uses ({len(BOT_SCOPES)})")
+    if policy is not None:
+        for purpose, channel in (("approvals", policy.channels.approvals), ("results", policy.channels.results)):
+            _check_channel(client, report, purpose, channel)
+
+
+def _check_channel(client: WebClient, report: Report, purpose: str, channel: str) -> None:
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except SlackApiError as error:
+        code = error.response.get("error")
+        hint = "invite the bot to it" if code == "channel_not_found" else code
+        report.bad(f"{purpose} channel {channel}: not visible to the bot ({hint})")
+        return
+    except (SlackClientError, OSError) as error:
+        report.bad(f"{purpose} channel {channel}: Slack unreachable ({type(error).__name__})")
+        return
+    name = f"#{info.get('name')}" if info.get("name") else channel
+    if info.get("is_archived"):
+        report.bad(f"{purpose} channel {name} is archived")
+    elif not info.get("is_member"):
+        report.bad(f"{purpose} channel {name}: the bot is not a member; /invite @offboard-bot there")
+    else:
+        report.good(f"{purpose} channel {name}: the bot is a member")
 
 
 def _check_console(settings: Settings, report: Report) -> None:

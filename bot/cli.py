@@ -7,6 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from bot import logs
 from bot.errors import ConfigurationError
 from bot.settings import Settings, load_settings
 
@@ -21,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.offboard_log_level,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logs.configure(level=settings.offboard_log_level,
+                       fmt=settings.offboard_log_format or getattr(args, "log_format", "text"),
+                       secrets=_secret_values(settings))
         return args.run(args, settings)
     except ConfigurationError as error:
         print(f"offboard-bot: {error.message}", file=sys.stderr)
@@ -40,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     shell.set_defaults(run=_shell)
 
     commands.add_parser("serve", help="serve a real Slack workspace (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
-                        ).set_defaults(run=_serve)
+                        ).set_defaults(run=_serve, log_format="json")
     commands.add_parser("check", help="validate settings and policy, reach Slack and the console"
                         ).set_defaults(run=_check)
 
@@ -54,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     export.set_defaults(run=_audit_export)
     return parser
+
+
+def _secret_values(settings: Settings) -> list[str]:
+    """Every secret setting's value, for the log formatter to blank out should one ever be logged."""
+    values = (getattr(settings, name) for name in type(settings).model_fields)
+    return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
 
 
 def _engine(settings: Settings):
@@ -111,20 +120,22 @@ def _serve(_args, settings: Settings) -> int:
     log.info("sweeping every %.0f s as %s (runs a dead replica left are taken over after %.0f s)",
              settings.offboard_sweep_seconds, built.service.owner, settings.offboard_lease_seconds)
     if settings.slack_app_token is not None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot import socket_mode
 
         log.info("serving in Socket Mode")
-        SocketModeHandler(built.bolt, settings.slack_app_token.get_secret_value()).start()
+        socket_mode.serve_forever(socket_mode.connect(built, settings.slack_app_token.get_secret_value()))
         return 0
     import uvicorn
 
     from bot.server import create_asgi_app
 
-    log.info("serving HTTP on %s:%d (POST /slack/events, GET /healthz)", settings.offboard_host,
+    log.info("serving HTTP on %s:%d (POST /slack/events, GET /healthz, GET /metrics)", settings.offboard_host,
              settings.offboard_port)
-    asgi = create_asgi_app(built.bolt, built.engine, signing_secret=settings.slack_signing_secret.get_secret_value())
+    asgi = create_asgi_app(built.bolt, built.engine, signing_secret=settings.slack_signing_secret.get_secret_value(),
+                           metrics=built.metrics)
+    # log_config=None: uvicorn's own lines go through the root handler too, so they are JSON like the rest
     uvicorn.run(asgi, host=settings.offboard_host, port=settings.offboard_port,
-                log_level=settings.offboard_log_level.lower())
+                log_level=settings.offboard_log_level.lower(), log_config=None)
     return 0
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class TrackedExecutor(ThreadPoolExecutor):
-    """A pool whose wait_idle() lets the shell and tests wait until all submitted work has finished."""
+    """A pool whose wait_idle() lets the shell and tests wait until all submitted work has finished.
+
+    Work runs in a copy of the submitter's context, so it logs under the same request id."""
 
     def __init__(self, *, max_workers: int, name: str) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix=f"offboard-{name}")
@@ -17,7 +20,7 @@ class TrackedExecutor(ThreadPoolExecutor):
     def submit(self, fn, /, *args, **kwargs) -> Future:
         with self._idle:
             self._pending += 1
-        future = super().submit(fn, *args, **kwargs)
+        future = super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
         future.add_done_callback(self._done)
         return future
 
@@ -25,6 +28,12 @@ class TrackedExecutor(ThreadPoolExecutor):
         with self._idle:
             self._pending -= 1
             self._idle.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """Work submitted and not finished yet: queued or running."""
+        with self._idle:
+            return self._pending
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no submitted work is left; False when timeout passed first."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,8 +16,9 @@ from bot.clock import SystemClock
 from bot.concurrency import TrackedExecutor
 from bot.console.local import LocalConsole
 from bot.errors import ConfigurationError
+from bot.metrics import PrometheusMetrics
 from bot.policy import Policy, load_policy
-from bot.ports import Clock, Console
+from bot.ports import Clock, Console, ConsoleCall
 from bot.runner import BackgroundRunner
 from bot.service import OffboardService
 from bot.settings import Settings
@@ -42,6 +44,7 @@ class Container:
     listeners: TrackedExecutor  # Bolt's listeners: short, they only ack and answer
     jobs: TrackedExecutor  # executions of approved requests
     sweeper: Sweeper  # expiries, reminders and due runs; woken by APScheduler in `serve`
+    metrics: PrometheusMetrics  # this app's own registry, served as GET /metrics
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every listener and every job they started has finished (shell and tests)."""
@@ -56,8 +59,8 @@ class Container:
             close_console()
 
 
-def build_console(settings: Settings) -> Console:
-    """Return the configured admin console client."""
+def build_console(settings: Settings, *, on_call: Callable[[ConsoleCall], None] | None = None) -> Console:
+    """Return the configured admin console client; `on_call` is told of each HTTP request it sends."""
     if settings.offboard_console == "local":
         console = LocalConsole(settings.offboard_local_console)
         seeded = console.seed_if_empty()
@@ -72,10 +75,11 @@ def build_console(settings: Settings) -> Console:
         from bot.console.eightbyeight.console import EightByEightConsole
 
         return EightByEightConsole(EightByEightClient(settings.eightbyeight_base_url,
-                                                      settings.eightbyeight_api_key.get_secret_value()))
+                                                      settings.eightbyeight_api_key.get_secret_value(),
+                                                      on_call=on_call))
     from bot.console.scim import ScimConsole
 
-    return ScimConsole(settings.scim_base_url, settings.scim_token.get_secret_value())
+    return ScimConsole(settings.scim_base_url, settings.scim_token.get_secret_value(), on_call=on_call)
 
 
 def build(settings: Settings, *, clock: Clock | None = None, console: Console | None = None) -> Container:
@@ -86,14 +90,17 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     store = RequestStore(engine)
-    console = console or build_console(settings)
+    metrics = PrometheusMetrics()
+    console = console or build_console(settings, on_call=metrics.console_call)
     client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     listeners = TrackedExecutor(max_workers=8, name="listener")
     jobs = TrackedExecutor(max_workers=4, name="job")
+    metrics.watch_pool("jobs", jobs)
+    metrics.watch_pool("listeners", listeners)
     service = OffboardService(store=store, console=console, members=SlackMembers(client=client), policy=policy,
                               notifier=SlackNotifier(client=client, policy=policy),
                               runner=BackgroundRunner(jobs), clock=clock,
-                              lease_ttl=timedelta(seconds=settings.offboard_lease_seconds))
+                              lease_ttl=timedelta(seconds=settings.offboard_lease_seconds), metrics=metrics)
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -103,4 +110,5 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     )
     handlers.register(bolt, service)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
-                     service=service, bolt=bolt, listeners=listeners, jobs=jobs, sweeper=Sweeper(service))
+                     service=service, bolt=bolt, listeners=listeners, jobs=jobs,
+                     sweeper=Sweeper(service, metrics=metrics), metrics=metrics)

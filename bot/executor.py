@@ -11,8 +11,9 @@ from bot.domain.directory import ConsoleUser, UserStatus
 from bot.domain.manual import manual_instructions
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Target, TargetOutcome
-from bot.domain.requests import RequestState
+from bot.domain.requests import Action, RequestState
 from bot.errors import ConsoleError, ConsoleUnsupported, DeactivatedOnly, OutcomeUnknown
+from bot.leases import LeaseLost
 from bot.ports import Clock, Console, RequestRepository
 
 
@@ -68,10 +69,6 @@ class ManualStepNeeded(Exception):
         super().__init__(instructions)
         self.step = step
         self.instructions = instructions
-
-
-class LeaseLost(Exception):
-    """Another process took the request over (our lease lapsed): stop before touching anything more."""
 
 
 STAGE_RECHECK_RETRY = timedelta(minutes=10)  # a stage whose re-check could not read the console waits this long
@@ -142,14 +139,20 @@ class Executor:
                 if record is not None and record.status is StepStatus.DONE:
                     earlier.append(step)
                     continue
-                if earlier and step.after > earlier[-1].after:  # the first step of a later stage
+                if step.after:  # a staged step waits for its time, whatever ran before it
                     due = (request.started_at or self._clock.now()) + timedelta(seconds=step.after)
                     if due > self._clock.now():
                         return due
+                if earlier and step.after > earlier[-1].after:  # the first step of a later stage
                     try:
-                        changed = self._changed_since_stage(earlier, plan)
+                        user = self._console.get_user(user_id=plan.user_id)
                     except ConsoleError:
                         return self._clock.now() + STAGE_RECHECK_RETRY  # the console is away: try the stage later
+                    if user is None and plan.action is Action.DELETE:
+                        self._finish(request, target, TargetOutcome.DONE, "already deleted in the console by "
+                                     "someone else before this stage; nothing more to do")
+                        return None
+                    changed = _changed_since_stage(earlier, plan, user, step)
                     if changed:
                         self._finish(request, target, TargetOutcome.ABORTED, changed)
                         return None
@@ -159,7 +162,7 @@ class Executor:
                 if record is not None and record.status is StepStatus.MANUAL:
                     self._recheck_manual(request, target, step)
                 elif record is None or record.status is not StepStatus.DONE:
-                    self._run_step(request, target, step)
+                    self._run_step(request, target, step, keep_going)
         except ManualStepNeeded:
             return None  # the target stays pending; a Re-check resumes it from this step
         except StepFailed as failure:
@@ -167,18 +170,6 @@ class Executor:
             return None
         self._finish(request, target, TargetOutcome.DONE, f"{request.action.past_tense} successfully")
         return None
-
-    def _changed_since_stage(self, earlier: list[PlanStep], plan: TargetPlan) -> str:
-        """Before a later stage: do the earlier stages still hold (nobody reactivated the user meanwhile)?"""
-        checked = [step for step in earlier if not step.manual and step.kind in EFFECTS]
-        if not checked:
-            return ""
-        user = self._console.get_user(user_id=plan.user_id)
-        undone = [step.kind.value.replace("_", " ") for step in checked if not EFFECTS[step.kind].done(user, plan)]
-        if not undone:
-            return ""
-        return (f"the user no longer shows what earlier stages did ({', '.join(undone)}): someone changed it in the "
-                "console since. The remaining stages were not run; ask again if they are still wanted.")
 
     def _changed_since_approval(self, plan: TargetPlan) -> str:
         try:
@@ -191,7 +182,8 @@ class Executor:
             return "the user's record changed since the plan was approved; nothing was done. Ask again."
         return ""
 
-    def _run_step(self, request: OffboardRequest, target: Target, step: PlanStep) -> None:
+    def _run_step(self, request: OffboardRequest, target: Target, step: PlanStep,
+                  keep_going: Callable[[], bool] = lambda: True) -> None:
         now = self._clock.now()
         audit = {"user": target.plan.username, "step": step.kind.value}
         self._store.start_step(target.id, step.kind, now=now,
@@ -201,7 +193,7 @@ class Executor:
             self._record(request, target, step, StepStatus.DONE, "confirmed by the requester before approval")
             return
         try:
-            self._apply(step, target.plan)
+            self._apply(step, target.plan, keep_going)
         except ManualStepNeeded as needed:
             self._record(request, target, step, StepStatus.MANUAL, needed.instructions)
             raise
@@ -212,7 +204,7 @@ class Executor:
             raise
         self._record(request, target, step, StepStatus.DONE, "")
 
-    def _apply(self, step: PlanStep, plan: TargetPlan) -> None:
+    def _apply(self, step: PlanStep, plan: TargetPlan, keep_going: Callable[[], bool] = lambda: True) -> None:
         """Do the step unless a fresh read shows it done already, then confirm it by reading the user back.
 
         Raises StepFailed when the step did not happen and StepUnknown when that cannot be told."""
@@ -220,6 +212,8 @@ class Executor:
         error: ConsoleError | None = None
         try:
             if not effect.done(self._console.get_user(user_id=plan.user_id), plan):
+                if not keep_going():  # checked again right before the change: the lease may have lapsed meanwhile
+                    raise LeaseLost(plan.user_id)
                 effect.apply(self._console, plan)
         except ConsoleError as failure:
             error = failure
@@ -279,6 +273,21 @@ class Executor:
             target.id, outcome=outcome, detail=detail, now=self._clock.now(),
             entry=AuditEntry(actor="system", event=f"target.{outcome.value}", request_id=request.id,
                              data={"user": target.plan.username, "user_id": target.plan.user_id, "detail": detail}))
+
+
+def _changed_since_stage(earlier: list[PlanStep], plan: TargetPlan, user: ConsoleUser | None,
+                         step: PlanStep) -> str:
+    """Before a later stage: is it still the approved person, and do the earlier stages still hold (nobody
+    reactivated the user meanwhile)? Return why not, or ''."""
+    if user is not None and _not_the_approved_person(user, plan, step):
+        return ("the user's username or email changed since the approval, so the remaining stages were not run. "
+                "Ask again if they are still wanted.")
+    checked = [done for done in earlier if not done.manual and done.kind in EFFECTS]
+    undone = [done.kind.value.replace("_", " ") for done in checked if not EFFECTS[done.kind].done(user, plan)]
+    if not undone:
+        return ""
+    return (f"the user no longer shows what earlier stages did ({', '.join(undone)}): someone changed it in the "
+            "console since. The remaining stages were not run; ask again if they are still wanted.")
 
 
 def _not_the_approved_person(user: ConsoleUser, plan: TargetPlan, step: PlanStep) -> bool:

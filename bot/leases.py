@@ -11,11 +11,38 @@ import os
 import secrets
 import socket
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from bot.ports import Clock, RequestRepository
 
 log = logging.getLogger(__name__)
+_guard: ContextVar[Callable[[], bool] | None] = ContextVar("offboard_lease_guard", default=None)
+
+
+class LeaseLost(Exception):
+    """Another process took the request over (our lease lapsed): stop before touching anything more."""
+
+
+@contextmanager
+def guarding(still_held: Callable[[], bool]) -> Iterator[None]:
+    """Within this block (this thread), console clients check `still_held` right before sending a change."""
+    token = _guard.set(still_held)
+    try:
+        yield
+    finally:
+        _guard.reset(token)
+
+
+def ensure_still_held(what: str) -> None:
+    """Raise LeaseLost when the running job's lease is gone. Clients call it just before a change goes on
+    the wire, after any wait for the rate limit, so a job that waited too long never sends it."""
+    still_held = _guard.get()
+    if still_held is not None and not still_held():
+        raise LeaseLost(f"the lease was lost before {what} could be sent")
 
 
 def new_owner_id() -> str:
@@ -24,17 +51,21 @@ def new_owner_id() -> str:
 
 
 class Lease:
-    """Keeps one request's lease alive from a background thread while its job runs.
+    """Keeps one claim of a request's lease alive from a background thread while its job runs.
 
-    `held` turns False as soon as a renewal fails: the job must then stop before its next step."""
+    `held` turns False as soon as a renewal is refused (someone claimed the request again), and also when
+    renewals could not be made for most of the lease (the database is away): by then another replica may
+    take over, so the job must stop before its next console call."""
 
-    def __init__(self, store: RequestRepository, clock: Clock, *, request_id: str, owner: str,
-                 ttl: timedelta) -> None:
+    def __init__(self, store: RequestRepository, clock: Clock, *, request_id: str, token: str,
+                 ttl: timedelta, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._clock = clock
         self.request_id = request_id
-        self.owner = owner
+        self.token = token
         self._ttl = ttl
+        self._monotonic = monotonic
+        self._renewed_at = monotonic()
         self._stop = threading.Event()
         self._lost = threading.Event()
         self._thread = threading.Thread(target=self._renew_until_stopped, daemon=True,
@@ -42,7 +73,8 @@ class Lease:
 
     @property
     def held(self) -> bool:
-        return not self._lost.is_set()
+        safe_for = self._ttl.total_seconds() * 2 / 3  # leave a third of the lease as margin
+        return not self._lost.is_set() and self._monotonic() - self._renewed_at < safe_for
 
     def __enter__(self) -> Lease:
         if not self._renew():
@@ -54,12 +86,16 @@ class Lease:
         self._stop.set()
         self._thread.join(10)
         if exc_type is None:
-            self._store.release_lease(self.request_id, owner=self.owner)
+            self._store.release_lease(self.request_id, token=self.token)
         # After an unexpected error the lease is left to lapse: a sweeper retries the request one lease later,
         # not in a tight loop.
 
     def _renew(self) -> bool:
-        return self._store.renew_lease(self.request_id, owner=self.owner, until=self._clock.now() + self._ttl)
+        started = self._monotonic()
+        renewed = self._store.renew_lease(self.request_id, token=self.token, until=self._clock.now() + self._ttl)
+        if renewed:
+            self._renewed_at = started
+        return renewed
 
     def _renew_until_stopped(self) -> None:
         every = max(self._ttl.total_seconds() / 3, 0.05)

@@ -86,6 +86,10 @@ class MemberDirectory(Protocol):
         """Return the id of the workspace the bot is installed in."""
         ...
 
+    def find_by_email(self, *, email: str) -> Member | None:
+        """Return the member with this email, or None (used to show and update admins' App Home)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -116,6 +120,10 @@ class Notifier(Protocol):
         """Send a direct message to one member."""
         ...
 
+    def publish_home(self, home: Home) -> None:
+        """Show a member their App Home tab as it now stands."""
+        ...
+
     def remind(self, request: OffboardRequest) -> None:
         """Remind the approvers, in the approval message's thread, that the request still waits."""
         ...
@@ -127,6 +135,60 @@ class Runner(Protocol):
     def submit(self, job: Callable[[], object], *, name: str) -> None:
         """Start job soon; it must record its own outcome."""
         ...
+
+
+@dataclass(frozen=True)
+class ConsoleCall:
+    """One HTTP request a console client sent; each retry and each poll is a call of its own."""
+
+    backend: str  # "8x8", "scim"
+    operation: str  # the method and the resource, such as "DELETE users" (never an id)
+    status: int | None  # the HTTP status, or None when no answer came
+    seconds: float  # from sending to the answer, or to giving up on it
+    error: str | None = None  # why no answer came: the transport error's name, such as "ConnectTimeout"
+
+
+class Metrics(Protocol):
+    """What the bot counts for monitoring; bot/metrics.py serves it to Prometheus."""
+
+    def request_finished(self, *, action: Action, outcome: RequestState) -> None:
+        """A request reached its final state: done, failed, rejected, expired or cancelled."""
+        ...
+
+    def request_approved(self, *, action: Action, waited: timedelta) -> None:
+        """A request got its last approval, `waited` after it was created (no separate submit time is kept)."""
+        ...
+
+    def lease_taken_over(self) -> None:
+        """This process claimed a run whose lease, held by another process, had lapsed."""
+        ...
+
+    def sweep_finished(self, *, ok: bool, expired: int = 0, reminded: int = 0, started: int = 0) -> None:
+        """A sweep ended (ok False: it failed), having expired, reminded about and started so many requests."""
+        ...
+
+    def console_call(self, call: ConsoleCall) -> None:
+        """A console client sent one HTTP request."""
+        ...
+
+
+class NoMetrics:
+    """The Metrics port counting nothing, for wherever nobody scrapes."""
+
+    def request_finished(self, *, action: Action, outcome: RequestState) -> None:
+        pass
+
+    def request_approved(self, *, action: Action, waited: timedelta) -> None:
+        pass
+
+    def lease_taken_over(self) -> None:
+        pass
+
+    def sweep_finished(self, *, ok: bool, expired: int = 0, reminded: int = 0, started: int = 0) -> None:
+        pass
+
+    def console_call(self, call: ConsoleCall) -> None:
+        pass
 
 
 class TargetsBusy(Exception):
@@ -150,6 +212,20 @@ class NewRequest:
     plans: tuple[TargetPlan, ...]
     run_at: datetime | None = None
     requester_tz: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Home:
+    """What one member's App Home tab shows: for admins, what waits for them; for others, who to ask."""
+
+    user_id: str
+    is_admin: bool
+    to_approve: tuple[OffboardRequest, ...] = ()  # waiting for this admin's approval
+    mine: tuple[OffboardRequest, ...] = ()  # this admin's own open requests
+    scheduled: tuple[OffboardRequest, ...] = ()  # approved, to run later (or their next stage)
+    recent: tuple[OffboardRequest, ...] = ()  # finished lately
+    admins: tuple[str, ...] = ()  # Slack user ids of the admins (for members who are not one)
+    why_not: str = ""  # why this member is not an admin here
 
 
 @dataclass(frozen=True)
@@ -189,12 +265,14 @@ class RequestRepository(Protocol):
 
     def append_audit(self, entry: AuditEntry, *, now: datetime) -> None: ...
 
-    def claim_due(self, *, owner: str, now: datetime, until: datetime, limit: int,
-                  request_id: str | None = None) -> list[str]: ...
+    def claim_due(self, *, owner: str, now: datetime, until: datetime, limit: int, request_id: str | None = None,
+                  on_takeover: Callable[[str, str], None] | None = None) -> dict[str, str]: ...
 
-    def renew_lease(self, request_id: str, *, owner: str, until: datetime) -> bool: ...
+    def renew_lease(self, request_id: str, *, token: str, until: datetime) -> bool: ...
 
-    def release_lease(self, request_id: str, *, owner: str) -> None: ...
+    def release_lease(self, request_id: str, *, token: str) -> None: ...
+
+    def count_interruption(self, request_id: str, *, entry: AuditEntry, now: datetime) -> int: ...
 
     def due_for_expiry(self, *, now: datetime, limit: int = 100) -> list[str]: ...
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 
 from bot.concurrency import TrackedExecutor
+from bot.logs import current_request_id, request_scope
 
 log = logging.getLogger(__name__)
 
 
 class BackgroundRunner:
-    """The Runner port over a small thread pool; a job that dies is logged with an id, never swallowed silently."""
+    """The Runner port over a small thread pool; a job that dies is logged with an id, never swallowed silently.
+
+    A job logs under the request id of whoever submitted it (the Slack request or the sweep), else a new one."""
 
     def __init__(self, pool: TrackedExecutor) -> None:
         self._pool = pool
@@ -22,7 +24,8 @@ class BackgroundRunner:
 
     @staticmethod
     def _run(job: Callable[[], object], name: str) -> None:
-        try:
-            job()
-        except Exception:  # the job recorded what it could; keep the worker alive and say where to look
-            log.exception("background job %s failed (error id %s)", name, uuid.uuid4().hex[:10])
+        with request_scope(current_request_id()) as request_id:
+            try:
+                job()
+            except Exception:  # the job recorded what it could; keep the worker alive and say where to look
+                log.exception("background job %s failed (error id %s)", name, request_id)

@@ -1,4 +1,4 @@
-"""HTTP mode: an ASGI app serving Slack's requests, plus a health check."""
+"""HTTP mode: an ASGI app serving Slack's requests, plus a health check and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.logs import request_scope
+from bot.metrics import CONTENT_TYPE, PrometheusMetrics
 
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused unread
 
@@ -50,8 +53,10 @@ async def _read_capped(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str) -> Starlette:
-    """Return the ASGI app: POST /slack/events into Bolt (off the event loop), GET /healthz."""
+def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
+                    metrics: PrometheusMetrics | None = None) -> Starlette:
+    """Return the ASGI app: POST /slack/events into Bolt (off the event loop), GET /healthz, and GET /metrics
+    when given the metrics to serve."""
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
@@ -65,7 +70,8 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str) -> Starle
             # Bolt parses before it checks the signature; answer garbage the way Bolt answers forgeries.
             signed = verifier.is_valid_request(body, headers)
             return Response("malformed request" if signed else "invalid request", status_code=400 if signed else 401)
-        response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request)
+        with request_scope():  # every log line of this Slack request, and the error id it may show, share it
+            response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request)
         return Response(content=response.body, status_code=response.status,
                         headers={key: values[0] for key, values in response.headers.items() if values})
 
@@ -80,7 +86,13 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str) -> Starle
             return JSONResponse({"ok": False, "database": type(error).__name__}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok"})
 
-    return Starlette(routes=[
+    async def scrape(_request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
-    ])
+    ]
+    if metrics is not None:
+        routes.append(Route("/metrics", scrape, methods=["GET"]))
+    return Starlette(routes=routes)

@@ -17,14 +17,17 @@ from bot.domain.requests import Action, RequestState
 from bot.domain.schedule import Schedule
 from bot.domain.text import escape, quote
 from bot.errors import AlreadyDecided, NotFound, Refusal
-from bot.executor import Executor, LeaseLost
-from bot.leases import Lease, new_owner_id
+from bot.executor import Executor
+from bot.leases import Lease, LeaseLost, guarding, new_owner_id
 from bot.policy import Policy, Role
 from bot.ports import (
     Clock,
     Console,
+    Home,
     MemberDirectory,
+    Metrics,
     NewRequest,
+    NoMetrics,
     NotificationFailed,
     Notifier,
     RequestRepository,
@@ -34,6 +37,7 @@ from bot.ports import (
 
 log = logging.getLogger(__name__)
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+MAX_INTERRUPTIONS = 3  # unexpected errors in one run before it stops for good
 DEFAULT_LEASE = timedelta(seconds=60)  # renewed every third of it while a request runs
 OPEN_STATES = (RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING, RequestState.WAITING)
 
@@ -56,8 +60,9 @@ class OffboardService:
 
     def __init__(self, *, store: RequestRepository, console: Console, members: MemberDirectory, policy: Policy,
                  notifier: Notifier, runner: Runner, clock: Clock, owner: str | None = None,
-                 lease_ttl: timedelta = DEFAULT_LEASE) -> None:
+                 lease_ttl: timedelta = DEFAULT_LEASE, metrics: Metrics | None = None) -> None:
         self._store = store
+        self._metrics = metrics or NoMetrics()
         self.owner = owner or new_owner_id()
         self._lease_ttl = lease_ttl
         self._runner = runner
@@ -190,6 +195,7 @@ class OffboardService:
             self._start(request_id)
             return moved
         self._announce(moved)
+        self._update_homes(request_id)
         return self._get(request_id)
 
     # -- deciding -------------------------------------------------------------------------------------
@@ -218,6 +224,7 @@ class OffboardService:
                                  request_id=request_id)
             raise AlreadyDecided(_describe(current), request_id=request_id)
         if result.became_approved:
+            self._metrics.request_approved(action=result.request.action, waited=now - result.request.created_at)
             self._start(request_id)
             results = f"<#{self._policy.channels.results}>"
             if result.request.run_at and result.request.run_at > now:
@@ -249,6 +256,7 @@ class OffboardService:
                                        entry=entry, changes={"decided_by": actor.user_id, "decision_note": reason})
         if moved is None:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
+        self._ended(moved)
         self._refresh(moved.id)
         self._tell(moved.requester_id, f"Your request {moved.id} was rejected by <@{actor.user_id}>: {escape(reason)}")
         return Decision(moved, "Rejected.")
@@ -274,6 +282,7 @@ class OffboardService:
                                        now=self._clock.now(), entry=entry, changes={"decided_by": actor.user_id})
         if moved is None:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
+        self._ended(moved)
         self._refresh(moved.id)
         if moved.requester_id != actor.user_id:
             self._tell(moved.requester_id, f"Your request {moved.id} was cancelled by <@{actor.user_id}>.")
@@ -318,6 +327,7 @@ class OffboardService:
         if moved is None:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
         finished = self._get(request_id)
+        self._ended(finished)
         self._refresh(request_id)
         self._safely(self._notifier.post_outcome, finished)
         if finished.requester_id != actor.user_id:
@@ -351,10 +361,15 @@ class OffboardService:
                                                 data={"owner": self.owner}), now=self._clock.now())
             return self._get(request_id)
         except Exception as error:
-            # Unknown trouble (a bug, the database going away): the step journal keeps what was done,
-            # and the request stays executing; once the lease lapses a sweeper resumes it without repeating a step.
-            self._store.append_audit(AuditEntry(actor="system", event="request.interrupted", request_id=request_id,
-                                                data={"error": type(error).__name__}), now=self._clock.now())
+            # Unknown trouble (a bug, the database going away): the step journal keeps what was done, and the
+            # request stays executing; once the lease lapses a sweeper resumes it without repeating a step.
+            # After a few such errors it stops for good and says so, rather than retrying forever.
+            count = self._store.count_interruption(
+                request_id, now=self._clock.now(),
+                entry=AuditEntry(actor="system", event="request.interrupted", request_id=request_id,
+                                 data={"error": type(error).__name__}))
+            if count >= MAX_INTERRUPTIONS:
+                self._give_up(request_id, count)
             raise
         if finished.state is RequestState.WAITING:
             self._ask_for_manual_steps(finished, rechecked_by=rechecked_by)
@@ -362,10 +377,24 @@ class OffboardService:
         if finished.state is RequestState.APPROVED:  # the next stage is due later
             self._refresh(request_id)
             return finished
+        self._ended(finished)
         self._refresh(request_id)
         self._safely(self._notifier.post_outcome, finished)
         self._tell(finished.requester_id, _outcome_line(finished))
         return finished
+
+    def _give_up(self, request_id: str, count: int) -> None:
+        stopped = self._store.transition(
+            request_id, to=RequestState.FAILED, allowed_from=[RequestState.EXECUTING], now=self._clock.now(),
+            entry=AuditEntry(actor="system", event="request.failed", request_id=request_id,
+                             data={"why": f"{count} unexpected errors while running"}),
+            fail_pending=f"stopped after {count} unexpected errors on my side; steps already done stay done. Check "
+                         "these users in the admin console, and tell whoever runs the bot")
+        if stopped is not None:
+            self._ended(stopped)
+            self._refresh(request_id)
+            self._safely(self._notifier.post_outcome, stopped)
+            self._tell(stopped.requester_id, _outcome_line(stopped))
 
     def _ask_for_manual_steps(self, request: OffboardRequest, *, rechecked_by: str | None) -> None:
         """Show the manual steps with the Re-check button: on the request's message, or on a new one in the
@@ -403,10 +432,12 @@ class OffboardService:
     def start_due_runs(self, *, limit: int = 20) -> list[str]:
         """Lease the requests that are due to run (or whose runner died) and start them; return their ids."""
         now = self._clock.now()
-        claimed = self._store.claim_due(owner=self.owner, now=now, until=now + self._lease_ttl, limit=limit)
-        for request_id in claimed:
-            self._runner.submit(lambda request_id=request_id: self._run_leased(request_id), name=f"run {request_id}")
-        return claimed
+        claimed = self._store.claim_due(owner=self.owner, now=now, until=now + self._lease_ttl, limit=limit,
+                                        on_takeover=self._taken_over)
+        for request_id, token in claimed.items():
+            self._runner.submit(lambda request_id=request_id, token=token: self._run_leased(request_id, token),
+                                name=f"run {request_id}")
+        return list(claimed)
 
     def expire_overdue(self) -> list[str]:
         """Expire every undecided request whose time is up; return the ids that expired now."""
@@ -426,9 +457,10 @@ class OffboardService:
             self._safely(self._notifier.remind, self._get(request_id))
         return reminded
 
-    def _run_leased(self, request_id: str, *, rechecked_by: str | None = None) -> None:
-        """Run the request while holding its lease (taken by claim_due), then let the lease go."""
-        with Lease(self._store, self._clock, request_id=request_id, owner=self.owner, ttl=self._lease_ttl) as lease:
+    def _run_leased(self, request_id: str, token: str, *, rechecked_by: str | None = None) -> None:
+        """Run the request while holding the lease claim_due gave it, then let the lease go."""
+        with (Lease(self._store, self._clock, request_id=request_id, token=token, ttl=self._lease_ttl) as lease,
+              guarding(lambda: lease.held)):
             if lease.held:
                 self.run(request_id=request_id, rechecked_by=rechecked_by, keep_going=lambda: lease.held)
 
@@ -444,6 +476,47 @@ class OffboardService:
         self._gate.admin(actor)
         current = [self._expire_if_due(request) for request in self._store.list(states=OPEN_STATES, limit=50)]
         return [request for request in current if request.state in OPEN_STATES]
+
+    def home(self, *, actor: Actor) -> Home:
+        """What the member's App Home shows: requests that wait for them and theirs, or who the admins are."""
+        try:
+            admin = self._gate.admin(actor)
+        except Refusal as refusal:
+            return Home(user_id=actor.user_id, is_admin=False, admins=self._admin_ids(), why_not=refusal.message)
+        return self._admin_home(actor.user_id, admin.email)
+
+    def search_console(self, *, actor: Actor, text: str, limit: int = 20) -> list[ConsoleUser]:
+        """Users whose username, email or name contains text, for the form's user picker (admins only)."""
+        self._gate.admin(actor)
+        return self._console.search_users(text=text.strip(), limit=limit) if text.strip() else []
+
+    def _admin_home(self, user_id: str, email: str) -> Home:
+        now = self._clock.now()
+        open_requests = self._store.list(states=OPEN_STATES, limit=100)
+        to_approve = tuple(
+            r for r in open_requests if r.state is RequestState.AWAITING_APPROVAL and not r.expired(now)
+            and r.requester_id != user_id and r.requester_email != email
+            and all(approval.approver_email != email for approval in r.approvals))
+        scheduled = tuple(r for r in open_requests if r.state is RequestState.APPROVED and r.run_at and r.run_at > now)
+        finished = [RequestState.DONE, RequestState.FAILED, RequestState.REJECTED, RequestState.EXPIRED,
+                    RequestState.CANCELLED]
+        return Home(user_id=user_id, is_admin=True, to_approve=to_approve,
+                    mine=tuple(r for r in open_requests if r.requester_id == user_id), scheduled=scheduled,
+                    recent=tuple(self._store.list(states=finished, limit=8)))
+
+    def _admin_ids(self) -> tuple[str, ...]:
+        found = (self._members.find_by_email(email=email) for email in sorted(self._policy.admin_emails))
+        return tuple(member.user_id for member in found if member is not None)
+
+    def _publish_homes(self, request: OffboardRequest) -> None:
+        """Bring the App Home of everyone a change concerns up to date: the requester and the admins."""
+        audience = {request.requester_id: request.requester_email}
+        for email in self._policy.admin_emails:
+            member = self._members.find_by_email(email=email)
+            if member is not None:
+                audience.setdefault(member.user_id, email)
+        for user_id, email in audience.items():
+            self._safely(self._notifier.publish_home, self._admin_home(user_id, email.lower()))
 
     def ensure_admin(self, *, actor: Actor) -> None:
         """Raise Refusal unless the actor is an admin of this workspace."""
@@ -482,6 +555,7 @@ class OffboardService:
             entry=AuditEntry(actor="system", event="request.expired", request_id=request.id))
         if expired is None:
             return self._get(request.id)
+        self._ended(expired)
         self._refresh(expired.id)
         if request.state is RequestState.AWAITING_APPROVAL:
             self._tell(expired.requester_id, f"Your request {expired.id} expired before it was approved.")
@@ -502,9 +576,10 @@ class OffboardService:
 
         def job() -> None:
             now = self._clock.now()
-            if self._store.claim_due(owner=self.owner, now=now, until=now + self._lease_ttl, limit=1,
-                                     request_id=request_id):
-                self._run_leased(request_id, rechecked_by=rechecked_by)
+            claimed = self._store.claim_due(owner=self.owner, now=now, until=now + self._lease_ttl, limit=1,
+                                            request_id=request_id, on_takeover=self._taken_over)
+            if request_id in claimed:
+                self._run_leased(request_id, claimed[request_id], rechecked_by=rechecked_by)
 
         self._runner.submit(job, name=f"run {request_id}")
 
@@ -514,11 +589,12 @@ class OffboardService:
             channel, ts = self._notifier.announce(request, channel=self._policy.channels.approvals)
         except NotificationFailed as failure:
             log.warning("could not post the approval request for %s: %s", request.id, failure)
-            self._store.transition(
+            called_off = self._store.transition(
                 request.id, to=RequestState.CANCELLED, allowed_from=[RequestState.AWAITING_APPROVAL],
                 now=self._clock.now(), entry=AuditEntry(actor="system", event="request.cancelled",
                                                         request_id=request.id,
                                                         data={"why": f"approval message not posted: {failure}"}))
+            self._ended(called_off)
             raise Refusal("approvals_unreachable",
                           f"I could not post the request to <#{self._policy.channels.approvals}> ({failure}), so "
                           "nobody was asked and nothing was changed. Invite me to that channel, then ask again.",
@@ -531,10 +607,26 @@ class OffboardService:
         for _ in range(3):
             request = self._get(request_id)
             if not request.message_ts:
-                return
+                break
             self._safely(self._notifier.refresh, request)
             if self._get(request_id).version == request.version:
-                return
+                break
+        self._update_homes(request_id)
+
+    def _update_homes(self, request_id: str) -> None:
+        try:
+            self._publish_homes(self._get(request_id))
+        except Exception:  # the App Home is a convenience: never let it break a decision already recorded
+            log.warning("could not update the App Home tabs for %s", request_id, exc_info=True)
+
+    def _ended(self, request: OffboardRequest | None) -> None:
+        """Count a request that reached its final state; called by the one writer whose transition won."""
+        if request is not None and request.state.is_terminal:
+            self._metrics.request_finished(action=request.action, outcome=request.state)
+
+    def _taken_over(self, request_id: str, previous_holder: str) -> None:
+        log.warning("took over %s: the lease held by %s had lapsed", request_id, previous_holder)
+        self._metrics.lease_taken_over()
 
     def _tell(self, user_id: str, text: str) -> None:
         self._safely(self._notifier.tell, user_id, text)

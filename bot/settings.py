@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     offboard_host: str = "0.0.0.0"
     offboard_port: int = Field(default=3000, ge=1, le=65535)
     offboard_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    offboard_log_format: Literal["json", "text"] | None = None  # None: json for `serve`, text elsewhere
     offboard_sweep_seconds: float = Field(default=5.0, gt=0, le=300)  # how often due work is looked for
     offboard_lease_seconds: float = Field(default=60.0, ge=1, le=3600)  # a dead replica's runs wait this long
 

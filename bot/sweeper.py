@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.logs import request_scope
+from bot.ports import Metrics, NoMetrics
 from bot.service import OffboardService
 
 log = logging.getLogger(__name__)
@@ -21,28 +23,44 @@ class Sweep:
     expired: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the kinds of work that could not be done this time
 
 
 class Sweeper:
-    def __init__(self, service: OffboardService, *, batch: int = 20) -> None:
+    def __init__(self, service: OffboardService, *, batch: int = 20, metrics: Metrics | None = None) -> None:
         self._service = service
         self._batch = batch
+        self._metrics = metrics or NoMetrics()
 
     def sweep(self) -> Sweep:
         """Expire what is overdue, send due reminders, and start the runs that are due (ours to lease)."""
         done = Sweep()
-        done.expired = self._service.expire_overdue()
-        done.reminded = self._service.send_due_reminders()
-        done.started = self._service.start_due_runs(limit=self._batch)
+        done.expired = self._phase(done, "expire", self._service.expire_overdue)
+        done.reminded = self._phase(done, "remind", self._service.send_due_reminders)
+        done.started = self._phase(done, "start runs", lambda: self._service.start_due_runs(limit=self._batch))
         if done.expired or done.reminded or done.started:
             log.info("sweep: expired %s, reminded %s, started %s", done.expired, done.reminded, done.started)
+        self._metrics.sweep_finished(ok=not done.failed, expired=len(done.expired), reminded=len(done.reminded),
+                                     started=len(done.started))
         return done
 
-    def safe_sweep(self) -> None:
+    @staticmethod
+    def _phase(done: Sweep, name: str, work) -> list[str]:
+        """Run one kind of due work; its failure must not keep the others from running."""
         try:
-            self.sweep()
-        except Exception:  # a database hiccup: the next tick tries again, nothing was lost (all state is in rows)
-            log.exception("sweep failed; trying again at the next tick")
+            return work()
+        except Exception:  # the database or Slack hiccupped: the next tick tries again, nothing is lost
+            log.exception("sweep: could not %s; trying again at the next tick", name)
+            done.failed.append(name)
+            return []
+
+    def safe_sweep(self) -> None:
+        with request_scope():  # the sweep's log lines, and those of the runs it starts, share an id
+            try:
+                self.sweep()
+            except Exception:  # a database hiccup: the next tick tries again, nothing was lost (all state is in rows)
+                log.exception("sweep failed; trying again at the next tick")
+                self._metrics.sweep_finished(ok=False)
 
 
 def start_sweeping(sweeper: Sweeper, *, every_seconds: float) -> BackgroundScheduler:

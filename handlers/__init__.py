@@ -3,7 +3,7 @@
 from slack_bolt import App
 
 from bot.service import OffboardService
-from handlers import actions, commands, errors, views
+from handlers import actions, commands, errors, events, options, views
 
 
 def register(app: App, service: OffboardService) -> None:
@@ -12,3 +12,5 @@ def register(app: App, service: OffboardService) -> None:
     commands.register(app, service, guard)
     actions.register(app, service, guard)
     views.register(app, service, guard)
+    events.register(app, service, guard)
+    options.register(app, service, guard)

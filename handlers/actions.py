@@ -1,21 +1,29 @@
-"""Button clicks: on the private preview and on the approval message."""
+"""Button clicks: on the private preview, the approval message and the App Home tab."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain.requests import RequestState
-from bot.service import OffboardService
+from bot.service import Decision, OffboardService
 from bot.slack import blocks
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.values import RequestRef
 from handlers.errors import Guard
-from handlers.payload import actor_from, checked
+from handlers.payload import actor_from, answer_privately, checked
 
 
 def _ref(body: dict) -> str:
     return RequestRef.load((body.get("actions") or [{}])[0].get("value")).r
+
+
+def _decide(body: dict, client: WebClient, decide: Callable[..., Decision]) -> None:
+    """Make the clicked decision on the request the button names, and tell the clicker how it went."""
+    decision = decide(actor=actor_from(body), request_id=_ref(body))
+    answer_privately(body, client, blocks.notice(decision.message))
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
@@ -33,6 +41,12 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
             note = "Confirmed. It is running now; I will send you the outcome."
         respond(replace_original=True, **blocks.preview_closed(request, note))
 
+    @app.action(ActionId.CANCEL_REQUEST.value)
+    @guard
+    def cancel(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        _decide(body, client, service.cancel)
+
     @app.action(ActionId.DISCARD.value)
     @guard
     def discard(ack: Ack, body: dict, respond: Respond) -> None:
@@ -47,10 +61,9 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
 
     @app.action(ActionId.APPROVE.value)
     @guard
-    def approve(ack: Ack, body: dict, respond: Respond) -> None:
+    def approve(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
-        decision = service.approve(actor=actor_from(body), request_id=_ref(body))
-        respond(replace_original=False, response_type="ephemeral", **blocks.notice(decision.message))
+        _decide(body, client, service.approve)
 
     @app.action(ActionId.REJECT.value)
     @guard
@@ -61,14 +74,12 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
 
     @app.action(ActionId.RECHECK.value)
     @guard
-    def recheck(ack: Ack, body: dict, respond: Respond) -> None:
+    def recheck(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
-        decision = service.recheck(actor=actor_from(body), request_id=_ref(body))
-        respond(replace_original=False, response_type="ephemeral", **blocks.notice(decision.message))
+        _decide(body, client, service.recheck)
 
     @app.action(ActionId.STOP_WAITING.value)
     @guard
-    def stop_waiting(ack: Ack, body: dict, respond: Respond) -> None:
+    def stop_waiting(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
-        decision = service.stop_waiting(actor=actor_from(body), request_id=_ref(body))
-        respond(replace_original=False, response_type="ephemeral", **blocks.notice(decision.message))
+        _decide(body, client, service.stop_waiting)

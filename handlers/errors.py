@@ -1,22 +1,23 @@
-"""The one error handler: known errors become plain words for the admin, unknown ones get an id to quote."""
+"""The one error handler: known errors become plain words for the admin, unknown ones get an id to quote.
+
+That id is the Slack request's id, which every log line of the request carries (see bot.logs)."""
 
 from __future__ import annotations
 
 import inspect
 import logging
-import uuid
 from collections.abc import Callable
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.domain.text import escape
 from bot.errors import OffboardError, Refusal
+from bot.logs import current_request_id, new_request_id, request_scope
 from bot.service import OffboardService
 from bot.slack import blocks
-from handlers.payload import actor_from, doing_from
+from handlers.payload import actor_from, answer_privately, doing_from
 
 log = logging.getLogger("offboard.errors")
 
@@ -26,7 +27,15 @@ Guard = Callable[[Listener], Listener]
 
 
 def register(app: App, service: OffboardService) -> Guard:
-    """Install the error handler; return `guard`, the decorator every listener wears."""
+    """Install the error handler and the request id; return `guard`, the decorator every listener wears."""
+
+    @app.middleware
+    def tag_request(context: BoltContext, next_: Callable[[], BoltResponse]) -> BoltResponse:
+        """Give the Slack request its id (the HTTP server's, else a new one) for its log lines and error id;
+        the listener's thread and the jobs it starts inherit it (TrackedExecutor copies the context)."""
+        with request_scope(current_request_id()) as request_id:
+            context["request_id"] = request_id
+            return next_()
 
     def report(error: Exception, body: dict, client: WebClient) -> None:
         actor = actor_from(body)
@@ -37,7 +46,7 @@ def register(app: App, service: OffboardService) -> Guard:
             log.warning("%s failed: %s", doing_from(body), error.message)
             message = blocks.refusal(escape(error.message))
         else:
-            error_id = uuid.uuid4().hex[:10]
+            error_id = current_request_id() or new_request_id()
             log.error("unexpected error %s while handling %s", error_id, doing_from(body), exc_info=error)
             message = blocks.refusal(f"Something went wrong on my side (error id `{error_id}`). Whatever was "
                                      "already recorded is kept: check `/offboard list`, and quote the id to "
@@ -45,8 +54,9 @@ def register(app: App, service: OffboardService) -> Guard:
         _reply(client, body, actor.user_id, message)
 
     @app.error
-    def handle(error: Exception, body: dict, client: WebClient) -> None:
-        report(error, body, client)
+    def handle(error: Exception, body: dict, client: WebClient, context: BoltContext) -> None:
+        with request_scope(context.get("request_id") or current_request_id()):
+            report(error, body, client)
 
     def guard(listener: Listener) -> Listener:
         """Report the listener's errors from inside it.
@@ -78,11 +88,7 @@ def register(app: App, service: OffboardService) -> Guard:
 
 def _reply(client: WebClient, body: dict, user_id: str, message: dict) -> None:
     """Answer the actor privately: through the response URL when the payload has one, else by DM."""
-    response_url = body.get("response_url")
     try:
-        if response_url:
-            WebhookClient(response_url).send(response_type="ephemeral", replace_original=False, **message)
-        else:
-            client.chat_postMessage(channel=user_id, **message)
+        answer_privately(body, client, message)
     except (SlackApiError, OSError) as failure:
         log.warning("could not tell %s about an error: %s", user_id, failure)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
 from bot.domain.records import Actor
 
 
@@ -39,6 +42,11 @@ def input_value(view: dict, block_id: str) -> str:
     return element.get("value") or ""
 
 
+def input_values(view: dict, block_id: str) -> list[str]:
+    """Return the values chosen in a multi-select input block of a submitted modal."""
+    return [option.get("value", "") for option in _element(view, block_id).get("selected_options") or []]
+
+
 def input_datetime(view: dict, block_id: str) -> datetime | None:
     """Return the moment picked in a datetimepicker input block of a submitted modal, in UTC (None when empty)."""
     seconds = _element(view, block_id).get("selected_date_time")
@@ -50,6 +58,16 @@ def input_datetime(view: dict, block_id: str) -> datetime | None:
 def _element(view: dict, block_id: str) -> dict:
     state = (view.get("state") or {}).get("values") or {}
     return next(iter((state.get(block_id) or {}).values()), {}) or {}
+
+
+def answer_privately(body: dict, client: WebClient, message: dict) -> None:
+    """Answer the clicker only them: an ephemeral through the response URL, or a DM where a click has none
+    (the App Home tab)."""
+    response_url = body.get("response_url")
+    if response_url:
+        WebhookClient(response_url).send(response_type="ephemeral", replace_original=False, **message)
+    else:
+        client.chat_postMessage(channel=actor_from(body).user_id, **message)
 
 
 def checked(body: dict, block_id: str, action_id: str) -> set[str]:

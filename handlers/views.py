@@ -7,33 +7,42 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.commands import MAX_REASON, command_from_form
-from bot.errors import BadCommand
+from bot.errors import BadCommand, Refusal
 from bot.service import OffboardService
 from bot.slack import blocks
+from bot.slack.blocks import clip
 from bot.slack.ids import BlockId, CallbackId
 from bot.slack.values import ModalOrigin, RequestRef
 from handlers.errors import Guard
-from handlers.payload import actor_from, doing_from, input_datetime, input_value
+from handlers.payload import actor_from, doing_from, input_datetime, input_value, input_values
+
+FIELD_ERROR_LIMIT = 2000  # Slack shows at most this much under a field
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.view(CallbackId.NEW_REQUEST.value)
     @guard
     def new_request(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        picked = " ".join(input_values(view, BlockId.PICKED_USERS.value))
+        typed = input_value(view, BlockId.USERS.value)
+        actor = actor_from(body)
         try:
+            if not (picked or typed).strip():
+                raise BadCommand("Pick or type at least one user.", field=BlockId.PICKED_USERS.value)
             command = command_from_form(
-                action=input_value(view, BlockId.ACTION.value), users=input_value(view, BlockId.USERS.value),
+                action=input_value(view, BlockId.ACTION.value), users=f"{picked} {typed}".strip(),
                 new_username=input_value(view, BlockId.NEW_USERNAME.value),
                 reason=input_value(view, BlockId.REASON.value), at=input_datetime(view, BlockId.RUN_AT.value),
                 grace=input_value(view, BlockId.GRACE.value), retain=input_value(view, BlockId.RETAIN.value))
-        except BadCommand as problem:
-            ack(response_action="errors", errors={problem.field or BlockId.USERS.value: problem.message})
-            service.record_refusal(actor=actor_from(body), refusal=problem, doing=doing_from(body))
+            origin = ModalOrigin.load(view.get("private_metadata"))
+            # Checked before the form closes, so what is wrong shows next to the field that has it.
+            request = service.prepare(actor=actor, command=command, origin_channel=origin.channel)
+        except Refusal as problem:
+            field = getattr(problem, "field", None) or (BlockId.PICKED_USERS.value if picked else BlockId.USERS.value)
+            ack(response_action="errors", errors={field: clip(problem.message, FIELD_ERROR_LIMIT)})
+            service.record_refusal(actor=actor, refusal=problem, doing=doing_from(body))
             return
         ack()
-        actor = actor_from(body)
-        origin = ModalOrigin.load(view.get("private_metadata"))
-        request = service.prepare(actor=actor, command=command, origin_channel=origin.channel)
         show_privately(client, user_id=actor.user_id, channel_id=origin.channel, message=blocks.preview(request))
 
     @app.view(CallbackId.REJECT_REASON.value)

@@ -40,6 +40,7 @@ class RequestRow(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=96)
     lease_expires: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     requester_tz: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
+    interruptions: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # unexpected errors mid-run
 
 
 class TargetRow(SQLModel, table=True):

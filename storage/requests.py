@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, delete, func, or_, update
@@ -156,13 +157,16 @@ class RequestStore:
 
     # -- leases: who runs what, on any number of replicas --------------------------------------------
 
-    def claim_due(self, *, owner: str, now: datetime, until: datetime, limit: int,
-                  request_id: str | None = None) -> list[str]:
-        """Lease up to `limit` requests that are due to run and that nobody holds; return their ids.
+    def claim_due(self, *, owner: str, now: datetime, until: datetime, limit: int, request_id: str | None = None,
+                  on_takeover: Callable[[str, str], None] | None = None) -> dict[str, str]:
+        """Lease up to `limit` requests that are due to run and that nobody holds; return {id: lease token}.
 
         Due: approved with no run time or one that has come, or executing under a lease that lapsed (its
-        holder died). Rows another replica is claiming at this moment are skipped (FOR UPDATE SKIP LOCKED on
-        PostgreSQL; on SQLite every writer holds the database lock, so the update is the claim)."""
+        holder died). Each claim gets its own token (`owner` plus a random part), which renewing and releasing
+        must present: a job claimed twice by the same process can never both run. Rows another replica is
+        claiming at this moment are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite every writer
+        holds the database lock, so the update is the claim). `on_takeover(id, previous holder)` is called, once
+        committed, for each request claimed from another owner whose lease lapsed."""
         lapsed = or_(col(RequestRow.lease_expires).is_(None), col(RequestRow.lease_expires) < now)
         due = or_(
             and_(RequestRow.state == RequestState.APPROVED.value,
@@ -170,30 +174,44 @@ class RequestStore:
             RequestRow.state == RequestState.EXECUTING.value,
         )
         with session(self.engine) as db:
-            query = select(RequestRow.id).where(due, lapsed)
+            query = select(RequestRow.id, RequestRow.lease_owner).where(due, lapsed)
             if request_id is not None:
                 query = query.where(RequestRow.id == request_id)
             query = query.order_by(func.coalesce(RequestRow.run_at, RequestRow.updated_at)).limit(limit)
-            ids = list(db.exec(query.with_for_update(skip_locked=True)).all())
-            if ids:
-                db.exec(update(RequestRow).where(col(RequestRow.id).in_(ids), lapsed)
-                        .values(lease_owner=owner, lease_expires=until))
+            held = dict(db.exec(query.with_for_update(skip_locked=True)).all())
+            ids = list(held)
+            tokens = {claimed: f"{owner}/{secrets.token_hex(6)}" for claimed in ids}
+            for claimed, token in tokens.items():
+                db.exec(update(RequestRow).where(RequestRow.id == claimed, lapsed)
+                        .values(lease_owner=token, lease_expires=until))
             db.commit()
-            return ids
+        for claimed, holder in held.items():
+            if on_takeover and holder and holder.partition("/")[0] != owner:
+                on_takeover(claimed, holder)
+        return tokens
 
-    def renew_lease(self, request_id: str, *, owner: str, until: datetime) -> bool:
-        """Extend our lease; False when it is no longer ours (it lapsed and someone took over)."""
+    def renew_lease(self, request_id: str, *, token: str, until: datetime) -> bool:
+        """Extend our lease; False when it is no longer ours (it lapsed and was claimed again)."""
         with session(self.engine) as db:
-            result = db.exec(update(RequestRow).where(RequestRow.id == request_id, RequestRow.lease_owner == owner)
+            result = db.exec(update(RequestRow).where(RequestRow.id == request_id, RequestRow.lease_owner == token)
                              .values(lease_expires=until))
             db.commit()
             return result.rowcount == 1
 
-    def release_lease(self, request_id: str, *, owner: str) -> None:
+    def release_lease(self, request_id: str, *, token: str) -> None:
         with session(self.engine) as db:
-            db.exec(update(RequestRow).where(RequestRow.id == request_id, RequestRow.lease_owner == owner)
+            db.exec(update(RequestRow).where(RequestRow.id == request_id, RequestRow.lease_owner == token)
                     .values(lease_owner=None, lease_expires=None))
             db.commit()
+
+    def count_interruption(self, request_id: str, *, entry: AuditEntry, now: datetime) -> int:
+        """Note an unexpected error in the middle of a run (with its audit entry); return how many so far."""
+        with session(self.engine) as db:
+            db.exec(update(RequestRow).where(RequestRow.id == request_id)
+                    .values(interruptions=RequestRow.interruptions + 1))
+            audit.append(db, entry, now=now)
+            db.commit()
+            return db.get(RequestRow, request_id).interruptions
 
     def due_for_expiry(self, *, now: datetime, limit: int = 100) -> list[str]:
         """Ids of undecided requests whose time is up."""

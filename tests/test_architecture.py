@@ -42,7 +42,7 @@ def test_domain_uses_only_the_standard_library_and_itself(path):
 
 
 FORBIDDEN_IN_SERVICE = {"slack_bolt", "slack_sdk", "httpx", "sqlalchemy", "sqlmodel", "storage", "handlers",
-                        "starlette", "uvicorn"}
+                        "starlette", "uvicorn", "prometheus_client"}
 
 
 @pytest.mark.parametrize("path", _modules("bot/service.py", "bot/executor.py", "bot/access.py", "bot/ports.py"),

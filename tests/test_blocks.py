@@ -156,8 +156,10 @@ def test_new_request_modal_has_optional_schedule_and_stage_inputs():
     view = blocks.new_request_modal(ModalOrigin(channel="C0GENERAL"))
     assert view["callback_id"] == CallbackId.NEW_REQUEST
     inputs = _inputs(view)
-    assert list(inputs) == [BlockId.ACTION, BlockId.USERS, BlockId.NEW_USERNAME, BlockId.REASON,
-                            BlockId.RUN_AT, BlockId.GRACE, BlockId.RETAIN]
+    assert list(inputs) == [BlockId.ACTION, BlockId.PICKED_USERS, BlockId.USERS, BlockId.NEW_USERNAME,
+                            BlockId.REASON, BlockId.RUN_AT, BlockId.GRACE, BlockId.RETAIN]
+    picker = inputs[BlockId.PICKED_USERS]["element"]
+    assert picker["type"] == "multi_external_select" and picker["action_id"] == ActionId.PICK_USERS
     assert inputs[BlockId.RUN_AT]["element"] == {"type": "datetimepicker", "action_id": "value"}
     assert "your time zone" in inputs[BlockId.RUN_AT]["label"]["text"]
     for block_id in (BlockId.GRACE, BlockId.RETAIN):

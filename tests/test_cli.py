@@ -135,6 +135,7 @@ def _post(http: httpx.Client, url: str, body: bytes, headers: dict[str, str]) ->
 
 def test_check_reports_each_part(tmp_path):
     with FakeSlack(team_id="T0DEMO", bot_token="xoxb-check-token-1") as slack:
+        populate(slack)
         _run(tmp_path, "db", "upgrade")
         env = dict(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
                    OFFBOARD_POLICY=str(DEMO_POLICY))
@@ -143,6 +144,12 @@ def test_check_reports_each_part(tmp_path):
         assert "ok    Slack reachable: workspace" in good.stdout
         assert "ok    local console" in good.stdout and "19 users" in good.stdout
         assert "ok    database at revision 0002" in good.stdout
+        assert "ok    the bot token has every scope the bot uses" in good.stdout
+        assert "ok    approvals channel #" in good.stdout and "ok    results channel #" in good.stdout
+        slack.set_bot_membership("C0RESULTS", False)
+        outside = _run(tmp_path, "check", **env)
+        assert outside.returncode == 1
+        assert "FAIL  results channel #" in outside.stdout and "the bot is not a member" in outside.stdout
         bad = _run(tmp_path, "check", **(env | {"SLACK_BOT_TOKEN": "xoxb-wrong-token-2"}))
         assert bad.returncode == 1
         assert "FAIL  Slack refused the bot token: invalid_auth" in bad.stdout
@@ -151,6 +158,7 @@ def test_check_reports_each_part(tmp_path):
 
 def test_check_reaches_the_8x8_console_and_reports_the_keys_access(tmp_path, eightbyeight):
     with FakeSlack(team_id="T0DEMO", bot_token="xoxb-check-token-1") as slack:
+        populate(slack)
         _run(tmp_path, "db", "upgrade")
         env = dict(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
                    OFFBOARD_POLICY=str(DEMO_POLICY), OFFBOARD_CONSOLE="8x8",

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import yaml
 
-from bot.slack.ids import COMMAND
+from bot.slack.ids import BOT_SCOPES, COMMAND, ActionId, CallbackId
 
 ROOT = Path(__file__).resolve().parents[1]
 # Web API methods the bot calls -> the bot scope each needs (None: no scope).
 SCOPES = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
-          "views_open": None, "users_info": "users:read", "auth_test": None}
+          "views_open": None, "views_publish": None, "users_info": "users:read", "auth_test": None,
+          "users_lookupByEmail": "users:read.email", "conversations_info": "channels:read"}
 
 
 def _manifest() -> dict:
@@ -35,7 +36,9 @@ def test_every_called_method_is_known():
 def test_scopes_are_the_minimal_set_used():
     needed = {SCOPES[method] for method in _called_methods()} - {None}
     needed |= {"commands", "users:read.email"}  # the slash command; admins are matched on email
-    assert set(_manifest()["oauth_config"]["scopes"]["bot"]) == needed
+    if "conversations_info" in _called_methods():
+        needed.add("groups:read")  # conversations.info on a private channel
+    assert set(_manifest()["oauth_config"]["scopes"]["bot"]) == needed == BOT_SCOPES
 
 
 def test_slash_command_and_interactivity_point_at_the_events_endpoint():
@@ -46,3 +49,39 @@ def test_slash_command_and_interactivity_point_at_the_events_endpoint():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # outcomes arrive as DMs
+
+
+def _listeners() -> dict[str, set[str]]:
+    """What handlers/ registers with Bolt, read from the decorators: commands, events, actions, views, options."""
+    found: dict[str, set[str]] = {"command": set(), "event": set(), "action": set(), "view": set(), "options": set()}
+    for path in (ROOT / "handlers").glob("*.py"):
+        for kind, name in re.findall(r"@app\.(command|event|action|view|options)\(([^)]*)\)", path.read_text()):
+            found[kind].add(name.strip())
+    return found
+
+
+def _resolve(name: str) -> str:
+    if name == "COMMAND":
+        return COMMAND
+    if name.startswith(("ActionId.", "CallbackId.")):
+        kind, member = name.removesuffix(".value").split(".")
+        return {"ActionId": ActionId, "CallbackId": CallbackId}[kind][member].value
+    return name.strip("\"'")
+
+
+def test_every_listener_is_in_the_manifest_and_every_manifest_entry_has_a_listener():
+    manifest, listeners = _manifest(), _listeners()
+    commands = {command["command"] for command in manifest["features"]["slash_commands"]}
+    assert commands == {_resolve(name) for name in listeners["command"]}
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert events == {_resolve(name) for name in listeners["event"]}
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is ("app_home_opened" in events)
+    options_url = manifest["settings"]["interactivity"].get("message_menu_options_url", "")
+    assert bool(listeners["options"]) is options_url.endswith("/slack/events")
+
+
+def test_every_action_and_callback_id_has_exactly_one_kind_of_listener():
+    listeners = _listeners()
+    handled = {_resolve(name) for name in listeners["action"] | listeners["options"]}
+    assert handled == {member.value for member in ActionId}
+    assert {_resolve(name) for name in listeners["view"]} == {member.value for member in CallbackId}

@@ -146,7 +146,7 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
                                     extensions=[{"extensionNumber": f"30{number}", "extensionType": "UC",
                                                  "phoneNumbers": [f"+1415555030{number}"]}]))
         env = _env(slack, empty_database, OFFBOARD_CONSOLE="8x8", EIGHTBYEIGHT_BASE_URL=fake.base_url,
-                   EIGHTBYEIGHT_API_KEY=fake.api_key, OFFBOARD_LEASE_SECONDS="2")
+                   EIGHTBYEIGHT_API_KEY=fake.api_key, OFFBOARD_LEASE_SECONDS="4")
         first = Replica(tmp_path, "doomed", env)
         stack.callback(first.stop)
         _wait_for(first.healthy, 60, "the first replica")

@@ -31,6 +31,8 @@ from bot.errors import (
     UserGone,
     UsernameTaken,
 )
+from bot.leases import ensure_still_held
+from bot.ports import ConsoleCall
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ class ScimConsole:
         backoff: float = 0.5,
         max_wait: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_call: Callable[[ConsoleCall], None] | None = None,
     ) -> None:
         if not base_url:
             raise ConfigurationError("SCIM_BASE_URL must be set to use the SCIM console")
@@ -126,6 +129,7 @@ class ScimConsole:
         self._backoff = backoff
         self._max_wait = max_wait
         self._sleep = sleep
+        self._on_call = on_call  # told of every HTTP request (metrics)
         self._client = httpx.Client(
             base_url=url,
             transport=transport,
@@ -538,9 +542,13 @@ class ScimConsole:
         attempt = 0
         while True:
             attempt += 1
+            if mutation is not None:
+                ensure_still_held(f"{method} {path}")  # a retry may come after a wait: the lease may be gone
+            started = time.monotonic()
             try:
                 response = self._client.request(method, path, params=params, content=content, headers=headers)
             except httpx.TransportError as error:
+                self._observe(method, path, started, None, error)
                 reason = self._reason(error)
                 if mutation is not None and not isinstance(error, NOTHING_SENT):
                     raise OutcomeUnknown(
@@ -555,6 +563,7 @@ class ScimConsole:
                 self._sleep(self._backoff * attempt)
                 continue
             status = response.status_code
+            self._observe(method, path, started, status, None)
             log.debug("SCIM %s %s -> %s", method, path, status)
             if status == 429 or (status >= 500 and status != 501 and mutation is None):
                 wait = _retry_after(response) if status == 429 else None
@@ -576,6 +585,13 @@ class ScimConsole:
                     status=status, response_id=_response_id(response),
                 )
             return response
+
+    def _observe(self, method: str, path: str, started: float, status: int | None,
+                 error: Exception | None) -> None:
+        if self._on_call is not None:
+            self._on_call(ConsoleCall(backend="scim", operation=f"{method} {path.split('/')[0]}", status=status,
+                                      seconds=time.monotonic() - started,
+                                      error=type(error).__name__ if error else None))
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:

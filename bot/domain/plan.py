@@ -144,6 +144,9 @@ def _staged(steps: list[PlanStep], user: ConsoleUser, *, grace: timedelta | None
     if user.status is UserStatus.ACTIVE:
         staged.append(PlanStep(StepKind.DEACTIVATE, "At the start: deactivate the user (the profile is kept)"))
     for step in steps:
+        if step.manual:  # done by hand before approval (confirmed by the requester): no stage of its own
+            staged.append(step)
+            continue
         after = release_after if step.kind is StepKind.RELEASE_LICENSES else retain
         summary = step.summary[:1].lower() + step.summary[1:]
         staged.append(PlanStep(step.kind, f"{span_text(after)} after the start: {summary}", manual=step.manual,

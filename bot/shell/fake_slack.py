@@ -472,9 +472,11 @@ def _require(params: dict[str, Any], *names: str) -> None:
 # The fake workspace
 # --------------------------------------------------------------------------------------------
 
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})  # these take the app-level token (xapp-), no other
 # method -> (handler name, scopes of which one is needed)
 _API_METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "auth.test": ("_api_auth_test", ()),
+    "apps.connections.open": ("_api_apps_connections_open", ()),  # scope connections:write, on the app token
     "users.info": ("_api_users_info", ("users:read",)),
     "users.lookupByEmail": ("_api_users_lookup_by_email", ("users:read.email",)),
     "conversations.info": ("_api_conversations_info", ("channels:read", "groups:read", "im:read", "mpim:read")),
@@ -486,6 +488,7 @@ _API_METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "views.open": ("_api_views_open", ()),
     "views.push": ("_api_views_push", ()),
     "views.update": ("_api_views_update", ()),
+    "views.publish": ("_api_views_publish", ()),
 }
 
 
@@ -498,6 +501,7 @@ class FakeSlack:
         team_id: str = "T0DEMO",
         team_domain: str = "demo",
         bot_token: str = "xoxb-fake",
+        app_token: str = "xapp-1-A0OFFBOARD-fake",
         bot_user_id: str = "U0BOT",
         scopes: frozenset[str] = DEFAULT_SCOPES,
         enterprise_id: str | None = None,
@@ -506,6 +510,8 @@ class FakeSlack:
         self.team_id = team_id
         self.team_domain = team_domain
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode_url: str | None = None  # what apps.connections.open hands out: a test's Socket Mode server
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
         self.scopes = frozenset(scopes)
@@ -524,6 +530,7 @@ class FakeSlack:
         self._ephemerals: dict[str, Ephemeral] = {}
         self._views: dict[str, View] = {}
         self._stacks: dict[str, list[str]] = {}  # user id -> open view ids, top last
+        self._homes: dict[str, dict[str, Any]] = {}  # user id -> the App Home view the app published
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._faults: dict[str, deque[_Fault]] = {}
@@ -791,6 +798,11 @@ class FakeSlack:
             if view_id not in self._views:
                 raise LookupError(f"no view {view_id!r}")
             return copy.deepcopy(self._views[view_id])
+
+    def home(self, user_id: str) -> dict[str, Any] | None:
+        """The App Home tab the app last published for the user (with its view id), or None."""
+        with self._lock:
+            return copy.deepcopy(self._homes.get(user_id))
 
     def view_stack(self, user_id: str) -> list[View]:
         """The user's open modals, the visible (top) one last."""
@@ -1113,8 +1125,9 @@ class FakeSlack:
     def _call_api(self, method: str, params: dict[str, Any], auth: str | None) -> dict[str, Any]:
         token = auth[len("Bearer ") :] if auth and auth.startswith("Bearer ") else params.pop("token", None)
         params.pop("token", None)
-        if token != self.bot_token:
-            raise ApiError("invalid_auth")
+        if token != (self.app_token if method in _APP_TOKEN_METHODS else self.bot_token):
+            # Like Slack: a known token of the wrong kind (a bot token for Socket Mode, or the reverse)
+            raise ApiError("not_allowed_token_type" if token in (self.bot_token, self.app_token) else "invalid_auth")
         if method not in _API_METHODS:
             raise ApiError("unknown_method")
         self._raise_injected_fault(method)
@@ -1149,6 +1162,12 @@ class FakeSlack:
         if self.enterprise_id:
             result["enterprise_id"] = self.enterprise_id
         return result
+
+    def _api_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_mode_url:
+            raise ApiError("internal_error", response_metadata={"messages": [
+                "no Socket Mode server: set FakeSlack.socket_mode_url to a WebSocket URL first"]})
+        return {"url": self.socket_mode_url}
 
     def _user_json(self, member: Member) -> dict[str, Any]:
         profile: dict[str, Any] = {
@@ -1329,6 +1348,24 @@ class FakeSlack:
         view = show(trigger.user_id, definition)
         trigger.used = True
         return {"view": self._view_json(view)}
+
+    def _api_views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Publish a user's App Home tab (needs no trigger; a home view has no title, submit or close)."""
+        _require(params, "user_id", "view")
+        user_id = params["user_id"]
+        if user_id not in self._members:
+            raise ApiError("user_not_found")
+        definition = params["view"]
+        if not isinstance(definition, dict) or definition.get("type") != "home":
+            raise _invalid("invalid_arguments", ["[ERROR] views.publish takes a home view [json-pointer:/view/type]"])
+        problems = block_problems(definition.get("blocks"), max_blocks=100)
+        if problems:
+            raise _invalid("invalid_arguments", [p.replace("/blocks", "/view/blocks") for p in problems])
+        previous = self._homes.get(user_id)
+        view = {**definition, "id": previous["id"] if previous else f"V{next(self._ids):09d}",
+                "team_id": self.team_id, "bot_id": self.bot_id}
+        self._homes[user_id] = view
+        return {"view": copy.deepcopy(view)}
 
     def _api_views_update(self, params: dict[str, Any]) -> dict[str, Any]:
         view = self._view_for_update(params)

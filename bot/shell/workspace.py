@@ -311,6 +311,66 @@ class Workspace:
             return self._click_in_view(member, button, inputs or {})
         return self._click_in_message(member, button, inputs or {})
 
+    # ---------------------------------------------------------------- App Home and menus
+
+    def open_home(self, user_id: str) -> Delivery:
+        """The user opens the app's Home tab: Slack sends the `app_home_opened` event (JSON, signed)."""
+        member = self.fake.member(user_id)
+        payload = {
+            "token": VERIFICATION_TOKEN, "team_id": member.team_id, "api_app_id": self.api_app_id,
+            "type": "event_callback", "event_id": f"Ev{int(self.clock() * 1000):013d}",
+            "event_time": int(self.clock()), "authorizations": [{"team_id": self.fake.team_id, "is_bot": True}],
+            "event": {"type": "app_home_opened", "user": member.id, "channel": self.fake.im_channel(user_id),
+                      "tab": "home", "event_ts": f"{self.clock():.6f}"},
+        }
+        body = json.dumps(payload).encode()
+        headers = self.sign(body, int(self.clock())) | {"Content-Type": "application/json"}
+        status, answer = self.send(body, headers)
+        return Delivery(status=status, body=answer, json=_json_or_none(answer), payload=payload)
+
+    def home_buttons(self, user_id: str) -> list[str]:
+        """Labels of the buttons on the user's App Home tab, top to bottom."""
+        home = self.fake.home(user_id) or {}
+        return [plain_text(element.get("text")) for block in home.get("blocks") or []
+                for element in block_elements(block) if element.get("type") == "button"]
+
+    def press_home(self, user_id: str, label: str, *, nth: int = 0) -> Delivery:
+        """Click the `nth` button labelled `label` on the user's App Home tab (no response URL there)."""
+        home = self.fake.home(user_id)
+        if home is None:
+            raise LookupError(f"{user_id} has no App Home published")
+        matches = [(block, element) for block in home.get("blocks") or [] for element in block_elements(block)
+                   if element.get("type") == "button"
+                   and plain_text(element.get("text")).strip().casefold() == label.strip().casefold()]
+        if len(matches) <= nth:
+            raise LookupError(f"no button {label!r} on the App Home of {user_id}")
+        block, element = matches[nth]
+        member = self.fake.member(user_id)
+        button = _Button(_Place("view", home.get("blocks") or []), label, block_id=block.get("block_id"),
+                         element=element)
+        payload = self._common("block_actions", member) | {
+            "container": {"type": "view", "view_id": home["id"]},
+            "trigger_id": self.fake.issue_trigger_id(member.id),
+            "view": home | {"state": {"values": {}}},
+            "actions": [self._action(button)],
+        }
+        return self.deliver(payload)
+
+    def suggest(self, user_id: str, action_id: str, value: str) -> Delivery:
+        """Type `value` into an external select in the user's open modal: Slack asks the app for options."""
+        member = self.fake.member(user_id)
+        stack = self.fake.view_stack(user_id)
+        if not stack:
+            raise LookupError(f"{user_id} has no modal open")
+        view = stack[-1]
+        block_id = next((block.get("block_id") for block in view.blocks
+                         if (block.get("element") or {}).get("action_id") == action_id), None)
+        payload = self._common("block_suggestion", member) | {
+            "action_id": action_id, "block_id": block_id, "value": value,
+            "container": {"type": "view", "view_id": view.id}, "view": self.fake.view_json(view.id),
+        }
+        return self.deliver(payload)
+
     def block_action(
         self,
         user_id: str,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.domain.commands import USAGE
+from bot.domain.directory import ConsoleUser
 from bot.domain.plan import TargetPlan
 from bot.domain.records import OffboardRequest, Target, TargetOutcome
 from bot.domain.requests import Action, RequestState
 from bot.domain.text import escape
+from bot.ports import Home
 from bot.slack.ids import COMMAND, ActionId, BlockId, CallbackId
 from bot.slack.values import ModalOrigin, RequestRef
 
@@ -341,8 +343,13 @@ def new_request_modal(origin: ModalOrigin) -> dict:
         "blocks": [
             _input(BlockId.ACTION, "Action", {"type": "static_select", "action_id": "value", "options": options,
                                               "initial_option": options[0]}),
-            _input(BlockId.USERS, "Users", _text_input("value", multiline=True),
-                   hint="Usernames or emails, separated by spaces or new lines."),
+            _input(BlockId.PICKED_USERS, "Users", {
+                "type": "multi_external_select", "action_id": ActionId.PICK_USERS.value, "min_query_length": 2,
+                "max_selected_items": 100,
+                "placeholder": {"type": "plain_text", "text": "Type a name, username or email"}},
+                optional=True, hint="Searches the admin console as you type."),
+            _input(BlockId.USERS, "More users (or paste a list)", _text_input("value", multiline=True),
+                   optional=True, hint="Usernames or emails, separated by spaces or new lines."),
             _input(BlockId.NEW_USERNAME, "New username (rename only)", _text_input("value", max_length=70),
                    optional=True),
             _input(BlockId.REASON, "Reason", _text_input("value", multiline=True), optional=True),
@@ -359,6 +366,61 @@ def new_request_modal(origin: ModalOrigin) -> dict:
                         "to delete at once. Periods like 36h, 7d or 2w, at most 365 days."),
         ],
     }
+
+
+def user_options(users: list[ConsoleUser]) -> dict:
+    """Options for the user picker: who the console found for what the admin typed."""
+    options = [{"text": {"type": "plain_text", "text": clip(f"{user.display_name} · {user.username} · {user.email}",
+                                                            75)},
+                "value": user.username[:150]} for user in users[:100]]
+    return {"options": options}
+
+
+# -- the App Home tab --------------------------------------------------------------------------------
+
+CANCELLABLE = (RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.WAITING)
+HOME_SECTION_ITEMS = 10  # requests shown per section; the rest are counted
+
+
+def home_view(home: Home) -> dict:
+    """The App Home tab: what waits for this admin (with Approve and Reject), theirs, scheduled, recent."""
+    if not home.is_admin:
+        admins = ", ".join(f"<@{user_id}>" for user_id in home.admins) or "the account admins"
+        text = (f"*offboard-bot* deletes, deactivates or renames users in the admin console, with a second "
+                f"admin's approval. Only account admins can use it: ask {admins}.")
+        return {"type": "home", "blocks": [header("offboard-bot"), section(text),
+                                           context(escape(home.why_not) or " ")]}
+    blocks: list[dict] = [header("Offboarding")]
+    blocks += _home_section("Waiting for your approval", home.to_approve, buttons=True)
+    blocks += _home_section("Your open requests", home.mine, cancel=True)
+    blocks += _home_section("Scheduled", home.scheduled)
+    blocks += _home_section("Recent outcomes", home.recent)
+    blocks.append(context(f"`{COMMAND}` starts a request · `{COMMAND} help` lists the commands"))
+    assert len(blocks) <= 100
+    return {"type": "home", "blocks": blocks}
+
+
+def _home_section(title: str, requests: tuple[OffboardRequest, ...], *, buttons: bool = False,
+                  cancel: bool = False) -> list[dict]:
+    blocks: list[dict] = [{"type": "divider"}, section(f"*{title}*")]
+    if not requests:
+        return [*blocks, context("Nothing here.")]
+    for request in requests[:HOME_SECTION_ITEMS]:
+        line = f"`{request.id}` · {_title(request)} · {_STATE_LABEL[request.state]} · by <@{request.requester_id}>"
+        if request.run_at and request.state is RequestState.APPROVED:
+            line += f" · {'next stage' if request.started_at else 'runs'} {_when(request.run_at)}"
+        if request.reason:
+            line += f"\n_{escape(clip(request.reason, 200))}_"
+        blocks.append(section(line))
+        ref = RequestRef(r=request.id).dump()
+        if buttons:
+            blocks.append({"type": "actions", "elements": [button("Approve", ActionId.APPROVE, ref, style="primary"),
+                                                            button("Reject", ActionId.REJECT, ref, style="danger")]})
+        elif cancel and request.state in CANCELLABLE:
+            blocks.append({"type": "actions", "elements": [button("Cancel", ActionId.CANCEL_REQUEST, ref)]})
+    if len(requests) > HOME_SECTION_ITEMS:
+        blocks.append(context(f"…and {len(requests) - HOME_SECTION_ITEMS} more: `{COMMAND} list`"))
+    return blocks
 
 
 def reject_modal(request: OffboardRequest) -> dict:

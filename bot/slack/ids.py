@@ -13,6 +13,7 @@ class ActionId(StrEnum):
     APPROVE = "offboard_approve"
     REJECT = "offboard_reject"
     CANCEL_REQUEST = "offboard_cancel_request"
+    PICK_USERS = "offboard_pick_users"  # the form's user picker, searching the console as one types
     RECHECK = "offboard_recheck"  # verify manual steps by reading the users back, then carry on
     STOP_WAITING = "offboard_stop_waiting"
 
@@ -27,8 +28,15 @@ class BlockId(StrEnum):
     ATTESTATION = "offboard_attestation"
     ACTION = "action"
     USERS = "users"
+    PICKED_USERS = "picked_users"
     NEW_USERNAME = "new_username"
     REASON = "reason"
     RUN_AT = "run_at"  # the same names as BadCommand.field in bot.domain.schedule
     GRACE = "grace"
     RETAIN = "retain"
+
+
+# The bot token scopes the code uses; manifest.yml asks for exactly these and `offboard-bot check` verifies them.
+BOT_SCOPES = frozenset({
+    "commands", "chat:write", "users:read", "users:read.email", "channels:read", "groups:read",
+})

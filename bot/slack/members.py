@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.ports import Member
+
+EMAIL_CACHE_SECONDS = 600.0
 
 
 class SlackMembers:
@@ -16,6 +19,7 @@ class SlackMembers:
     def __init__(self, *, client: WebClient) -> None:
         self._client = client
         self._team_id: str | None = None
+        self._by_email: dict[str, tuple[float, Member | None]] = {}  # for showing admins, not for deciding
         self._lock = threading.Lock()
 
     def home_team_id(self) -> str:
@@ -23,6 +27,24 @@ class SlackMembers:
             if self._team_id is None:
                 self._team_id = self._client.auth_test()["team_id"]
             return self._team_id
+
+    def find_by_email(self, *, email: str) -> Member | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._by_email.get(email.lower())
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            user_id = self._client.users_lookupByEmail(email=email)["user"]["id"]
+        except SlackApiError as error:
+            if error.response.get("error") != "users_not_found":
+                raise
+            found = None
+        else:
+            found = self.member(user_id=user_id)
+        with self._lock:
+            self._by_email[email.lower()] = (now + EMAIL_CACHE_SECONDS, found)
+        return found
 
     def member(self, *, user_id: str) -> Member | None:
         try:

@@ -7,7 +7,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.records import OffboardRequest
 from bot.policy import Policy
-from bot.ports import NotificationFailed
+from bot.ports import Home, NotificationFailed
 from bot.slack import blocks
 
 
@@ -30,6 +30,9 @@ class SlackNotifier:
     def post_outcome(self, request: OffboardRequest) -> None:
         self._call(self._client.chat_postMessage, channel=self._policy.channels.results,
                    **blocks.outcome_message(request))
+
+    def publish_home(self, home: Home) -> None:
+        self._call(self._client.views_publish, user_id=home.user_id, view=blocks.home_view(home))
 
     def remind(self, request: OffboardRequest) -> None:
         if request.message_channel and request.message_ts:

@@ -141,7 +141,8 @@ def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any 
         **settings)
     container = build(settings, clock=clock, console=console)
     migrate.upgrade(container.engine)
-    asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET)
+    asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET,
+                           metrics=container.metrics)
     with LiveServer(asgi) as server, httpx.Client(timeout=10) as http:
 
         def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

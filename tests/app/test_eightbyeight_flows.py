@@ -15,23 +15,13 @@ from bot.domain.requests import RequestState
 from storage.db import session
 from storage.models import AuditRow
 from tests.app.conftest import App, serve
-from tests.console.test_eightbyeight_console import console_for
-from tests.fake_eightbyeight import FakeEightByEight, make_user
+from tests.console.test_eightbyeight_console import console_for, seed
+from tests.fake_eightbyeight import FakeEightByEight
 
 
 @pytest.fixture
 def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
-    eightbyeight.add_user(make_user(
-        "jdoe", "jdoe@example.com", first_name="John", last_name="Doe", licenses=["X Series X4"],
-        extensions=[{"extensionNumber": "1001", "extensionType": "UC", "phoneNumbers": ["+14155550101"],
-                     "devices": [{"model": "Poly VVX 450", "status": "ACTIVE"}]}],
-        ring_groups=["Support Overflow"], call_queues=["Support Tier 1"]))
-    eightbyeight.add_user(make_user(
-        "msmith", "msmith@example.com", first_name="Mary", last_name="Smith", licenses=["X Series X6"],
-        extensions=[{"extensionNumber": "2001", "extensionType": "CC", "phoneNumbers": ["+14155550202"]}]))
-    eightbyeight.add_user(make_user("jdoe2", "john.doe2@example.com", first_name="Johnny", last_name="Doe"))
-    eightbyeight.add_user(make_user("tinactive", "tinactive@example.com", status="INACTIVE"))
-    return eightbyeight
+    return seed(eightbyeight)
 
 
 @pytest.fixture

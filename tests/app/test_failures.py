@@ -152,3 +152,23 @@ def audit_rows(app):
 
     with session(app.container.engine) as db:
         return db.exec(select(AuditRow).order_by(AuditRow.seq)).all()
+
+
+def test_a_run_that_keeps_hitting_an_unexpected_error_stops_and_says_so(app):
+    request_id = _approved_delete(app)
+
+    def bug():
+        raise RuntimeError("a bug that does not go away")
+
+    app.faults.before("delete", bug)
+    app.press("bob", "Approve")
+    for _ in range(2):  # each retry comes one lease later, never in a tight loop
+        app.faults.before("delete", bug)
+        app.clock.advance(timedelta(seconds=61))
+        app.container.sweeper.sweep()
+        app.settle()
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.FAILED
+    assert "stopped after 3 unexpected errors" in app.channel_texts("C0RESULTS")[-1]
+    assert _ops(app) == ["release_licenses"]  # the step before the bug ran once; the delete never
+    assert audit.verify(app.container.engine).ok

@@ -143,3 +143,36 @@ def test_an_unreadable_or_past_run_time_is_refused_clearly(app):
     app.command("alice", "deactivate jdoe --at 2001-01-01 09:00")
     assert "future" in app.last_ephemeral("alice") or "passed" in app.last_ephemeral("alice")
     assert app.container.store.list(limit=5) == []
+
+
+def test_a_staged_delete_of_an_inactive_user_still_waits_for_each_stage(app):
+    app.console.set_status(user_id=JDOE, status=UserStatus.INACTIVE)
+    app.command("alice", "delete jdoe --grace 7d --retain 30d")
+    app.press("alice", "Request approval")
+    app.press("bob", "Approve")
+    assert _ops(app) == ["set_status"]  # only the setup above: nothing runs before its stage
+    _sweep(app, timedelta(days=7))
+    assert _ops(app) == ["set_status", "release_licenses"]
+    _sweep(app, timedelta(days=23))
+    assert _ops(app)[-1] == "delete" and _state(app) is S.DONE
+
+
+def test_a_user_deleted_by_hand_between_stages_counts_as_done(app):
+    app.command("alice", "delete jdoe --grace 7d --retain 30d")
+    app.press("alice", "Request approval")
+    app.press("bob", "Approve")
+    app.console.delete(user_id=JDOE)  # someone deleted the profile by hand meanwhile
+    _sweep(app, timedelta(days=7))
+    assert _state(app) is S.DONE
+    assert "already deleted in the console by someone else" in app.channel_texts("C0RESULTS")[-1]
+
+
+def test_a_profile_reused_during_retention_is_not_deleted(app):
+    app.command("alice", "delete jdoe --grace 7d --retain 30d")
+    app.press("alice", "Request approval")
+    app.press("bob", "Approve")
+    _sweep(app, timedelta(days=7))
+    app.console.rename(user_id=JDOE, new_username="new.hire")  # handed to someone else before the end
+    _sweep(app, timedelta(days=23))
+    assert _state(app) is S.FAILED and "delete" not in _ops(app)
+    assert "username or email changed since the approval" in app.channel_texts("C0RESULTS")[-1]

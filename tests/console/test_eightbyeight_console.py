@@ -32,19 +32,25 @@ def console_for(fake: FakeEightByEight, *, api_key: str | None = None, limits: A
     return EightByEightConsole(client, reconcile_pauses=(0.05, 0.1, 0.2), resend_pauses=(0.01, 0.02))
 
 
-@pytest.fixture
-def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
-    eightbyeight.add_user(make_user(
+def seed(fake: FakeEightByEight) -> FakeEightByEight:
+    """The directory most tests start from: a UC user with a desk phone, a Contact Center agent, a near
+    namesake (to catch loose matching) and an inactive user."""
+    fake.add_user(make_user(
         "jdoe", "jdoe@example.com", first_name="John", last_name="Doe", licenses=["X Series X4"],
         extensions=[{"extensionNumber": "1001", "extensionType": "UC", "phoneNumbers": ["+14155550101"],
                      "devices": [{"model": "Poly VVX 450", "status": "ACTIVE"}]}],
         ring_groups=["Support Overflow"], call_queues=["Support Tier 1"]))
-    eightbyeight.add_user(make_user(
+    fake.add_user(make_user(
         "msmith", "msmith@example.com", first_name="Mary", last_name="Smith", licenses=["X Series X6", "CC Agent"],
         extensions=[{"extensionNumber": "2001", "extensionType": "CC", "phoneNumbers": ["+14155550202"]}]))
-    eightbyeight.add_user(make_user("jdoe2", "john.doe2@example.com", first_name="Johnny", last_name="Doe"))
-    eightbyeight.add_user(make_user("tinactive", "tinactive@example.com", status="INACTIVE"))
-    return eightbyeight
+    fake.add_user(make_user("jdoe2", "john.doe2@example.com", first_name="Johnny", last_name="Doe"))
+    fake.add_user(make_user("tinactive", "tinactive@example.com", status="INACTIVE"))
+    return fake
+
+
+@pytest.fixture
+def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
+    return seed(eightbyeight)
 
 
 @pytest.fixture
@@ -296,3 +302,13 @@ def test_many_callers_at_once_never_exceed_the_limits(fake):
     assert errors == []
     assert fake.throttled == 0
     assert sorted(user_id for _, user_id in fake.applied) == sorted(ids)
+
+
+def test_a_change_is_not_sent_once_the_runs_lease_is_gone(console, fake):
+    from bot.leases import LeaseLost, guarding
+
+    with guarding(lambda: False), pytest.raises(LeaseLost):
+        console.delete(user_id=_id(fake, "jdoe"))
+    with guarding(lambda: False):
+        assert console.get_user(user_id=_id(fake, "jdoe")) is not None  # reads are harmless
+    assert _sent(fake, "DELETE") == [] and fake.applied == []

@@ -66,24 +66,37 @@ def _close(store, clock, request_id):
 def test_a_due_request_is_leased_once_and_taken_over_only_after_it_lapses(store, clock):
     _approved(store, clock, "OB-LEASE001")
     now = clock.now()
-    assert store.claim_due(owner="a", now=now, until=now + LEASE, limit=10) == ["OB-LEASE001"]
-    assert store.claim_due(owner="b", now=now, until=now + LEASE, limit=10) == []
-    assert store.renew_lease("OB-LEASE001", owner="a", until=now + 2 * LEASE)
-    assert not store.renew_lease("OB-LEASE001", owner="b", until=now + 2 * LEASE)
+    first = store.claim_due(owner="a", now=now, until=now + LEASE, limit=10)
+    assert list(first) == ["OB-LEASE001"] and first["OB-LEASE001"].startswith("a/")
+    assert store.claim_due(owner="b", now=now, until=now + LEASE, limit=10) == {}
+    assert store.renew_lease("OB-LEASE001", token=first["OB-LEASE001"], until=now + 2 * LEASE)
+    assert not store.renew_lease("OB-LEASE001", token="b/forged", until=now + 2 * LEASE)
     later = now + 2 * LEASE + timedelta(seconds=1)  # "a" died and stopped renewing
-    assert store.claim_due(owner="b", now=later, until=later + LEASE, limit=10) == ["OB-LEASE001"]
-    assert not store.renew_lease("OB-LEASE001", owner="a", until=later + LEASE)  # "a" finds out and stops
-    store.release_lease("OB-LEASE001", owner="b")
+    second = store.claim_due(owner="b", now=later, until=later + LEASE, limit=10)
+    assert list(second) == ["OB-LEASE001"]
+    assert not store.renew_lease("OB-LEASE001", token=first["OB-LEASE001"], until=later + LEASE)  # "a" stops
+    store.release_lease("OB-LEASE001", token=second["OB-LEASE001"])
     assert store.get("OB-LEASE001").lease_owner is None
+
+
+def test_a_claim_made_twice_by_one_process_has_only_one_runner(store, clock):
+    _approved(store, clock, "OB-TWICE001")
+    now = clock.now()
+    queued = store.claim_due(owner="me", now=now, until=now + LEASE, limit=1)["OB-TWICE001"]
+    later = now + LEASE + timedelta(seconds=1)  # the job sat in the queue past its lease; a new sweep claims
+    again = store.claim_due(owner="me", now=later, until=later + LEASE, limit=1)["OB-TWICE001"]
+    assert queued != again
+    assert not store.renew_lease("OB-TWICE001", token=queued, until=later + LEASE)  # the stale job will not run
+    assert store.renew_lease("OB-TWICE001", token=again, until=later + LEASE)
 
 
 def test_only_due_requests_are_claimed(store, clock):
     now = clock.now()
     _approved(store, clock, "OB-LATER001", "jdoe", run_at=now + timedelta(hours=2))
     _awaiting(store, clock, "OB-WAIT0001", "msmith")
-    assert store.claim_due(owner="a", now=now, until=now + LEASE, limit=10) == []
+    assert store.claim_due(owner="a", now=now, until=now + LEASE, limit=10) == {}
     soon = now + timedelta(hours=2)
-    assert store.claim_due(owner="a", now=soon, until=soon + LEASE, limit=10) == ["OB-LATER001"]
+    assert list(store.claim_due(owner="a", now=soon, until=soon + LEASE, limit=10)) == ["OB-LATER001"]
 
 
 def test_expiries_and_reminders_are_found_and_each_reminder_is_claimed_once(store, clock):
@@ -171,7 +184,7 @@ def test_three_sweepers_claim_every_due_request_exactly_once(pg_store, clock):
     def sweeper(owner: str) -> list[str]:
         taken = []
         while batch := store.claim_due(owner=owner, now=now, until=now + LEASE, limit=7):
-            taken += batch
+            taken += list(batch)
         return taken
 
     claims = run_together(*(lambda owner=owner: sweeper(owner) for owner in ("r1", "r2", "r3")))

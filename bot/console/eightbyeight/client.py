@@ -36,6 +36,8 @@ from bot.errors import (
     OutcomeUnknown,
     UserGone,
 )
+from bot.leases import ensure_still_held
+from bot.ports import ConsoleCall
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,8 @@ class EightByEightClient:
     def __init__(self, base_url: str, api_key: str, *, throttle: Throttle | None = None,
                  transport: httpx.BaseTransport | None = None, timeout: float = 20.0,
                  backoff: Backoff | None = None, polling: Polling | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_call: Callable[[ConsoleCall], None] | None = None) -> None:
         self._http = httpx.Client(base_url=base_url.rstrip("/") + "/", headers={"x-api-key": api_key},
                                   transport=transport, timeout=timeout)
         self.throttle = throttle or Throttle()
@@ -83,6 +86,7 @@ class EightByEightClient:
         self._polling = polling or Polling()
         self._sleep = sleep
         self.calls = 0  # HTTP requests sent, retries and polls included (for check and benchmarks)
+        self._on_call = on_call  # told of every HTTP request (metrics)
 
     @property
     def base_url(self) -> str:
@@ -192,19 +196,25 @@ class EightByEightClient:
         failures = throttled = 0
         while True:
             ticket = self.throttle.acquire()
+            if not safe:
+                ensure_still_held(f"{method} {path}")  # after the wait for a slot: the lease may be gone
             self.calls += 1
+            started = time.monotonic()
             try:
                 response = self._http.request(method, path, headers=headers, params=params, content=content)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+                self._observe(method, path, started, None, error)
                 self.throttle.answered(ticket)
                 reason = f"could not connect to the 8x8 API ({type(error).__name__})"  # nothing was sent
             except httpx.TransportError as error:
+                self._observe(method, path, started, None, error)
                 self.throttle.answered(ticket)
                 if not safe:
                     raise OutcomeUnknown(f"the 8x8 API's answer was lost ({type(error).__name__}); "
                                          "the change may or may not have been made") from None
                 reason = f"the 8x8 API's answer was lost ({type(error).__name__})"
             else:
+                self._observe(method, path, started, response.status_code, None)
                 self.throttle.answered(ticket)
                 if response.status_code == 429 and throttled < self._backoff.max_throttled:
                     throttled += 1
@@ -221,6 +231,13 @@ class EightByEightClient:
             delay = self._backoff.delay(failures)
             log.info("%s %s: %s; trying again in %.1f s", method, path.split("/")[0], reason, delay)
             self._sleep(delay)
+
+    def _observe(self, method: str, path: str, started: float, status: int | None,
+                 error: Exception | None) -> None:
+        if self._on_call is not None:
+            self._on_call(ConsoleCall(backend="8x8", operation=f"{method} {path.split('/')[0]}", status=status,
+                                      seconds=time.monotonic() - started,
+                                      error=type(error).__name__ if error else None))
 
     @staticmethod
     def _json(response: httpx.Response, *, doing: str) -> dict[str, Any]:

@@ -21,11 +21,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("remind_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=96), nullable=True))
         batch_op.add_column(sa.Column("lease_expires", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("interruptions", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("requester_tz", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False,
                                       server_default="UTC"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("requests", schema=None) as batch_op:
-        for column in ("requester_tz", "lease_expires", "lease_owner", "remind_at", "started_at", "run_at"):
+        for column in ("requester_tz", "interruptions", "lease_expires", "lease_owner", "remind_at", "started_at",
+                       "run_at"):
             batch_op.drop_column(column)

@@ -1,0 +1,23 @@
+"""Options for external selects: the form's user picker searches the admin console as the admin types."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+
+from bot.errors import OffboardError
+from bot.service import OffboardService
+from bot.slack import blocks
+from bot.slack.ids import ActionId
+from handlers.errors import Guard
+from handlers.payload import actor_from
+
+
+def register(app: App, service: OffboardService, guard: Guard) -> None:
+    @app.options(ActionId.PICK_USERS.value)
+    @guard
+    def pick_users(ack: Ack, body: dict) -> None:
+        try:
+            found = service.search_console(actor=actor_from(body), text=str(body.get("value") or "")[:100])
+        except OffboardError:  # not an admin, or the console is away: nothing to offer (the submit explains)
+            found = []
+        ack(**blocks.user_options(found))

@@ -1,0 +1,86 @@
+"""The App Home tab and the form's user picker, through the real app: events, clicks from the Home tab
+(which carry no response URL), and the picker's options request."""
+
+from __future__ import annotations
+
+import json
+
+from bot.domain.requests import RequestState
+from tests.app.conftest import App
+
+S = RequestState
+
+
+def _home_text(app: App, who: str) -> str:
+    home = app.slack.home(who) or {}
+    return json.dumps(home.get("blocks") or [])
+
+
+def _asked(app: App) -> str:
+    app.command("alice", "delete jdoe --reason left the company")
+    app.press("alice", "Request approval")
+    return app.request_id()
+
+
+def test_a_member_who_is_not_an_admin_sees_who_to_ask(app):
+    app.workspace.open_home("U0JDOE")
+    app.settle()
+    text = _home_text(app, "U0JDOE")
+    assert "Only account admins can use it" in text
+    assert "<@U0ALICE>" in text and "<@U0BOB>" in text
+    assert app.workspace.home_buttons("U0JDOE") == []
+
+
+def test_an_admin_sees_what_waits_for_them_and_can_approve_there(app):
+    request_id = _asked(app)
+    # Bob never opened the tab: it is kept up to date for every admin as requests change.
+    assert request_id in _home_text(app, "U0BOB")
+    assert app.workspace.home_buttons("U0BOB") == ["Approve", "Reject"]
+    assert request_id not in _home_text(app, "U0ALICE").split("Waiting for your approval")[1].split("Your open")[0]
+    app.workspace.press_home("U0BOB", "Approve")
+    app.settle()
+    assert app.container.store.get(request_id).state is S.DONE
+    assert "Approved" in app.dm_texts("bob")[-1]  # no response URL on the Home tab: the answer comes by DM
+    assert app.workspace.home_buttons("U0BOB") == []
+    assert "Recent outcomes" in _home_text(app, "U0BOB") and request_id in _home_text(app, "U0BOB")
+
+
+def test_refusals_from_the_home_tab_reach_the_clicker(app):
+    request_id = _asked(app)
+    app.workspace.open_home("U0ALICE")
+    app.settle()
+    app.slack.update_member("U0BOB", email="bob@elsewhere.example")  # no longer an admin
+    app.workspace.press_home("U0BOB", "Approve")
+    app.settle()
+    assert "Only account admins" in app.dm_texts("bob")[-1]
+    assert app.container.store.get(request_id).state is S.AWAITING_APPROVAL
+
+
+def test_the_requester_can_cancel_from_the_home_tab_and_reject_opens_the_form(app):
+    request_id = _asked(app)
+    app.workspace.press_home("U0BOB", "Reject")
+    app.settle()
+    assert app.slack.views(user_id="U0BOB")[-1].callback_id == "offboard_reject_reason"
+    app.workspace.press_home("U0ALICE", "Cancel")
+    app.settle()
+    assert app.container.store.get(request_id).state is S.CANCELLED
+    assert "cancelled" in app.dm_texts("alice")[-1]
+
+
+def test_the_user_picker_searches_the_console_for_admins_only(app):
+    app.command("alice", "")
+    delivery = app.workspace.suggest("U0ALICE", "offboard_pick_users", "doe")
+    values = [option["value"] for option in delivery.json["options"]]
+    assert "jdoe" in values and all("doe" in option["text"]["text"].lower() for option in delivery.json["options"])
+    app.command("jdoe", "")  # not an admin: the form does not even open, and a forged search finds nothing
+    assert "Only account admins" in app.last_ephemeral("jdoe")
+
+
+def test_the_form_takes_picked_users_and_shows_problems_next_to_the_field(app):
+    app.command("alice", "")
+    app.press("alice", "Show plan", action="delete", picked_users="alice@example.com,msmith")
+    view = app.slack.views(user_id="U0ALICE")[-1]
+    assert "protected" in view.errors["picked_users"]  # the form stays open with the reason under the field
+    assert app.container.store.list(limit=5) == []
+    app.press("alice", "Show plan", action="delete", picked_users="jdoe")
+    assert "Plan: Delete jdoe" in app.last_ephemeral("alice")
