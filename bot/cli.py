@@ -62,7 +62,14 @@ def _parser() -> argparse.ArgumentParser:
 def _secret_values(settings: Settings) -> list[str]:
     """Every secret setting's value, for the log formatter to blank out should one ever be logged."""
     values = (getattr(settings, name) for name in type(settings).model_fields)
-    return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+    secrets = [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+    from sqlalchemy.engine import make_url  # the database password, should a driver error echo the URL
+
+    try:
+        password = make_url(settings.database_url).password
+    except Exception:  # an unreadable URL fails later with its own message; nothing to redact from it here
+        password = None
+    return [*secrets, *([str(password)] if password else [])]
 
 
 def _engine(settings: Settings):

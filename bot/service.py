@@ -48,6 +48,14 @@ def new_request_id() -> str:
 
 
 @dataclass(frozen=True)
+class _HomeLists:
+    """The requests every App Home is drawn from, read once per change."""
+
+    open: tuple[OffboardRequest, ...]
+    recent: tuple[OffboardRequest, ...]
+
+
+@dataclass(frozen=True)
 class Decision:
     """What a click did: the request as it now stands, and whether this click moved it."""
 
@@ -225,6 +233,7 @@ class OffboardService:
             raise AlreadyDecided(_describe(current), request_id=request_id)
         if result.became_approved:
             self._metrics.request_approved(action=result.request.action, waited=now - result.request.created_at)
+            self._refresh(request_id)  # buttons off, Home tabs updated, even when it runs only later
             self._start(request_id)
             results = f"<#{self._policy.channels.results}>"
             if result.request.run_at and result.request.run_at > now:
@@ -490,33 +499,49 @@ class OffboardService:
         self._gate.admin(actor)
         return self._console.search_users(text=text.strip(), limit=limit) if text.strip() else []
 
-    def _admin_home(self, user_id: str, email: str) -> Home:
+    def _admin_home(self, user_id: str, email: str, *, lists: _HomeLists | None = None) -> Home:
         now = self._clock.now()
-        open_requests = self._store.list(states=OPEN_STATES, limit=100)
+        lists = lists or self._home_lists()
         to_approve = tuple(
-            r for r in open_requests if r.state is RequestState.AWAITING_APPROVAL and not r.expired(now)
+            r for r in lists.open if r.state is RequestState.AWAITING_APPROVAL and not r.expired(now)
             and r.requester_id != user_id and r.requester_email != email
             and all(approval.approver_email != email for approval in r.approvals))
-        scheduled = tuple(r for r in open_requests if r.state is RequestState.APPROVED and r.run_at and r.run_at > now)
+        scheduled = tuple(r for r in lists.open if r.state is RequestState.APPROVED and r.run_at and r.run_at > now)
+        return Home(user_id=user_id, is_admin=True, to_approve=to_approve,
+                    mine=tuple(r for r in lists.open if r.requester_id == user_id), scheduled=scheduled,
+                    recent=lists.recent)
+
+    def _home_lists(self) -> _HomeLists:
         finished = [RequestState.DONE, RequestState.FAILED, RequestState.REJECTED, RequestState.EXPIRED,
                     RequestState.CANCELLED]
-        return Home(user_id=user_id, is_admin=True, to_approve=to_approve,
-                    mine=tuple(r for r in open_requests if r.requester_id == user_id), scheduled=scheduled,
-                    recent=tuple(self._store.list(states=finished, limit=8)))
+        return _HomeLists(open=tuple(self._store.list(states=OPEN_STATES, limit=100)),
+                          recent=tuple(self._store.list(states=finished, limit=8)))
 
     def _admin_ids(self) -> tuple[str, ...]:
         found = (self._members.find_by_email(email=email) for email in sorted(self._policy.admin_emails))
         return tuple(member.user_id for member in found if member is not None)
 
     def _publish_homes(self, request: OffboardRequest) -> None:
-        """Bring the App Home of everyone a change concerns up to date: the requester and the admins."""
-        audience = {request.requester_id: request.requester_email}
-        for email in self._policy.admin_emails:
+        """Bring the App Home of everyone a change concerns up to date: the requester and the admins. Each
+        one is checked as an admin is at a click, so someone no longer an admin gets the plain view."""
+        team_id = self._members.home_team_id()
+        audience = [request.requester_id]
+        for email in sorted(self._policy.admin_emails):
             member = self._members.find_by_email(email=email)
-            if member is not None:
-                audience.setdefault(member.user_id, email)
-        for user_id, email in audience.items():
-            self._safely(self._notifier.publish_home, self._admin_home(user_id, email.lower()))
+            if member is not None and member.user_id not in audience:
+                audience.append(member.user_id)
+        lists = self._home_lists()  # read once for everyone
+        for user_id in audience:
+            try:
+                admin = self._gate.admin(Actor(user_id=user_id, team_id=team_id))
+            except Refusal as refusal:
+                home = Home(user_id=user_id, is_admin=False, admins=self._admin_ids(), why_not=refusal.message)
+            except Exception:  # Slack or the database hiccupped for this one: the others still get theirs
+                log.warning("could not check %s for their App Home", user_id, exc_info=True)
+                continue
+            else:
+                home = self._admin_home(user_id, admin.email, lists=lists)
+            self._safely(self._notifier.publish_home, home)
 
     def ensure_admin(self, *, actor: Actor) -> None:
         """Raise Refusal unless the actor is an admin of this workspace."""

@@ -39,12 +39,14 @@ def register(app: App, service: OffboardService) -> Guard:
 
     def report(error: Exception, body: dict, client: WebClient) -> None:
         actor = actor_from(body)
+        reference = current_request_id()  # in every answer, so an admin can quote it and we can find the logs
         if isinstance(error, Refusal):
             service.record_refusal(actor=actor, refusal=error, doing=doing_from(body))
-            message = blocks.refusal(error.message)
+            log.info("refused %s: %s", doing_from(body), error.code)
+            message = blocks.refusal(error.message, reference=reference)
         elif isinstance(error, OffboardError):  # e.g. the console refused a read: its words are not ours
             log.warning("%s failed: %s", doing_from(body), error.message)
-            message = blocks.refusal(escape(error.message))
+            message = blocks.refusal(escape(error.message), reference=reference)
         else:
             error_id = current_request_id() or new_request_id()
             log.error("unexpected error %s while handling %s", error_id, doing_from(body), exc_info=error)

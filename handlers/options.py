@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import Ack, App
 
 from bot.errors import OffboardError
@@ -11,6 +13,8 @@ from bot.slack.ids import ActionId
 from handlers.errors import Guard
 from handlers.payload import actor_from
 
+log = logging.getLogger(__name__)
+
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.options(ActionId.PICK_USERS.value)
@@ -19,5 +23,8 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         try:
             found = service.search_console(actor=actor_from(body), text=str(body.get("value") or "")[:100])
         except OffboardError:  # not an admin, or the console is away: nothing to offer (the submit explains)
+            found = []
+        except Exception:  # never a DM per keystroke: log it, offer nothing
+            log.exception("the user picker's search failed")
             found = []
         ack(**blocks.user_options(found))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import copy_context
+
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -17,13 +21,15 @@ from handlers.errors import Guard
 from handlers.payload import actor_from, doing_from, input_datetime, input_value, input_values
 
 FIELD_ERROR_LIMIT = 2000  # Slack shows at most this much under a field
+CHECK_DEADLINE = 2.0  # seconds to check a form before answering; Slack gives up on the answer after 3
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
+    checks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="offboard-form")  # lives as long as the app
     @app.view(CallbackId.NEW_REQUEST.value)
     @guard
     def new_request(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        picked = " ".join(input_values(view, BlockId.PICKED_USERS.value))
+        picked = " ".join(value for value in input_values(view, BlockId.PICKED_USERS.value) if value.strip())
         typed = input_value(view, BlockId.USERS.value)
         actor = actor_from(body)
         try:
@@ -35,8 +41,16 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
                 reason=input_value(view, BlockId.REASON.value), at=input_datetime(view, BlockId.RUN_AT.value),
                 grace=input_value(view, BlockId.GRACE.value), retain=input_value(view, BlockId.RETAIN.value))
             origin = ModalOrigin.load(view.get("private_metadata"))
-            # Checked before the form closes, so what is wrong shows next to the field that has it.
-            request = service.prepare(actor=actor, command=command, origin_channel=origin.channel)
+            # Checked before the form closes, so what is wrong shows next to the field that has it; when the
+            # console is too slow for Slack's deadline, the form closes and the answer follows privately.
+            checking = checks.submit(copy_context().run, service.prepare, actor=actor, command=command,
+                                     origin_channel=origin.channel)
+            request = checking.result(timeout=CHECK_DEADLINE)
+        except FutureTimeout:
+            ack()
+            request = checking.result()  # a refusal now goes to the admin privately, through the error handler
+            show_privately(client, user_id=actor.user_id, channel_id=origin.channel, message=blocks.preview(request))
+            return
         except Refusal as problem:
             field = getattr(problem, "field", None) or (BlockId.PICKED_USERS.value if picked else BlockId.USERS.value)
             ack(response_action="errors", errors={field: clip(problem.message, FIELD_ERROR_LIMIT)})

@@ -277,6 +277,14 @@ def test_the_error_id_shown_is_the_request_id_of_its_log_lines(app, json_log):
     assert len({line["request_id"] for line in lines if "request_id" in line}) >= 2
 
 
+def test_a_refusal_shows_the_reference_of_its_log_lines(app, json_log):
+    app.command("jdoe", "delete msmith")  # not an admin
+    shown = re.search(r"ref `([0-9a-f]{10})`", app.last_ephemeral("jdoe"))
+    assert shown, app.last_ephemeral("jdoe")
+    refused = [line for line in _lines(json_log) if line["message"].startswith("refused command:delete")]
+    assert [line["request_id"] for line in refused] == [shown.group(1)]
+
+
 def test_a_background_job_logs_under_the_request_that_started_it(app, json_log):
     app.command("alice", "delete jdoe")
     app.press("alice", "Request approval")

@@ -284,8 +284,10 @@ def reminder(request: OffboardRequest) -> dict:
     return _message(f"Reminder: {request.id} still needs approval", [section(text)])
 
 
-def refusal(message: str) -> dict:
-    return _message(message, [section(f":no_entry: {message}")])
+def refusal(message: str, *, reference: str | None = None) -> dict:
+    """A refusal or error, with the request id to quote when asking for help (it is in the logs too)."""
+    tail = [context(f"ref `{reference}`")] if reference else []
+    return _message(message, [section(f":no_entry: {message}"), *tail])
 
 
 def notice(message: str) -> dict:
@@ -369,10 +371,15 @@ def new_request_modal(origin: ModalOrigin) -> dict:
 
 
 def user_options(users: list[ConsoleUser]) -> dict:
-    """Options for the user picker: who the console found for what the admin typed."""
-    options = [{"text": {"type": "plain_text", "text": clip(f"{user.display_name} · {user.username} · {user.email}",
-                                                            75)},
-                "value": user.username[:150]} for user in users[:100]]
+    """Options for the user picker: who the console found for what the admin typed. The value is how the
+    form names the user again (email, or username); a user it cannot name in one word is left out."""
+    options = []
+    for user in users[:100]:
+        value = user.email if user.email and not any(c.isspace() for c in user.email) else user.username
+        if not value or len(value) > 150 or any(char.isspace() for char in value):
+            continue
+        label = clip(f"{user.display_name} · {user.username} · {user.email}", 75)
+        options.append({"text": {"type": "plain_text", "text": label}, "value": value})
     return {"options": options}
 
 

@@ -71,7 +71,8 @@ def test_the_user_picker_searches_the_console_for_admins_only(app):
     app.command("alice", "")
     delivery = app.workspace.suggest("U0ALICE", "offboard_pick_users", "doe")
     values = [option["value"] for option in delivery.json["options"]]
-    assert "jdoe" in values and all("doe" in option["text"]["text"].lower() for option in delivery.json["options"])
+    assert "jdoe@example.com" in values
+    assert all("doe" in option["text"]["text"].lower() for option in delivery.json["options"])
     app.command("jdoe", "")  # not an admin: the form does not even open, and a forged search finds nothing
     assert "Only account admins" in app.last_ephemeral("jdoe")
 
@@ -82,5 +83,33 @@ def test_the_form_takes_picked_users_and_shows_problems_next_to_the_field(app):
     view = app.slack.views(user_id="U0ALICE")[-1]
     assert "protected" in view.errors["picked_users"]  # the form stays open with the reason under the field
     assert app.container.store.list(limit=5) == []
-    app.press("alice", "Show plan", action="delete", picked_users="jdoe")
+    app.press("alice", "Show plan", action="delete", picked_users="jdoe@example.com")
     assert "Plan: Delete jdoe" in app.last_ephemeral("alice")
+
+
+def test_a_slow_console_closes_the_form_in_time_and_the_answer_follows(app):
+    import time
+
+    app.command("alice", "")
+    app.faults.before("find_user", lambda: time.sleep(2.5))  # past the form's deadline, within Slack's wait
+    delivery = app.press("alice", "Show plan", action="delete", picked_users="jdoe@example.com")
+    assert delivery.status == 200 and app.slack.views(user_id="U0ALICE") == []  # closed without errors
+    assert "Plan: Delete jdoe" in app.last_ephemeral("alice")
+    assert len(app.container.store.list(limit=5)) == 1
+
+
+def test_someone_no_longer_an_admin_is_never_sent_the_admin_home(app):
+    _asked(app)  # alice's request: her Home is kept up to date as the requester
+    app.slack.update_member("U0ALICE", email="alice@elsewhere.example")
+    app.command("dana", "delete lchen --reason secret-reason-dana")
+    app.press("dana", "Request approval")
+    text = _home_text(app, "U0ALICE")
+    assert "Only account admins can use it" in text and "secret-reason-dana" not in text
+
+
+def test_approving_a_scheduled_request_updates_the_home_tabs_at_once(app):
+    app.command("alice", "delete jdoe --at in 3h")
+    app.press("alice", "Request approval")
+    app.press("bob", "Approve")
+    assert app.workspace.home_buttons("U0BOB") == []
+    assert "Scheduled" in _home_text(app, "U0BOB") and app.request_id() in _home_text(app, "U0BOB")
