@@ -135,4 +135,4 @@ def configure(*, level: str, fmt: LogFormat, secrets: Iterable[str] = (), stream
     root.addHandler(make_handler(stream or sys.stderr, fmt=fmt, secrets=secrets))
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)  # two lines per sweep otherwise
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines per sweep, and start/stop, otherwise

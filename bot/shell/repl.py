@@ -152,7 +152,7 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
         stack.callback(container.close)
         migrate.upgrade(container.engine)
         sweeping = start_sweeping(container.sweeper, every_seconds=2)  # scheduled runs and stages happen here too
-        stack.callback(sweeping.shutdown, wait=False)
+        stack.callback(sweeping.shutdown, wait=True)  # a sweep in progress ends before the databases go
 
         def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
             response = container.bolt.dispatch(to_bolt_request(body, headers=headers))
