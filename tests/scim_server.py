@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.processes import free_port
 
 EXECUTABLE = "scim2-server"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -43,10 +44,6 @@ def find_executable() -> str | None:
     return str(beside_python) if beside_python.exists() else shutil.which(EXECUTABLE)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

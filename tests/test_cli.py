@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +14,7 @@ from bot.settings import DEMO_POLICY
 from bot.shell.demo import populate
 from bot.shell.fake_slack import FakeSlack
 from bot.shell.workspace import Workspace
+from tests.processes import free_port, wait_for
 
 SECRET = "cli-test-signing-secret-6f1c2d"
 
@@ -74,23 +73,12 @@ def test_serve_refuses_bad_settings(tmp_path, env, message):
             assert value not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
-def _wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_serve_over_http_runs_the_whole_flow_and_keeps_secrets_out_of_logs(tmp_path):
-    port = _free_port()
+    port = free_port()
     with FakeSlack(team_id="T0DEMO", bot_token="xoxb-cli-test-token-91b2") as slack:
         populate(slack)
         env = _env(tmp_path, SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET,
@@ -101,16 +89,16 @@ def test_serve_over_http_runs_the_whole_flow_and_keeps_secrets_out_of_logs(tmp_p
                                    stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_for(lambda: _healthy(base))
+            wait_for(lambda: _healthy(base))
             with httpx.Client(timeout=10) as http:
                 workspace = Workspace(slack, signing_secret=SECRET, send=lambda body, headers: _post(
                     http, f"{base}/slack/events", body, headers))
                 workspace.slash("U0ALICE", "delete jdoe --reason moved on", channel_id="C0GENERAL")
-                _wait_for(lambda: workspace.visible_buttons("U0ALICE"))
+                wait_for(lambda: workspace.visible_buttons("U0ALICE"))
                 workspace.press("U0ALICE", "Request approval")
-                _wait_for(lambda: slack.messages("C0APPROVALS"))
+                wait_for(lambda: slack.messages("C0APPROVALS"))
                 workspace.press("U0BOB", "Approve")
-                _wait_for(lambda: slack.messages("C0RESULTS"))
+                wait_for(lambda: slack.messages("C0RESULTS"))
             assert "deleted successfully" in str(slack.messages("C0RESULTS")[-1].blocks)
         finally:
             process.terminate()

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ from storage import audit
 from storage.db import make_engine
 from storage.requests import RequestStore
 from tests.fake_eightbyeight import FakeEightByEight, make_user
-from tests.scim_server import free_port
+from tests.processes import free_port, wait_for
 
 pytestmark = pytest.mark.postgres
 SECRET = "replica-test-signing-secret-5e0a"
@@ -75,13 +74,6 @@ class Replica:
             self.process.wait(20)
 
 
-def _wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not in {timeout:.0f} s: {what}")
 
 
 def _env(slack: FakeSlack, database_url: str, **extra: str) -> dict[str, str]:
@@ -117,7 +109,7 @@ def test_three_replicas_run_every_due_request_exactly_once(tmp_path, empty_datab
         replicas = [Replica(tmp_path, f"replica{number}", env) for number in range(3)]  # all migrate at once
         for replica in replicas:
             stack.callback(replica.stop)
-        _wait_for(lambda: all(replica.healthy() for replica in replicas), 60, "three healthy replicas")
+        wait_for(lambda: all(replica.healthy() for replica in replicas), 60, "three healthy replicas")
 
         engine = make_engine(empty_database)
         stack.callback(engine.dispose)
@@ -126,7 +118,7 @@ def test_three_replicas_run_every_due_request_exactly_once(tmp_path, empty_datab
         for number, user in enumerate(users):
             ids.append(f"OB-REPL{number:04d}")
             _approved(store, ids[-1], Action.DEACTIVATE, [build_plan(Action.DEACTIVATE, user)])
-        _wait_for(lambda: _all_finished(store, ids), 90, "every request finished")
+        wait_for(lambda: _all_finished(store, ids), 90, "every request finished")
 
         assert {store.get(request_id).state for request_id in ids} == {RequestState.DONE}
         operations = Counter(op.user_id for op in console.operations())
@@ -149,7 +141,7 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
                    EIGHTBYEIGHT_API_KEY=fake.api_key, OFFBOARD_LEASE_SECONDS="4")
         first = Replica(tmp_path, "doomed", env)
         stack.callback(first.stop)
-        _wait_for(first.healthy, 60, "the first replica")
+        wait_for(first.healthy, 60, "the first replica")
 
         reader = EightByEightConsole(EightByEightClient(fake.base_url, fake.api_key))
         plans = [build_plan(Action.DELETE, reader.find_user(reference=f"leaver{number}")) for number in range(4)]
@@ -158,7 +150,7 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
         store = RequestStore(engine)
         _approved(store, "OB-KILLED01", Action.DELETE, plans)
 
-        _wait_for(lambda: len(fake.applied) >= 5, 60, "the run under way")
+        wait_for(lambda: len(fake.applied) >= 5, 60, "the run under way")
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
         done_before = len(fake.applied)
@@ -166,7 +158,7 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
 
         second = Replica(tmp_path, "successor", env)
         stack.callback(second.stop)
-        _wait_for(lambda: _all_finished(store, ["OB-KILLED01"]), 90, "the successor finishing the run")
+        wait_for(lambda: _all_finished(store, ["OB-KILLED01"]), 90, "the successor finishing the run")
 
         request = store.get("OB-KILLED01")
         assert request.state is RequestState.DONE, [t.detail for t in request.targets]

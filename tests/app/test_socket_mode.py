@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from bot.slack.ids import ActionId
 from storage import migrate
 from tests.app.conftest import App
 from tests.fake_socket_mode import FakeSocketMode
+from tests.processes import wait_for
 
 JDOE = "u-1001"
 NOT_THE_SIGNING_SECRET = "socket-mode-requests-carry-no-signature"  # Workspace signs with it; nobody checks
@@ -158,13 +158,6 @@ def _env(tmp_path: Path, slack: FakeSlack, **extra: str) -> dict[str, str]:
             "SLACK_APP_TOKEN": slack.app_token, "SLACK_API_URL": slack.api_url, "OFFBOARD_LOG_LEVEL": "DEBUG"} | extra
 
 
-def _wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_serve_in_socket_mode_runs_a_command_and_stops_cleanly(tmp_path, server):
@@ -179,11 +172,11 @@ def test_serve_in_socket_mode_runs_a_command_and_stops_cleanly(tmp_path, server)
             server.wait_connected(timeout=60)
             workspace = Workspace(slack, signing_secret=NOT_THE_SIGNING_SECRET, send=server.workspace_send())
             workspace.slash("U0ALICE", "delete jdoe --reason moved on", channel_id=HOME_CHANNEL)
-            _wait_for(lambda: "Request approval" in workspace.visible_buttons("U0ALICE"))
+            wait_for(lambda: "Request approval" in workspace.visible_buttons("U0ALICE"))
             workspace.press("U0ALICE", "Request approval")
-            _wait_for(lambda: slack.messages("C0APPROVALS"))
+            wait_for(lambda: slack.messages("C0APPROVALS"))
             workspace.press("U0BOB", "Approve")
-            _wait_for(lambda: slack.messages("C0RESULTS"))
+            wait_for(lambda: slack.messages("C0RESULTS"))
             assert "deleted successfully" in str(slack.messages("C0RESULTS")[-1].blocks)
         finally:
             process.terminate()

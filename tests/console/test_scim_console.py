@@ -23,7 +23,8 @@ from bot.errors import (
     UserGone,
     UsernameTaken,
 )
-from tests.scim_server import BASIC_PROVIDER_CONFIG, ScimServer, SeededScim, free_port, seed, start_scim_server
+from tests.processes import free_port
+from tests.scim_server import BASIC_PROVIDER_CONFIG, ScimServer, SeededScim, seed, start_scim_server
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 Fault = Callable[[httpx.Request, Callable[[httpx.Request], httpx.Response]], httpx.Response | None]

@@ -1,0 +1,24 @@
+"""Small helpers for tests that run real processes and servers: a free loopback port, waiting for a state."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition met") -> None:
+    """Poll condition until it is true; fail the test when timeout seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not in {timeout:.0f} s: {what}")
