@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -80,6 +81,9 @@ class OffboardService:
         self._notifier = notifier
         self._clock = clock
         self._gate = Gatekeeper(members=members, policy=policy)
+        self._homes_lock = threading.Lock()
+        self._homes_due: set[str] = set()  # requesters whose requests changed since the last redraw
+        self._homes_running = False
         self._executor = Executor(store=store, console=console, clock=clock)
 
     # -- asking ---------------------------------------------------------------------------------------
@@ -521,11 +525,11 @@ class OffboardService:
         found = (self._members.find_by_email(email=email) for email in sorted(self._policy.admin_emails))
         return tuple(member.user_id for member in found if member is not None)
 
-    def _publish_homes(self, request: OffboardRequest) -> None:
-        """Bring the App Home of everyone a change concerns up to date: the requester and the admins. Each
-        one is checked as an admin is at a click, so someone no longer an admin gets the plain view."""
+    def _publish_homes(self, requesters: set[str]) -> None:
+        """Bring the App Home of everyone the changes concern up to date: their requesters and the admins.
+        Each one is checked as an admin is at a click, so someone no longer an admin gets the plain view."""
         team_id = self._members.home_team_id()
-        audience = [request.requester_id]
+        audience = sorted(requesters)
         for email in sorted(self._policy.admin_emails):
             member = self._members.find_by_email(email=email)
             if member is not None and member.user_id not in audience:
@@ -639,10 +643,31 @@ class OffboardService:
         self._update_homes(request_id)
 
     def _update_homes(self, request_id: str) -> None:
+        """Ask for the App Home tabs to be redrawn, off the caller's thread. Changes that come while a redraw
+        is pending are folded into one more redraw, so a burst (a sweep, a bulk run) costs one per person."""
+        requester = self._get(request_id).requester_id
+        with self._homes_lock:
+            self._homes_due.add(requester)
+            if self._homes_running:
+                return
+            self._homes_running = True
         try:
-            self._publish_homes(self._get(request_id))
-        except Exception:  # the App Home is a convenience: never let it break a decision already recorded
-            log.warning("could not update the App Home tabs for %s", request_id, exc_info=True)
+            self._runner.submit(self._redraw_homes, name="App Home tabs")
+        except RuntimeError:  # shutting down: the tabs are redrawn at the next change
+            with self._homes_lock:
+                self._homes_running = False
+
+    def _redraw_homes(self) -> None:
+        while True:
+            with self._homes_lock:
+                requesters, self._homes_due = self._homes_due, set()
+                if not requesters:
+                    self._homes_running = False
+                    return
+            try:
+                self._publish_homes(requesters)
+            except Exception:  # the App Home is a convenience: never let it break what was recorded
+                log.warning("could not update the App Home tabs", exc_info=True)
 
     def _ended(self, request: OffboardRequest | None) -> None:
         """Count a request that reached its final state; called by the one writer whose transition won."""
