@@ -138,7 +138,7 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
                                     extensions=[{"extensionNumber": f"30{number}", "extensionType": "UC",
                                                  "phoneNumbers": [f"+1415555030{number}"]}]))
         env = _env(slack, empty_database, OFFBOARD_CONSOLE="8x8", EIGHTBYEIGHT_BASE_URL=fake.base_url,
-                   EIGHTBYEIGHT_API_KEY=fake.api_key, OFFBOARD_LEASE_SECONDS="4")
+                   EIGHTBYEIGHT_API_KEY=fake.api_key, OFFBOARD_LEASE_SECONDS="6")
         first = Replica(tmp_path, "doomed", env)
         stack.callback(first.stop)
         wait_for(first.healthy, 60, "the first replica")
@@ -150,11 +150,11 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
         store = RequestStore(engine)
         _approved(store, "OB-KILLED01", Action.DELETE, plans)
 
-        wait_for(lambda: len(fake.applied) >= 5, 60, "the run under way")
+        wait_for(lambda: len(fake.applied) >= 3, 60, "the run under way")
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
         done_before = len(fake.applied)
-        assert store.get("OB-KILLED01").state is RequestState.EXECUTING
+        assert store.get("OB-KILLED01").state is RequestState.EXECUTING, first.log()[-3000:]
 
         second = Replica(tmp_path, "successor", env)
         stack.callback(second.stop)
@@ -163,9 +163,10 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
         request = store.get("OB-KILLED01")
         assert request.state is RequestState.DONE, [t.detail for t in request.targets]
         ids = [plan.user_id for plan in plans]
-        assert Counter(fake.applied) == Counter([("UPDATE", i) for i in ids] + [("DELETE", i) for i in ids])
+        logs = f"doomed:\n{first.log()[-4000:]}\nsuccessor:\n{second.log()[-4000:]}"
+        assert Counter(fake.applied) == Counter([("UPDATE", i) for i in ids] + [("DELETE", i) for i in ids]), logs
         sent = Counter((r.method, r.path.rsplit("/", 1)[-1]) for r in fake.requests if r.method in ("PUT", "DELETE"))
-        assert all(sent[("PUT", i)] == 1 and sent[("DELETE", i)] == 1 for i in ids), sent  # nothing sent twice
+        assert all(sent[("PUT", i)] == 1 and sent[("DELETE", i)] == 1 for i in ids), (sent, logs)  # none twice
         assert done_before < len(fake.applied)  # the successor really had work left
         assert "taken over" in second.log() or "started ['OB-KILLED01']" in second.log()
         assert audit.verify(engine).ok
