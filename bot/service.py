@@ -92,8 +92,7 @@ class OffboardService:
         """Return a new draft request with a plan per target; raise Refusal naming every blocker."""
         action = command.action
         admin = self._gate.admin(actor)
-        member = self._members.member(user_id=actor.user_id)
-        tz = (member.tz if member else "") or "UTC"
+        tz = admin.member.tz or "UTC"  # the member the admin check just read
         now = self._clock.now()
         schedule = command.schedule(tz=tz, now=now)  # BadCommand when --at is unreadable or not ahead
         plans = [self._plan(ref, action=action, admin=admin, new_username=command.new_username, schedule=schedule)

@@ -22,3 +22,14 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str =
             return
         time.sleep(0.05)
     raise AssertionError(f"not in {timeout:.0f} s: {what}")
+
+
+def delete_jdoe_with_approval(workspace, slack, *, channel_id: str) -> None:
+    """Drive a running bot through the whole flow: alice asks to delete jdoe, bob approves, results posted."""
+    workspace.slash("U0ALICE", "delete jdoe --reason moved on", channel_id=channel_id)
+    wait_for(lambda: "Request approval" in workspace.visible_buttons("U0ALICE"), what="the private plan")
+    workspace.press("U0ALICE", "Request approval")
+    wait_for(lambda: slack.messages("C0APPROVALS"), what="the approval message")
+    workspace.press("U0BOB", "Approve")
+    wait_for(lambda: slack.messages("C0RESULTS"), what="the results")
+    assert "deleted successfully" in str(slack.messages("C0RESULTS")[-1].blocks)

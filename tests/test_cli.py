@@ -14,7 +14,7 @@ from bot.settings import DEMO_POLICY
 from bot.shell.demo import populate
 from bot.shell.fake_slack import FakeSlack
 from bot.shell.workspace import Workspace
-from tests.processes import free_port, wait_for
+from tests.processes import delete_jdoe_with_approval, free_port, wait_for
 
 SECRET = "cli-test-signing-secret-6f1c2d"
 
@@ -93,13 +93,7 @@ def test_serve_over_http_runs_the_whole_flow_and_keeps_secrets_out_of_logs(tmp_p
             with httpx.Client(timeout=10) as http:
                 workspace = Workspace(slack, signing_secret=SECRET, send=lambda body, headers: _post(
                     http, f"{base}/slack/events", body, headers))
-                workspace.slash("U0ALICE", "delete jdoe --reason moved on", channel_id="C0GENERAL")
-                wait_for(lambda: workspace.visible_buttons("U0ALICE"))
-                workspace.press("U0ALICE", "Request approval")
-                wait_for(lambda: slack.messages("C0APPROVALS"))
-                workspace.press("U0BOB", "Approve")
-                wait_for(lambda: slack.messages("C0RESULTS"))
-            assert "deleted successfully" in str(slack.messages("C0RESULTS")[-1].blocks)
+                delete_jdoe_with_approval(workspace, slack, channel_id="C0GENERAL")
         finally:
             process.terminate()
             process.wait(20)

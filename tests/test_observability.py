@@ -17,15 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import logs
 from bot.console.eightbyeight.client import Backoff, EightByEightClient
-from bot.console.local import LocalConsole
 from bot.console.scim import ScimConsole
 from bot.domain.requests import RequestState
 from bot.metrics import PrometheusMetrics
 from bot.shell.demo import populate
 from bot.shell.fake_slack import FakeSlack
-from tests.app.conftest import SIGNING_SECRET, App, serve
+from tests.app.conftest import SIGNING_SECRET, App, serve, serve_local
 from tests.fake_eightbyeight import FakeEightByEight, make_user
-from tests.fakes import FaultyConsole
 
 BOT_TOKEN = "xoxb-1111111111-2222222222-observabilitytokenvalue"
 Samples = dict[tuple[str, frozenset], float]
@@ -45,9 +43,7 @@ def slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 def app(slack, tmp_path, clock) -> Iterator[App]:
     """The real app over HTTP with the local console and its fault switches (as in tests/app)."""
-    faults = FaultyConsole(LocalConsole(tmp_path / "console.db"))
-    faults.inner.seed_if_empty()
-    with serve(slack, clock, tmp_path, console=faults, state=faults.inner, faults=faults) as app:
+    with serve_local(slack, clock, tmp_path) as app:
         yield app
 
 

@@ -8,8 +8,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +15,7 @@ import httpx
 from pydantic import ValidationError
 from scim2_models import Context, Error, PatchOp, PatchOperation, ServiceProviderConfig, User
 
+from bot.console.retry_after import retry_after_seconds
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
 from bot.errors import (
     AccessDenied,
@@ -752,16 +751,5 @@ def _response_id(response: httpx.Response) -> str | None:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    """Seconds to wait from a Retry-After header, or None."""
+    return retry_after_seconds(response.headers.get("Retry-After"))

@@ -157,9 +157,16 @@ def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any 
             container.close()
 
 
-@pytest.fixture
-def app(slack, tmp_path, clock) -> Iterator[App]:
+@contextmanager
+def serve_local(slack: FakeSlack, clock: ManualClock, tmp_path: Path) -> Iterator[App]:
+    """The app on the seeded local console, wrapped in its fault switches."""
     faults = FaultyConsole(LocalConsole(tmp_path / "console.db"))
     faults.inner.seed_if_empty()
     with serve(slack, clock, tmp_path, console=faults, state=faults.inner, faults=faults) as app:
+        yield app
+
+
+@pytest.fixture
+def app(slack, tmp_path, clock) -> Iterator[App]:
+    with serve_local(slack, clock, tmp_path) as app:
         yield app

@@ -22,7 +22,7 @@ from bot.slack.ids import ActionId
 from storage import migrate
 from tests.app.conftest import App
 from tests.fake_socket_mode import FakeSocketMode
-from tests.processes import wait_for
+from tests.processes import delete_jdoe_with_approval
 
 JDOE = "u-1001"
 NOT_THE_SIGNING_SECRET = "socket-mode-requests-carry-no-signature"  # Workspace signs with it; nobody checks
@@ -171,13 +171,7 @@ def test_serve_in_socket_mode_runs_a_command_and_stops_cleanly(tmp_path, server)
         try:
             server.wait_connected(timeout=60)
             workspace = Workspace(slack, signing_secret=NOT_THE_SIGNING_SECRET, send=server.workspace_send())
-            workspace.slash("U0ALICE", "delete jdoe --reason moved on", channel_id=HOME_CHANNEL)
-            wait_for(lambda: "Request approval" in workspace.visible_buttons("U0ALICE"))
-            workspace.press("U0ALICE", "Request approval")
-            wait_for(lambda: slack.messages("C0APPROVALS"))
-            workspace.press("U0BOB", "Approve")
-            wait_for(lambda: slack.messages("C0RESULTS"))
-            assert "deleted successfully" in str(slack.messages("C0RESULTS")[-1].blocks)
+            delete_jdoe_with_approval(workspace, slack, channel_id=HOME_CHANNEL)
         finally:
             process.terminate()
             returncode = process.wait(20)

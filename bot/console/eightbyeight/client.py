@@ -20,13 +20,12 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from bot.console.eightbyeight.limits import Throttle
+from bot.console.retry_after import retry_after_seconds
 from bot.errors import (
     AccessDenied,
     ConsoleError,
@@ -265,14 +264,9 @@ def _response_id(response: httpx.Response) -> str | None:
 
 def _retry_after(response: httpx.Response) -> float:
     """Seconds to wait, from Retry-After in seconds or as an HTTP date; between 1 s and 2 min."""
-    value = response.headers.get("retry-after", "1")
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
-        except (TypeError, ValueError):
-            seconds = 5.0
+    seconds = retry_after_seconds(response.headers.get("retry-after"))
+    if seconds is None:  # unreadable: wait a little longer; missing: a second
+        seconds = 5.0 if "retry-after" in response.headers else 1.0
     return min(120.0, max(1.0, seconds))
 
 
