@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+_BACKGROUND = contextvars.ContextVar("offboard_background", default=False)
+
+
+@contextmanager
+def background_work() -> Iterator[None]:
+    """Mark what runs inside as background work (running an approved request): where a shared limit makes
+    callers queue, such as the console's rate limit, people waiting on a command or a click go first."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+def is_background() -> bool:
+    return _BACKGROUND.get()
 
 
 class TrackedExecutor(ThreadPoolExecutor):

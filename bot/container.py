@@ -73,10 +73,13 @@ def build_console(settings: Settings, *, on_call: Callable[[ConsoleCall], None] 
     if settings.offboard_console == "8x8":
         from bot.console.eightbyeight.client import EightByEightClient
         from bot.console.eightbyeight.console import EightByEightConsole
+        from bot.console.eightbyeight.limits import ApiLimits, Throttle
 
+        limits = ApiLimits(requests=settings.eightbyeight_rate_limit, burst=settings.eightbyeight_burst_limit,
+                           operations=settings.eightbyeight_max_operations)
         return EightByEightConsole(EightByEightClient(settings.eightbyeight_base_url,
                                                       settings.eightbyeight_api_key.get_secret_value(),
-                                                      on_call=on_call))
+                                                      throttle=Throttle(limits), on_call=on_call))
     from bot.console.scim import ScimConsole
 
     return ScimConsole(settings.scim_base_url, settings.scim_token.get_secret_value(), on_call=on_call)
@@ -100,7 +103,8 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     service = OffboardService(store=store, console=console, members=SlackMembers(client=client), policy=policy,
                               notifier=SlackNotifier(client=client, policy=policy),
                               runner=BackgroundRunner(jobs), clock=clock,
-                              lease_ttl=timedelta(seconds=settings.offboard_lease_seconds), metrics=metrics)
+                              lease_ttl=timedelta(seconds=settings.offboard_lease_seconds), metrics=metrics,
+                              max_users=settings.offboard_max_users, workers=settings.offboard_workers)
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),

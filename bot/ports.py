@@ -27,6 +27,11 @@ class Console(Protocol):
         """Return the user whose username or email equals reference (case-insensitive), or None."""
         ...
 
+    def find_users(self, *, references: Iterable[str]) -> dict[str, ConsoleUser | None]:
+        """Return each distinct reference (stripped) with the user find_user would return for it; a
+        console that can look many up in one call does (a bulk request names hundreds)."""
+        ...
+
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         """Return the user with this console id, or None when it does not exist."""
         ...
@@ -212,6 +217,7 @@ class NewRequest:
     plans: tuple[TargetPlan, ...]
     run_at: datetime | None = None
     requester_tz: str = "UTC"
+    left_out: tuple[str, ...] = ()  # problems of the users named but left out of the request, a line each
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
 
     eightbyeight_api_key: SecretStr | None = None
     eightbyeight_base_url: str = "https://api.8x8.com/admin-provisioning"
+    # The limits of your 8x8 API key (8x8 publishes 100 requests a minute, 20 per 10 s, 10 operations at once);
+    # the bot keeps under them so it never causes a 429. Raise them only if 8x8 raised them for your key.
+    eightbyeight_rate_limit: int = Field(default=100, ge=1, le=100_000)  # requests per minute
+    eightbyeight_burst_limit: int = Field(default=20, ge=1, le=100_000)  # requests per 10 seconds
+    eightbyeight_max_operations: int = Field(default=10, ge=1, le=1000)  # changes in flight at once
     scim_base_url: str | None = None
     scim_token: SecretStr | None = None
 
@@ -40,6 +45,8 @@ class Settings(BaseSettings):
     offboard_log_format: Literal["json", "text"] | None = None  # None: json for `serve`, text elsewhere
     offboard_sweep_seconds: float = Field(default=5.0, gt=0, le=300)  # how often due work is looked for
     offboard_lease_seconds: float = Field(default=60.0, ge=1, le=3600)  # a dead replica's runs wait this long
+    offboard_max_users: int = Field(default=500, ge=1, le=5000)  # users one request may name
+    offboard_workers: int = Field(default=8, ge=1, le=64)  # users of one request worked on side by side
 
     @property
     def policy_path(self) -> Path:

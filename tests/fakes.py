@@ -7,6 +7,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 from bot.console.local import LocalConsole
+from bot.console.lookup import find_each
 from bot.domain.directory import UserStatus
 from bot.errors import ConsoleError
 
@@ -54,6 +55,9 @@ class FaultyConsole:
 
     def find_user(self, *, reference: str):
         return self._call("find_user", lambda: self.inner.find_user(reference=reference))
+
+    def find_users(self, *, references):
+        return find_each(self, references)
 
     def get_user(self, *, user_id: str):
         return self._call("get_user", lambda: self.inner.get_user(user_id=user_id))

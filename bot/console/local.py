@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.console.lookup import find_each
 from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType, UserStatus, username_problem
 from bot.errors import ConfigurationError, ConsoleError, ConsoleRejected, ConsoleUnavailable, UserGone, UsernameTaken
 from bot.ports import Clock
@@ -82,6 +83,10 @@ class LocalConsole:
         if len(rows) > 1:
             raise ConsoleRejected(f"several users have the email {reference}; use their username instead")
         return _user_from_row(rows[0]) if rows else None
+
+    def find_users(self, *, references: Iterable[str]) -> dict[str, ConsoleUser | None]:
+        """Return each reference with the user it names (one lookup each)."""
+        return find_each(self, references)
 
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         """Return the user with this console id, or None when it does not exist."""

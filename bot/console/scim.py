@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +15,7 @@ import httpx
 from pydantic import ValidationError
 from scim2_models import Context, Error, PatchOp, PatchOperation, ServiceProviderConfig, User
 
+from bot.console.lookup import find_each
 from bot.console.retry_after import retry_after_seconds
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
 from bot.errors import (
@@ -187,6 +188,10 @@ class ScimConsole:
             # This listing carries no versions: read the record itself so a later change is guarded.
             return self.get_user(user_id=_text(found[0].get("id")))
         return self._remember(found[0])
+
+    def find_users(self, *, references: Iterable[str]) -> dict[str, ConsoleUser | None]:
+        """Return each reference with the user it names (one lookup each)."""
+        return find_each(self, references)
 
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         """Return the user with this console id, or None when it does not exist."""

@@ -84,3 +84,28 @@ def test_operation_slots_are_shared_and_bounded():
     for thread in threads:
         thread.join(5)
     assert peak[0] == 2
+
+
+def test_an_admin_waiting_for_a_slot_goes_before_a_running_request():
+    from bot.concurrency import background_work
+
+    throttle = Throttle(ApiLimits(requests=1, period=0.3, burst=100, burst_period=1.0))
+    throttle.answered(throttle.acquire())  # the window is full for the next 0.3 s
+    granted: list[str] = []
+
+    def take(who: str) -> None:
+        throttle.answered(throttle.acquire())
+        granted.append(who)
+
+    def background() -> None:
+        with background_work():
+            take("running request")
+
+    running = threading.Thread(target=background)
+    running.start()  # waiting first...
+    threading.Event().wait(0.05)
+    admin = threading.Thread(target=take, args=("admin",))
+    admin.start()  # ...yet the admin who came later gets the slot that frees up
+    running.join(5)
+    admin.join(5)
+    assert granted == ["admin", "running request"]

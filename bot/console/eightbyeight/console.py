@@ -1,15 +1,18 @@
 """The 8x8 admin console behind the Console port.
 
 Each change is GET, modify, PUT of the whole user (or DELETE), followed to the end of its
-operation. When an answer is lost, the change is reconciled by reading the user back, never by
-sending it again blindly; when the console answered with a server error, the change is sent again
-only after a fresh read shows it has not happened.
+operation. The GET is saved when the user was read moments ago (the executor reads every user
+before changing it): a read younger than `FRESH_FOR` seconds stands in for it, once. When an answer
+is lost, the change is reconciled by reading the user back, never by sending it again blindly; when
+the console answered with a server error, the change is sent again only after a fresh read shows it
+has not happened.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.console.eightbyeight import mapping
@@ -20,6 +23,8 @@ from bot.errors import ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, User
 FIND_PAGES = 3  # an exact lookup never needs more than a few pages of wildcard matches
 RECONCILE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # reading back after a lost answer, about a minute
 RESEND_PAUSES = (1.0, 4.0)  # a change answered 503 (not taken) is sent again after these pauses, each after a read
+FRESH_FOR = 5.0  # seconds a read of a user may stand in for the GET before its next change
+LOOKUP_BATCH = 25  # references looked up in one filtered list call (two clauses each, well inside URL limits)
 
 
 class EightByEightConsole:
@@ -30,11 +35,15 @@ class EightByEightConsole:
 
     def __init__(self, client: EightByEightClient, *, sleep: Callable[[float], None] = time.sleep,
                  reconcile_pauses: tuple[float, ...] = RECONCILE_PAUSES,
-                 resend_pauses: tuple[float, ...] = RESEND_PAUSES) -> None:
+                 resend_pauses: tuple[float, ...] = RESEND_PAUSES,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self._sleep = sleep
         self._reconcile_pauses = reconcile_pauses
         self._resend_pauses = resend_pauses
+        self._monotonic = monotonic
+        self._fresh: dict[str, tuple[float, dict[str, Any]]] = {}  # user id -> (when read, the user as read)
+        self._fresh_lock = threading.Lock()
 
     def close(self) -> None:
         self.client.close()
@@ -57,9 +66,35 @@ class EightByEightConsole:
                 return matches[0]
         return None
 
+    def find_users(self, *, references: Iterable[str]) -> dict[str, ConsoleUser | None]:
+        """Look many references up at once: one filtered list call per LOOKUP_BATCH references, matching
+        each exactly as find_user does (a unique username first, else a unique email)."""
+        wanted = list(dict.fromkeys(ref.strip() for ref in references))
+        found: dict[str, ConsoleUser | None] = {ref: None for ref in wanted}
+        usable = [ref for ref in wanted if ref and "*" not in ref]
+        for start in range(0, len(usable), LOOKUP_BATCH):
+            batch = usable[start:start + LOOKUP_BATCH]
+            query = ",".join(mapping.rsql_equals(field, ref) for ref in batch
+                             for field in ("basicInfo.userName", "basicInfo.primaryEmail"))
+            users = [mapping.user_from_api(raw) for raw in self.client.list_users(filter=query, page_size=100)]
+            for ref in batch:
+                found[ref] = _exact_match(users, ref)
+        return found
+
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         raw = self.client.get_user(user_id)
+        with self._fresh_lock:
+            if raw is None:
+                self._fresh.pop(user_id, None)
+            else:
+                self._fresh[user_id] = (self._monotonic(), raw)
         return None if raw is None else mapping.user_from_api(raw)
+
+    def _take_fresh(self, user_id: str) -> dict[str, Any] | None:
+        """The user as read moments ago, once; None when it was not read lately."""
+        with self._fresh_lock:
+            read_at, raw = self._fresh.pop(user_id, (0.0, None))
+        return raw if raw is not None and self._monotonic() - read_at <= FRESH_FOR else None
 
     def search_users(self, *, text: str, limit: int = 20) -> list[ConsoleUser]:
         text = text.strip().replace("*", "")
@@ -110,6 +145,7 @@ class EightByEightConsole:
 
     def delete(self, *, user_id: str) -> None:
         doing = f"delete user {user_id}"
+        self._take_fresh(user_id)  # a read from before the delete must never stand in for the user later
         for attempt in range(len(self._resend_pauses) + 1):
             if attempt:
                 self._sleep(self._resend_pauses[attempt - 1])
@@ -133,7 +169,7 @@ class EightByEightConsole:
         for attempt in range(len(self._resend_pauses) + 1):
             if attempt:
                 self._sleep(self._resend_pauses[attempt - 1])
-            raw = self.client.get_user(user_id)
+            raw = (None if attempt else self._take_fresh(user_id)) or self.client.get_user(user_id)
             if raw is None:
                 raise UserGone(user_id)
             if attempt and done(mapping.user_from_api(raw)):
@@ -160,3 +196,13 @@ class EightByEightConsole:
                 continue
         raise OutcomeUnknown(f"{doubt.message}. Reading the user back for a minute does not show the change; it may "
                              "still happen", status=doubt.status, response_id=doubt.response_id)
+
+
+def _exact_match(users: list[ConsoleUser], reference: str) -> ConsoleUser | None:
+    """The one user whose username equals reference (ignoring case), else the one whose email does."""
+    wanted = reference.lower()
+    for key in (lambda user: user.username, lambda user: user.email):
+        matches = {user.id: user for user in users if key(user).lower() == wanted}
+        if len(matches) == 1:
+            return next(iter(matches.values()))
+    return None

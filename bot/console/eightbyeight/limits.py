@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from bot.concurrency import is_background
+
 
 @dataclass(frozen=True)
 class ApiLimits:
@@ -22,6 +24,9 @@ class ApiLimits:
     burst: int = 20  # per `burst_period` seconds
     burst_period: float = 10.0
     operations: int = 10  # operations in flight at once, per organisation
+
+
+YIELD_PAUSE = 0.005  # seconds background work waits while an interactive caller takes the free slot
 
 
 class Ticket:
@@ -55,7 +60,11 @@ class Throttle:
     """Blocks callers until the API's limits allow one more request (or operation).
 
     `pause(seconds)` makes everyone wait, used when the console answers 429 with Retry-After
-    (which only happens when someone else shares the key)."""
+    (which only happens when someone else shares the key).
+
+    Interactive callers (an admin's command or click) go before background work (a running request):
+    while one of them waits for a slot, background callers do not take the slot that frees up, so a
+    500-user run keeps the API busy without making other admins wait behind it."""
 
     def __init__(self, limits: ApiLimits | None = None, *, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -68,20 +77,33 @@ class Throttle:
         self._monotonic = monotonic
         self._sleep = sleep
         self.waited = 0.0  # seconds callers spent waiting for a slot, summed (for benchmarks)
+        self._interactive_waiting = 0  # interactive callers waiting for a slot right now
 
     def acquire(self) -> Ticket:
         """Take a request slot, waiting as long as the windows (or a pause) require; call `answered` after."""
-        while True:
-            with self._lock:
-                now = self._monotonic()
-                wait = max([self._paused_until - now, *(window.wait_needed(now) for window in self._windows)])
-                if wait <= 0:
-                    ticket = Ticket(now)
-                    for window in self._windows:
-                        window.tickets.append(ticket)
-                    return ticket
-                self.waited += wait
-            self._sleep(wait)
+        background = is_background()
+        waiting = False
+        try:
+            while True:
+                with self._lock:
+                    now = self._monotonic()
+                    wait = max([self._paused_until - now, *(window.wait_needed(now) for window in self._windows)])
+                    if wait <= 0 and background and self._interactive_waiting:
+                        wait = YIELD_PAUSE  # an admin is waiting for this slot: let them have it
+                    if wait <= 0:
+                        ticket = Ticket(now)
+                        for window in self._windows:
+                            window.tickets.append(ticket)
+                        return ticket
+                    if not background and not waiting:
+                        waiting = True
+                        self._interactive_waiting += 1
+                    self.waited += wait
+                self._sleep(wait)
+        finally:
+            if waiting:
+                with self._lock:
+                    self._interactive_waiting -= 1
 
     def answered(self, ticket: Ticket) -> None:
         """The request's answer arrived (or it failed): count it from now."""
