@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.access import Admin, Gatekeeper
-from bot.domain.commands import Command, UserRef
+from bot.domain.commands import MAX_REASON, Command, UserRef, Verb
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
-from bot.domain.plan import TargetPlan, build_plan
-from bot.domain.records import Actor, AuditEntry, OffboardRequest
+from bot.domain.plan import StepKind, TargetPlan, build_plan
+from bot.domain.records import Actor, AuditEntry, OffboardRequest, TargetOutcome
 from bot.domain.requests import Action, RequestState
 from bot.domain.schedule import Schedule
 from bot.domain.text import escape, quote
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_INTERRUPTIONS = 3  # unexpected errors in one run before it stops for good
 DEFAULT_LEASE = timedelta(seconds=60)  # renewed every third of it while a request runs
+MAX_USERS = 500  # users one request may name, unless the settings say otherwise
 OPEN_STATES = (RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING, RequestState.WAITING)
 
 
@@ -69,7 +70,8 @@ class OffboardService:
 
     def __init__(self, *, store: RequestRepository, console: Console, members: MemberDirectory, policy: Policy,
                  notifier: Notifier, runner: Runner, clock: Clock, owner: str | None = None,
-                 lease_ttl: timedelta = DEFAULT_LEASE, metrics: Metrics | None = None) -> None:
+                 lease_ttl: timedelta = DEFAULT_LEASE, metrics: Metrics | None = None, max_users: int = MAX_USERS,
+                 workers: int = 1) -> None:
         self._store = store
         self._metrics = metrics or NoMetrics()
         self.owner = owner or new_owner_id()
@@ -84,58 +86,77 @@ class OffboardService:
         self._homes_lock = threading.Lock()
         self._homes_due: set[str] = set()  # requesters whose requests changed since the last redraw
         self._homes_running = False
-        self._executor = Executor(store=store, console=console, clock=clock)
+        self._max_users = max_users
+        self._executor = Executor(store=store, console=console, clock=clock, workers=workers)
 
     # -- asking ---------------------------------------------------------------------------------------
 
     def prepare(self, *, actor: Actor, command: Command, origin_channel: str | None) -> OffboardRequest:
-        """Return a new draft request with a plan per target; raise Refusal naming every blocker."""
+        """Return a new draft request with a plan per target; raise Refusal naming every blocker.
+
+        When several users are named and only some have problems, the draft holds the others and lists the
+        problems (`left_out`): the requester sees them before asking for approval and need not start over."""
         action = command.action
         admin = self._gate.admin(actor)
+        if len(command.targets) > self._max_users:
+            raise Refusal("too_many_users", f"That names {len(command.targets)} users; one request may name at "
+                          f"most {self._max_users}. Split the list into several requests.")
         tz = admin.member.tz or "UTC"  # the member the admin check just read
         now = self._clock.now()
         schedule = command.schedule(tz=tz, now=now)  # BadCommand when --at is unreadable or not ahead
-        plans = [self._plan(ref, action=action, admin=admin, new_username=command.new_username, schedule=schedule)
-                 for ref in command.targets]
+        found = self._resolve_all(command.targets)
+        plans = [self._plan(ref, found[ref], action=action, admin=admin, new_username=command.new_username,
+                            schedule=schedule) for ref in command.targets]
         plans = list({plan.user_id: plan for plan in plans if plan.user_id}.values()) + [
             plan for plan in plans if not plan.user_id]
-        blockers = [blocker for plan in plans for blocker in plan.blockers]
-        if blockers:
-            raise Refusal("blocked", "\n".join(blockers))
+        blocked = [plan for plan in plans if plan.blockers]
+        if blocked and (len(plans) == 1 or len(blocked) == len(plans)):
+            raise Refusal("blocked", "\n".join(blocker for plan in blocked for blocker in plan.blockers))
+        left_out = tuple(" ".join(plan.blockers) for plan in blocked)  # a line per user
+        plans = [plan for plan in plans if not plan.blockers]
         new = NewRequest(
             id=new_request_id(), action=action, requester_id=actor.user_id, requester_email=admin.email,
             reason=command.reason, approvals_required=self._policy.approvals_required(action, targets=len(plans)),
             expires_at=self._expiry(now, schedule.run_at), origin_channel=origin_channel, plans=tuple(plans),
-            run_at=schedule.run_at, requester_tz=tz,
+            run_at=schedule.run_at, requester_tz=tz, left_out=left_out,
         )
         entry = AuditEntry(actor=actor.user_id, event="request.drafted", request_id=new.id,
                            data={"action": action.value, "requester": admin.email, "reason": command.reason,
-                                 "targets": [plan.username for plan in plans],
+                                 "targets": [plan.username for plan in plans], "left_out": list(left_out),
                                  "approvals_required": new.approvals_required,
                                  "schedule": schedule.describe("UTC")})
         return self._store.create(new, now=now, entry=entry)
 
-    def _plan(self, ref: UserRef, *, action: Action, admin: Admin, new_username: str | None,
-              schedule: Schedule) -> TargetPlan:
-        user, problem = self._resolve(ref)
+    def _plan(self, ref: UserRef, resolved: tuple[ConsoleUser | None, str], *, action: Action, admin: Admin,
+              new_username: str | None, schedule: Schedule) -> TargetPlan:
+        user, problem = resolved
         if user is None:
             return _blocked_plan(action, ref, problem)
         plan = build_plan(action, user, new_username=new_username, services_visible=self._console.services_visible,
                           grace=schedule.grace, retain=schedule.retain)
         return plan.with_blockers(self._blockers(plan, user, admin=admin))
 
-    def _resolve(self, ref: UserRef) -> tuple[ConsoleUser | None, str]:
-        text = ref.text
-        if ref.slack_user_id:
+    def _resolve_all(self, refs: tuple[UserRef, ...]) -> dict[UserRef, tuple[ConsoleUser | None, str]]:
+        """Find every named user in the console, in as few calls as the console allows; return each reference
+        with its user, or None and why not."""
+        texts: dict[UserRef, str] = {}
+        resolved: dict[UserRef, tuple[ConsoleUser | None, str]] = {}
+        for ref in refs:
+            if not ref.slack_user_id:
+                texts[ref] = ref.text.strip()
+                continue
             member = self._members.member(user_id=ref.slack_user_id)
             if member is None or not member.email:
-                return None, (f"{quote(str(ref))}: I cannot see an email for this Slack member, so I cannot find "
-                               "their profile.")
-            text = member.email
-        user = self._console.find_user(reference=text)
-        if user is None:
-            return None, f"{quote(text)}: no user with this username or email in the {self._console.name} console."
-        return user, ""
+                resolved[ref] = (None, f"{quote(str(ref))}: I cannot see an email for this Slack member, so I "
+                                 "cannot find their profile.")
+            else:
+                texts[ref] = member.email.strip()
+        users = self._console.find_users(references=texts.values()) if texts else {}
+        for ref, text in texts.items():
+            user = users.get(text)
+            resolved[ref] = (user, "") if user is not None else (
+                None, f"{quote(text)}: no user with this username or email in the {self._console.name} console.")
+        return resolved
 
     def _blockers(self, plan: TargetPlan, user: ConsoleUser, *, admin: Admin) -> list[str]:
         name = quote(user.username)
@@ -208,6 +229,31 @@ class OffboardService:
         self._announce(moved)
         self._update_homes(request_id)
         return self._get(request_id)
+
+    def retry_failed(self, *, actor: Actor, request_id: str) -> OffboardRequest:
+        """Return a new draft, prepared for the clicking admin, holding the users of a finished request that
+        failed or were stopped. The plans are made afresh from the console, so a user whose step went
+        through after all shows up as a problem (gone, already inactive) rather than being done twice."""
+        self._gate.admin(actor, request_id=request_id)
+        request = self._get(request_id)
+        if request.state is not RequestState.FAILED:
+            raise Refusal("nothing_to_retry", f"Request {request.id} has no failed users to retry: "
+                          f"{_describe(request)}", request_id=request_id)
+        failed = [target.plan for target in request.targets
+                  if target.outcome in (TargetOutcome.FAILED, TargetOutcome.ABORTED)]
+        if not failed:
+            raise Refusal("nothing_to_retry", f"Request {request.id} has no failed users to retry.",
+                          request_id=request_id)
+        reason = f"Retry of the users that failed in {request.id}" + (f": {request.reason}" if request.reason else "")
+        command = Command(verb=Verb(request.action.value),
+                          targets=tuple(UserRef(text=plan.username.lower()) for plan in failed),
+                          new_username=failed[0].new_username if request.action is Action.RENAME else None,
+                          reason=reason[:MAX_REASON], **_stages_of(failed[0]))
+        draft = self.prepare(actor=actor, command=command, origin_channel=request.origin_channel)
+        self._store.append_audit(AuditEntry(actor=actor.user_id, event="request.retried", request_id=request_id,
+                                            data={"draft": draft.id, "users": [plan.username for plan in failed]}),
+                                 now=self._clock.now())
+        return draft
 
     # -- deciding -------------------------------------------------------------------------------------
 
@@ -363,11 +409,14 @@ class OffboardService:
                                                               request_id=request_id), changes=changes)
             if request is None:
                 return self._get(request_id)  # cancelled meanwhile
+            if not request.message_ts and len(request.targets) > 1:
+                self._post_progress_message(request)
             self._refresh(request_id)
         elif request.state is not RequestState.EXECUTING:
             return request
         try:
-            finished = self._executor.run(request, keep_going=keep_going)
+            finished = self._executor.run(request, keep_going=keep_going,
+                                          on_progress=lambda: self._show_progress(request_id))
         except LeaseLost:
             self._store.append_audit(AuditEntry(actor="system", event="request.lease_lost", request_id=request_id,
                                                 data={"owner": self.owner}), now=self._clock.now())
@@ -394,6 +443,21 @@ class OffboardService:
         self._safely(self._notifier.post_outcome, finished)
         self._tell(finished.requester_id, _outcome_line(finished))
         return finished
+
+    def _post_progress_message(self, request: OffboardRequest) -> None:
+        """A request for several users that needed no approval has no message yet: post one to show its
+        progress on, in the approvals channel where requests are followed."""
+        try:
+            channel, ts = self._notifier.announce(request, channel=self._policy.channels.approvals)
+        except NotificationFailed as failure:
+            log.warning("could not post the progress message of %s: %s", request.id, failure)
+            return
+        self._store.set_message(request.id, channel=channel, ts=ts)
+
+    def _show_progress(self, request_id: str) -> None:
+        """Redraw the running request's message with how far it got (the executor calls this at most about
+        once a second, however many users finish)."""
+        self._safely(self._notifier.refresh, self._get(request_id))
 
     def _give_up(self, request_id: str, count: int) -> None:
         stopped = self._store.transition(
@@ -692,6 +756,16 @@ class OffboardService:
 
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _stages_of(plan: TargetPlan) -> dict[str, timedelta | None]:
+    """The --grace and --retain a staged delete's plan was made with (none for a delete at once)."""
+    after = {step.kind: step.after for step in plan.steps}
+    retain = after.get(StepKind.DELETE, 0)
+    if not retain:
+        return {}
+    release = after.get(StepKind.RELEASE_LICENSES, retain)
+    return {"grace": timedelta(seconds=release) if release != retain else None, "retain": timedelta(seconds=retain)}
 
 
 def _blocked_plan(action: Action, ref: UserRef, problem: str) -> TargetPlan:

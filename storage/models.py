@@ -41,6 +41,8 @@ class RequestRow(SQLModel, table=True):
     lease_expires: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     requester_tz: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     interruptions: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # unexpected errors mid-run
+    # A bulk request's users that were left out before approval, each with its problems (a JSON list of text).
+    left_out_json: str = Field(default="[]", sa_type=Text, sa_column_kwargs={"server_default": "[]"})
 
 
 class TargetRow(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -73,7 +74,7 @@ class RequestStore:
                 id=new.id, action=new.action.value, state=RequestState.DRAFT.value, requester_id=new.requester_id,
                 requester_email=new.requester_email, reason=new.reason, approvals_required=new.approvals_required,
                 created_at=now, updated_at=now, expires_at=new.expires_at, origin_channel=new.origin_channel,
-                run_at=new.run_at, requester_tz=new.requester_tz,
+                run_at=new.run_at, requester_tz=new.requester_tz, left_out_json=json.dumps(list(new.left_out)),
             ))
             db.flush()
             for position, plan in enumerate(new.plans):
@@ -328,5 +329,5 @@ class RequestStore:
             attested_by=row.attested_by, message_channel=row.message_channel, message_ts=row.message_ts,
             decided_by=row.decided_by, decision_note=row.decision_note, run_at=_utc(row.run_at),
             started_at=_utc(row.started_at), remind_at=_utc(row.remind_at), requester_tz=row.requester_tz,
-            lease_owner=row.lease_owner,
+            lease_owner=row.lease_owner, left_out=tuple(json.loads(row.left_out_json or "[]")),
         )

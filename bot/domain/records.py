@@ -104,6 +104,7 @@ class OffboardRequest:
     remind_at: datetime | None = None  # next reminder to the approvers
     requester_tz: str = "UTC"  # the requester's Slack time zone, for showing times
     lease_owner: str | None = None  # the process running it, if any
+    left_out: tuple[str, ...] = ()  # problems of the users named but left out before approval, a line each
 
     @property
     def approvals_missing(self) -> int:

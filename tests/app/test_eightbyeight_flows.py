@@ -220,7 +220,8 @@ def test_users_whose_part_is_finished_are_free_while_the_request_waits(app):
     fake = app.console
     fake.put_unsupported = "405"
     app.command("alice", "deactivate jdoe jdoe2")
-    fake.fail_next("PUT", "/users/", status=400)  # jdoe's change is refused for good; jdoe2's needs a hand
+    # jdoe's change is refused for good; jdoe2's needs a hand
+    fake.fail_next("PUT", f"/users/{_id(fake, 'jdoe')}", status=400)
     app.press("alice", "Confirm")
     request_id = app.request_id()
     assert _state(app, request_id) is RequestState.WAITING

@@ -79,12 +79,27 @@ def test_the_user_picker_searches_the_console_for_admins_only(app):
 
 def test_the_form_takes_picked_users_and_shows_problems_next_to_the_field(app):
     app.command("alice", "")
-    app.press("alice", "Show plan", action="delete", picked_users="alice@example.com,msmith")
+    app.press("alice", "Show plan", action="delete", picked_users="alice@example.com")
     view = app.slack.views(user_id="U0ALICE")[-1]
     assert "protected" in view.errors["picked_users"]  # the form stays open with the reason under the field
     assert app.container.store.list(limit=5) == []
     app.press("alice", "Show plan", action="delete", picked_users="jdoe@example.com")
     assert "Plan: Delete jdoe" in app.last_ephemeral("alice")
+
+
+def test_users_with_problems_are_left_out_of_a_request_for_several_and_shown_before_approval(app):
+    app.command("alice", "")
+    app.press("alice", "Show plan", action="delete", picked_users="alice@example.com",
+              users="nobody-here jdoe")
+    preview = app.last_ephemeral("alice")
+    assert "Left out: 2 of the users you named" in preview
+    assert "protected" in preview and "nobody-here" in preview
+    [draft] = app.container.store.list(limit=5)
+    assert [target.plan.username for target in draft.targets] == ["jdoe"]
+    assert len(draft.left_out) == 2
+    app.press("alice", "Request approval")
+    app.press("bob", "Approve")
+    assert app.container.store.get(draft.id).state.value == "done"
 
 
 def test_a_slow_console_closes_the_form_in_time_and_the_answer_follows(app):

@@ -1,0 +1,126 @@
+"""Bulk offboarding against the fake 8x8 server, which enforces the published limits with 429s: the bot keeps
+the API busy without one 429, spends few calls per user, shows calm progress, and never makes another admin
+wait behind a long request."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from bot.console.eightbyeight.limits import ApiLimits
+from bot.domain.records import TargetOutcome
+from bot.domain.requests import RequestState
+from tests.app.conftest import App, U, serve
+from tests.console.test_eightbyeight_console import console_for, seed
+from tests.fake_eightbyeight import FakeEightByEight, Limits, make_user
+
+USERS = 40
+# The published limits, scaled down in time so a test finishes in seconds: the fake enforces exactly these.
+FAKE_LIMITS = Limits(requests=60, period=3.0, burst=20, burst_period=1.0, operations=4)
+BOT_LIMITS = ApiLimits(requests=60, period=3.0, burst=20, burst_period=1.0, operations=4)
+
+
+def _bulk_user(number: int) -> dict:
+    return make_user(f"bulk{number:03}", f"bulk{number:03}@example.com", licenses=["X Series X4"],
+                     extensions=[{"extensionNumber": f"5{number:03}", "phoneNumbers": [f"+1415666{number:04}"]}])
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeEightByEight]:
+    with FakeEightByEight(limits=FAKE_LIMITS, operation_delay=0.05) as fake:
+        seed(fake)
+        for number in range(USERS):
+            fake.add_user(_bulk_user(number))
+        yield fake
+        assert not fake.bugs
+
+
+@pytest.fixture
+def app(slack, tmp_path, clock, fake) -> Iterator[App]:
+    console = console_for(fake, limits=BOT_LIMITS)
+    with serve(slack, clock, tmp_path, console=console, state=fake) as app:
+        yield app
+
+
+def _wait_for(condition, *, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _kinds(requests) -> Counter:
+    def kind(request) -> str:
+        if "/operations/" in request.path:
+            return "poll"
+        if request.method == "GET":
+            return "list" if request.path.endswith("/users") else "get"
+        return request.method.lower()
+
+    return Counter(kind(request) for request in requests)
+
+
+def test_a_bulk_delete_stays_within_the_limits_and_spends_few_calls_per_user(app):
+    fake = app.console
+    names = " ".join(f"bulk{number:03}" for number in range(USERS))
+    before = len(fake.requests)
+    app.command("alice", f"delete {names} --reason team closed")
+    lookups = _kinds(fake.requests[before:])
+    assert lookups == {"list": 2}  # 40 users looked up in two filtered list calls, not 40 or 80
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    assert "2 approval" in app.channel_texts("C0APPROVALS")[-1]  # more than bulk_over users: two approvers
+    app.press("bob", "Approve")
+    started = len(fake.requests)
+    app.press("dana", "Approve")
+
+    finished = app.container.store.get(request_id)
+    assert finished.state is RequestState.DONE
+    assert fake.throttled == 0
+    run = _kinds(fake.requests[started:])
+    assert run["get"] == 2 * USERS and run["put"] == USERS and run["delete"] == USERS
+    assert (run["get"] + run["put"] + run["delete"] + lookups["list"]) / USERS <= 5
+    users = {u["basicInfo"]["userName"] for u in fake.users()}
+    assert not any(name.startswith("bulk") for name in users)
+    order = [(kind, user) for kind, user in fake.applied]
+    for user_id in {user for _, user in order}:
+        assert [kind for kind, user in order if user == user_id] == ["UPDATE", "DELETE"]
+
+
+def test_progress_is_shown_on_one_message_at_a_calm_pace(app):
+    names = " ".join(f"bulk{number:03}" for number in range(USERS))
+    app.command("alice", f"delete {names}")
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.press("bob", "Approve")
+    began = time.monotonic()
+    app.press("dana", "Approve")
+    seconds = time.monotonic() - began
+    request = app.container.store.get(request_id)
+    message = app.slack.message(request.message_channel, request.message_ts)
+    shown = [version.text + str(version.blocks) for version in message.history]
+    progress = [text for text in shown if f"/{USERS} done" in text]
+    assert progress, "the request's message shows how far the run got"
+    updates = [call for call in app.slack.calls("chat.update") if call.params.get("ts") == request.message_ts]
+    assert len(updates) <= seconds + 4  # about one a second, plus the state changes
+
+
+def test_a_long_request_never_makes_another_admin_wait(app):
+    names = " ".join(f"bulk{number:03}" for number in range(USERS))
+    app.command("alice", f"delete {names}")
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.press("bob", "Approve")
+    app.workspace.press(U["dana"], "Approve")  # starts the run; not waiting for it
+    store = app.container.store
+    _wait_for(lambda: any(t.outcome is TargetOutcome.DONE for t in store.get(request_id).targets))
+
+    app.workspace.slash(U["bob"], "delete jdoe")  # bob's own request, while the console is kept busy
+    _wait_for(lambda: any("Plan: Delete jdoe" in text for text in app.ephemeral_texts("bob")))
+    assert store.get(request_id).state is RequestState.EXECUTING, "bob got his plan while the bulk run went on"
+    app.settle()
+    assert store.get(request_id).state is RequestState.DONE
+    assert app.console.throttled == 0
