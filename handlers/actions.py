@@ -1,4 +1,4 @@
-"""Button clicks: on the private preview, the approval message and the App Home tab."""
+"""Button clicks: on the private preview, the approval message, the results message and the App Home tab."""
 
 from __future__ import annotations
 
@@ -83,3 +83,11 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
     def stop_waiting(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         _decide(body, client, service.stop_waiting)
+
+    @app.action(ActionId.RETRY_FAILED.value)
+    @guard
+    def retry_failed(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        draft = service.retry_failed(actor=actor_from(body), request_id=_ref(body))
+        # The results channel is public: the new plan goes to the clicker only, and the results stay as they are.
+        answer_privately(body, client, blocks.preview(draft))

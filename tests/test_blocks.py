@@ -77,6 +77,51 @@ def test_outcome_lists_every_user():
     assert "`jdoe`: deleted successfully" in text and "`msmith`: delete failed: busy" in text
 
 
+def _with_outcomes(request, *outcomes):
+    return replace(request, targets=tuple(replace(target, outcome=outcome)
+                                          for target, outcome in zip(request.targets, outcomes, strict=True)))
+
+
+def _status(message):
+    """The status line: the last section of the approval message."""
+    return [block for block in message["blocks"] if block["type"] == "section"][-1]["text"]["text"]
+
+
+def test_a_running_request_shows_its_progress_in_one_line():
+    done, failed, aborted, pending = (TargetOutcome.DONE, TargetOutcome.FAILED, TargetOutcome.ABORTED,
+                                      TargetOutcome.PENDING)
+    request = _request(state=RequestState.EXECUTING, users=("jdoe", "msmith", "pnguyen", "lchen", "hgarcia"),
+                       approvals=(Approval("U0BOB", "bob@example.com", NOW),))
+    running = _with_outcomes(request, done, failed, done, aborted, pending)
+    assert _status(blocks.approval_message(running)) == "*Running*: 2/5 done, 2 failed · approved by <@U0BOB>"
+    started = _with_outcomes(request, done, pending, pending, pending, pending)
+    assert _status(blocks.approval_message(started)) == "*Running*: 1/5 done · approved by <@U0BOB>"
+    approved = blocks.approval_message(replace(request, state=RequestState.APPROVED))
+    assert _status(approved) == "*Approved*, approved by <@U0BOB>."
+
+
+def test_outcome_offers_to_retry_the_users_who_failed():
+    request = _request(state=RequestState.FAILED, users=("jdoe", "msmith", "pnguyen"))
+    value = RequestRef(r="OB-ABCDEFGH").dump()
+    two = _with_outcomes(request, TargetOutcome.DONE, TargetOutcome.FAILED, TargetOutcome.ABORTED)
+    assert _buttons(blocks.outcome_message(two)) == [("Retry the 2 failed users", ActionId.RETRY_FAILED, value)]
+    one = _with_outcomes(request, TargetOutcome.DONE, TargetOutcome.DONE, TargetOutcome.FAILED)
+    assert _buttons(blocks.outcome_message(one)) == [("Retry the failed user", ActionId.RETRY_FAILED, value)]
+    none = replace(_with_outcomes(request, *[TargetOutcome.DONE] * 3), state=RequestState.DONE)
+    assert _buttons(blocks.outcome_message(none)) == []
+
+
+def test_outcome_says_where_the_csv_is_or_that_it_is_missing():
+    request = _request(state=RequestState.DONE, users=("jdoe",))
+    plain = blocks.outcome_message(request)
+    assert "CSV" not in json.dumps(plain)
+    attached = blocks.outcome_message(request, csv_file="attached")
+    assert "CSV file in this message's thread" in attached["text"]
+    assert "CSV file in this message's thread" in json.dumps(attached["blocks"])
+    failed = json.dumps(blocks.outcome_message(request, csv_file="failed"))
+    assert "could not be attached" in failed and "/offboard status OB-ABCDEFGH" in failed
+
+
 def test_user_text_cannot_ping_or_forge_links():
     request = _request(reason="<!channel> see <https://evil.example|this> & <@U0BOB>")
     text = json.dumps(blocks.approval_message(request))
@@ -133,10 +178,11 @@ def test_big_outcomes_show_failures_first():
         *(replace(t, outcome=TargetOutcome.DONE, detail="deleted successfully") for t in request.targets[:-1]),
         replace(request.targets[-1], outcome=TargetOutcome.FAILED, detail="delete failed: busy"),
     ))
-    for message in (blocks.outcome_message(request), blocks.approval_message(request)):
+    for message in (blocks.outcome_message(request, csv_file="attached"), blocks.approval_message(request)):
         _all_blocks_fit(message)
         assert "delete failed: busy" in json.dumps(message)
         assert _accounted(message) == failed + 1
+    assert _buttons(blocks.outcome_message(request, csv_file="attached"))[0][0] == "Retry the failed user"
 
 
 def test_sections_say_how_many_lines_were_left_out():

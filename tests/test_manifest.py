@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Web API methods the bot calls -> the bot scope each needs (None: no scope).
 SCOPES = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
           "views_open": None, "views_publish": None, "users_info": "users:read", "auth_test": None,
-          "users_lookupByEmail": "users:read.email", "conversations_info": "channels:read"}
+          "users_lookupByEmail": "users:read.email", "conversations_info": "channels:read",
+          "files_upload_v2": "files:write"}  # files.getUploadURLExternal and files.completeUploadExternal
 
 
 def _manifest() -> dict:
@@ -25,7 +26,8 @@ def _called_methods() -> set[str]:
     for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]:
         if "shell" in path.parts or "console" in path.parts:  # the shell's fake, and admin console clients
             continue
-        called |= set(re.findall(r"client\.([a-z]+_[A-Za-z]+)\b", path.read_text()))
+        # family_methodName, as slack_sdk spells Web API methods, with a version suffix (files_upload_v2)
+        called |= set(re.findall(r"client\.([a-z]+_[A-Za-z]+(?:_v\d+)?)\b", path.read_text()))
     return called
 
 

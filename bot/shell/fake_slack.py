@@ -3,9 +3,10 @@
 `FakeSlack` listens on 127.0.0.1 (ephemeral port) so that the real `slack_sdk.WebClient`
 (`WebClient(token=..., base_url=fake.api_url)`) and Bolt's `respond()` talk to it exactly as
 they would talk to Slack. It keeps members, channels, messages (with their edit history),
-ephemeral messages, DMs, modal views, trigger ids, response URLs and a log of every call, and
-publishes every visible change as a `SlackEvent` to subscribers (the `offboard-bot shell`
-prints them; tests usually read the query helpers instead).
+ephemeral messages, DMs, modal views, trigger ids, response URLs, the files the app uploads
+(files_upload_v2's three steps) and a log of every call, and publishes every visible change
+as a `SlackEvent` to subscribers (the `offboard-bot shell` prints them; tests usually read the
+query helpers instead).
 
 All state lives behind one lock. Events are queued while the lock is held and delivered, in
 order, after it is released, so a subscriber may call back into the fake.
@@ -45,6 +46,7 @@ DEFAULT_SCOPES = frozenset(
         "im:read",
         "im:write",
         "mpim:read",
+        "files:write",
     }
 )
 TRIGGER_TTL_SECONDS = 3.0
@@ -54,6 +56,7 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_VIEW_STACK = 3
 MAX_TEXT_LENGTH = 40_000
+UPLOAD = "upload"  # the POST of a file's bytes to its upload URL, as calls() logs it and inject_failure names it
 
 # The source of a response URL: an ephemeral id, or a channel message as (channel_id, ts).
 Source = str | tuple[str, str] | None
@@ -113,6 +116,28 @@ class Message:
     thread_ts: str | None = None
     history: list[MessageVersion] = field(default_factory=list)  # oldest first
     deleted: bool = False
+    files: list[dict[str, Any]] = field(default_factory=list)  # the files it shares: {"id", "name", "title"}
+
+
+@dataclass
+class UploadedFile:
+    """A file the app uploads: reserved by files.getUploadURLExternal, its bytes POSTed to the upload URL,
+    then shared (or kept private, without a channel) by files.completeUploadExternal."""
+
+    id: str
+    name: str
+    length: int  # the size the app announced
+    content: bytes | None = None  # None until the bytes arrive
+    title: str = ""
+    completed: bool = False
+    channel_id: str | None = None  # where it was shared; None while private
+    thread_ts: str | None = None
+    message_ts: str | None = None  # the message that shares it
+    initial_comment: str = ""
+
+    @property
+    def text(self) -> str:
+        return (self.content or b"").decode("utf-8")
 
 
 @dataclass
@@ -197,6 +222,7 @@ class SlackEvent:
     submit: str | None = None
     close: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # names of the files a message shares
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,10 +336,15 @@ def parse_params(query: str, content_type: str | None, body: bytes) -> dict[str,
     return _decode_json_params(params)
 
 
-def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+def _multipart(content_type: str, body: bytes) -> Iterator[Any]:
+    """The parts of a multipart/form-data body."""
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    return message.iter_parts()
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
     fields: dict[str, str] = {}
-    for part in message.iter_parts():
+    for part in _multipart(content_type, body):
         name = part.get_param("name", header="content-disposition")
         if name:
             payload = part.get_payload(decode=True) or b""
@@ -489,6 +520,8 @@ _API_METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "views.push": ("_api_views_push", ()),
     "views.update": ("_api_views_update", ()),
     "views.publish": ("_api_views_publish", ()),
+    "files.getUploadURLExternal": ("_api_files_get_upload_url_external", ("files:write",)),
+    "files.completeUploadExternal": ("_api_files_complete_upload_external", ("files:write",)),
 }
 
 
@@ -533,6 +566,8 @@ class FakeSlack:
         self._homes: dict[str, dict[str, Any]] = {}  # user id -> the App Home view the app published
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
+        self._files: dict[str, UploadedFile] = {}
+        self._upload_tokens: dict[str, str] = {}  # the secret part of an upload URL -> file id
         self._faults: dict[str, deque[_Fault]] = {}
         self._calls: list[ApiCall] = []
         self._ids = itertools.count(1)
@@ -661,7 +696,9 @@ class FakeSlack:
         times: int = 1,
     ) -> None:
         """Make the next `times` calls of `method` fail. With retry_after (or status 429) answer
-        HTTP 429 `{"ok": false, "error": "ratelimited"}` with a Retry-After header, like Slack."""
+        HTTP 429 `{"ok": false, "error": "ratelimited"}` with a Retry-After header, like Slack.
+        `method` may be UPLOAD ("upload"): the POST of a file's bytes, answered with the error as text
+        and the status (500 when left at 200)."""
         if retry_after is not None or status == 429:
             status, error = 429, "ratelimited"
         with self._state():
@@ -814,6 +851,13 @@ class FakeSlack:
         with self._lock:
             return self._view_json(self.view(view_id))
 
+    def files(self, channel_id: str | None = None) -> list[UploadedFile]:
+        """The files shared in a channel (thread replies included), or, without one, every file the app
+        reserved, uploaded or shared."""
+        with self._lock:
+            found = [f for f in self._files.values() if channel_id is None or f.channel_id == channel_id]
+            return copy.deepcopy(found)
+
     def calls(self, method: str | None = None) -> list[ApiCall]:
         with self._lock:
             return [c for c in self._calls if method is None or c.method == method]
@@ -884,6 +928,7 @@ class FakeSlack:
                 blocks=copy.deepcopy(message.blocks),
                 ts=message.ts,
                 thread_ts=message.thread_ts,
+                files=tuple(str(f.get("name", "")) for f in message.files),
             )
         )
 
@@ -964,9 +1009,16 @@ class FakeSlack:
         return f"{seconds}.{micros:06d}"
 
     def _post_message(
-        self, channel_id: str, user: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+        self,
+        channel_id: str,
+        user: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> Message:
-        message = Message(channel_id, self._next_ts(), user, text, with_generated_ids(blocks), thread_ts=thread_ts)
+        message = Message(channel_id, self._next_ts(), user, text, with_generated_ids(blocks), thread_ts=thread_ts,
+                          files=files or [])
         self._messages[channel_id].append(message)
         self._emit_message(EventKind.MESSAGE_POSTED, message)
         return message
@@ -1001,6 +1053,8 @@ class FakeSlack:
             data["thread_ts"] = message.thread_ts
         if message.history:
             data["edited"] = {"user": message.user, "ts": message.history[-1].replaced_at}
+        if message.files:
+            data["files"] = copy.deepcopy(message.files)
         return data
 
     # ---------------------------------------------------------------- views (lock held)
@@ -1384,6 +1438,74 @@ class FakeSlack:
                 return view
         raise ApiError("not_found")
 
+    # ---------------------------------------------------------------- files (files_upload_v2's three steps)
+
+    def _api_files_get_upload_url_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Reserve a file and hand out the URL its bytes go to."""
+        _require(params, "filename")
+        try:
+            length = int(params.get("length") or 0)
+        except (TypeError, ValueError):
+            raise ApiError("invalid_arguments", response_metadata={"messages": ["length must be an integer"]}) from None
+        if length <= 0:
+            raise ApiError("missing_argument")  # Slack's answer to a length of 0
+        record = UploadedFile(id=f"F{next(self._ids):09d}", name=str(params["filename"]), length=length)
+        token = secrets.token_urlsafe(18)
+        self._files[record.id] = record
+        self._upload_tokens[token] = record.id
+        return {"upload_url": f"{self.base_url}/upload/v1/{token}", "file_id": record.id}
+
+    def _api_files_complete_upload_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Finish uploads: share the files in one message of channel_id (in thread_ts), or keep them private.
+        Everything is checked before anything changes; a file can be completed once."""
+        records = [(self._uploaded_file(entry), entry) for entry in _file_entries(params.get("files"))]
+        channel = self._share_channel(params)
+        thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        if thread_ts and channel is None:
+            raise ApiError("invalid_arguments", response_metadata={"messages": ["thread_ts needs channel_id"]})
+        for record, entry in records:
+            record.title = str(entry.get("title") or record.name)
+            record.completed = True
+        shared = [{"id": r.id, "name": r.name, "title": r.title} for r, _ in records]
+        if channel is not None:
+            comment = str(params.get("initial_comment") or "")
+            message = self._post_message(channel.id, self.bot_user_id, comment, [], thread_ts, files=shared)
+            for record, _ in records:
+                record.channel_id, record.thread_ts, record.message_ts = channel.id, thread_ts, message.ts
+                record.initial_comment = comment
+        return {"files": copy.deepcopy(shared)}
+
+    def _uploaded_file(self, entry: dict[str, Any]) -> UploadedFile:
+        record = self._files.get(str(entry.get("id") or ""))
+        if record is None or record.completed or record.content is None:
+            raise ApiError("file_not_found")  # unknown, already completed, or its bytes never arrived
+        return record
+
+    def _share_channel(self, params: dict[str, Any]) -> Channel | None:
+        wanted = [c for c in [params.get("channel_id"), *str(params.get("channels") or "").split(",")] if c]
+        if not wanted:
+            return None
+        if len(set(wanted)) > 1:
+            raise ApiError("invalid_arguments", response_metadata={"messages": ["the fake shares into one channel"]})
+        return self._resolve_channel(wanted[0])
+
+    def _serve_upload(self, token: str, content_type: str | None, body: bytes) -> _HttpAnswer:
+        """The POST of a file's bytes (raw, or the file part of a multipart form) to its upload URL."""
+        with self._state():
+            try:
+                self._raise_injected_fault(UPLOAD)
+            except ApiError as failure:
+                self._calls.append(ApiCall(UPLOAD, {"length": len(body)}, failure.code))
+                status = failure.status if failure.status >= 400 else 500
+                return _HttpAnswer(status, failure.code.encode(), "text/plain; charset=utf-8", failure.headers)
+            record = self._files.get(self._upload_tokens.get(token, ""))
+            if record is None or record.completed:
+                self._calls.append(ApiCall(UPLOAD, {"length": len(body)}, "not_found"))
+                return _HttpAnswer.text("not_found", 404)
+            record.content = _upload_bytes(content_type, body)
+            self._calls.append(ApiCall(UPLOAD, {"file_id": record.id, "length": len(record.content)}, None))
+            return _HttpAnswer(200, f"OK - {len(record.content)}".encode(), "text/plain; charset=utf-8")
+
     # ---------------------------------------------------------------- response URLs
 
     def _serve_response_url(self, token: str, content_type: str | None, body: bytes) -> _HttpAnswer:
@@ -1452,6 +1574,28 @@ class FakeSlack:
             self._emit_ephemeral(EventKind.EPHEMERAL_REPLACED, source)
 
 
+def _file_entries(value: Any) -> list[dict[str, Any]]:
+    """files.completeUploadExternal's `files`: a JSON array (a string in a form body) of {"id", "title"}."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ApiError("invalid_arguments") from None
+    if not isinstance(value, list) or not value or not all(isinstance(entry, dict) for entry in value):
+        raise ApiError("invalid_arguments", response_metadata={"messages": ["files must be an array of {id, title}"]})
+    return value
+
+
+def _upload_bytes(content_type: str | None, body: bytes) -> bytes:
+    """The file's bytes from an upload POST: the body itself, or the file part of a multipart form."""
+    if (content_type or "").split(";")[0].strip().lower() != "multipart/form-data":
+        return body
+    for part in _multipart(content_type or "", body):
+        if part.get_filename() or part.get_param("name", header="content-disposition") in ("file", "filename"):
+            return part.get_payload(decode=True) or b""
+    return b""
+
+
 def _response_payload(content_type: str | None, body: bytes) -> dict[str, Any] | None:
     """Read a response-URL body: JSON, or a form with a JSON `payload` field."""
     try:
@@ -1501,6 +1645,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 answer = fake._serve_api(method, parts.query, content_type, self.headers.get("Authorization"), body)
             elif parts.path.startswith("/response/") and self.command == "POST":
                 answer = fake._serve_response_url(parts.path[len("/response/") :], content_type, body)
+            elif parts.path.startswith("/upload/v1/") and self.command == "POST":
+                answer = fake._serve_upload(parts.path[len("/upload/v1/") :], content_type, body)
             else:
                 answer = _HttpAnswer.text("not_found", 404)
         except Exception:

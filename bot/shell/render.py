@@ -333,9 +333,10 @@ def _body_lines(event: SlackEvent, name_for: NameFor | None) -> list[str]:
         lines = render_blocks(event.blocks, name_for=name_for, errors=event.errors)
         footer = [f"[ {event.close or 'Cancel'} ]"] + ([f"[ {event.submit} ]"] if event.submit else [])
         return [*lines, " ".join(footer)]
+    attached = [f"📎 {name}" for name in event.files]
     if event.blocks:
-        return render_blocks(event.blocks, name_for=name_for)
-    return render_mrkdwn(event.text, name_for=name_for).splitlines()
+        return render_blocks(event.blocks, name_for=name_for) + attached
+    return render_mrkdwn(event.text, name_for=name_for).splitlines() + attached
 
 
 def render_event(event: SlackEvent, *, name_for: NameFor | None = None) -> str:

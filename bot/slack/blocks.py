@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Literal
 
 from bot.domain.commands import USAGE
 from bot.domain.directory import ConsoleUser
@@ -167,8 +169,23 @@ def preview(request: OffboardRequest) -> dict:
         go = button("Confirm", ActionId.CONFIRM, ref, style="primary")
     tail += [context(note), {"type": "actions", "block_id": BlockId.ACTIONS.value,
                              "elements": [go, button("Cancel", ActionId.DISCARD, ref)]}]
-    body = _targets_blocks(request, budget=MAX_BLOCKS - len(head) - len(tail))
-    return _message(f"Plan for request {request.id}: {_title(request)}", [*head, *body, *tail])
+    left_out = _left_out_blocks(request)
+    body = _targets_blocks(request, budget=MAX_BLOCKS - len(head) - len(left_out) - len(tail))
+    return _message(f"Plan for request {request.id}: {_title(request)}", [*head, *left_out, *body, *tail])
+
+
+LEFT_OUT_BLOCKS = 4  # at most this many blocks list the users left out of a request
+
+
+def _left_out_blocks(request: OffboardRequest) -> list[dict]:
+    """The named users left out of the request because of a problem, each with it: shown before anyone is
+    asked to approve, so the requester can fix them in a separate request or go ahead without them."""
+    if not request.left_out:
+        return []
+    count = len(request.left_out)
+    lines = [f":warning: *Left out: {count} of the users you named*, for these reasons (the plan below is "
+             "for the others):", *(f"• {line}" for line in request.left_out)]
+    return _sections(lines, budget=LEFT_OUT_BLOCKS, overflow="…and {hidden} more left out.")
 
 
 def preview_closed(request: OffboardRequest, note: str) -> dict:
@@ -218,13 +235,28 @@ def _status_line(request: OffboardRequest) -> str:
         return f"*Rejected*{by}: {escape(request.decision_note)}"
     if state in (RequestState.DONE, RequestState.FAILED):
         return f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'})"
-    if state in (RequestState.APPROVED, RequestState.EXECUTING):
+    if state is RequestState.EXECUTING:
+        return f"*{_STATE_LABEL[state]}*: {_progress(request)} · approved by {approvers or 'the requester'}"
+    if state is RequestState.APPROVED:
         return f"*{_STATE_LABEL[state]}*, approved by {approvers or 'the requester'}."
     if state is RequestState.WAITING:
         return (f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'}): the console's API cannot "
                 "do a step on this account, so an admin must do it by hand, then press Re-check. Stop here ends "
                 "the request; steps already done stay done.")
     return f"*{_STATE_LABEL[state]}*{by if state is RequestState.CANCELLED else ''}."
+
+
+def _progress(request: OffboardRequest) -> str:
+    """How far a run has got, e.g. "137/400 done, 2 failed" (stopped users count as failed). One pass over the
+    targets: the message is redrawn while a big request runs."""
+    counts = Counter(target.outcome for target in request.targets)
+    failed = counts[TargetOutcome.FAILED] + counts[TargetOutcome.ABORTED]
+    return f"{counts[TargetOutcome.DONE]}/{len(request.targets)} done" + (f", {failed} failed" if failed else "")
+
+
+def _failed(request: OffboardRequest) -> int:
+    """How many users failed or were stopped: the ones a retry would take up again."""
+    return sum(1 for target in request.targets if target.outcome in (TargetOutcome.FAILED, TargetOutcome.ABORTED))
 
 
 def _outcome_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
@@ -254,12 +286,32 @@ def _outcome_line(action: Action, target: Target) -> str:
 
 # -- results -----------------------------------------------------------------------------------------
 
-def outcome_message(request: OffboardRequest) -> dict:
-    """The per-user results posted to the results channel."""
+CsvFile = Literal["attached", "failed"]  # the full results went into the thread as a file, or could not
+
+
+def outcome_message(request: OffboardRequest, *, csv_file: CsvFile | None = None) -> dict:
+    """The per-user results posted to the results channel, failures first, with a button that retries the users
+    who failed. csv_file says whether the message must point to the CSV of all results in its thread, or say that
+    it could not be attached (the message is posted first: the file goes into its thread)."""
+    count = len(request.targets)
     done = sum(1 for target in request.targets if target.outcome is TargetOutcome.DONE)
-    summary = f"{_title(request)}: {done}/{len(request.targets)} {request.action.past_tense} successfully"
+    summary = f"{_title(request)}: {done}/{count} {request.action.past_tense} successfully"
     head = [header(f"{_STATE_LABEL[request.state]}: {_title(request)}"), _request_facts(request)]
-    return _message(summary, [*head, *_outcome_blocks(request, budget=MAX_BLOCKS - len(head))])
+    tail: list[dict] = []
+    if csv_file == "attached":
+        note = f"The results of all {count} users are in the CSV file in this message's thread."
+        summary += f". {note}"
+        tail.append(context(f":page_facing_up: {note}"))
+    elif csv_file == "failed":
+        tail.append(context(f"The CSV file with all {count} results could not be attached: "
+                            f"`/offboard status {request.id}` lists every user."))
+    failed = _failed(request)
+    if failed:
+        label = f"Retry the {failed} failed users" if failed > 1 else "Retry the failed user"
+        tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
+            button(label, ActionId.RETRY_FAILED, RequestRef(r=request.id).dump())]})
+    body = _outcome_blocks(request, budget=MAX_BLOCKS - len(head) - len(tail))
+    return _message(summary, [*head, *body, *tail])
 
 
 # -- answers to commands -----------------------------------------------------------------------------

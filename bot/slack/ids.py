@@ -16,6 +16,7 @@ class ActionId(StrEnum):
     PICK_USERS = "offboard_pick_users"  # the form's user picker, searching the console as one types
     RECHECK = "offboard_recheck"  # verify manual steps by reading the users back, then carry on
     STOP_WAITING = "offboard_stop_waiting"
+    RETRY_FAILED = "offboard_retry_failed"  # on the results: a new draft holding just the users that failed
 
 
 class CallbackId(StrEnum):
@@ -38,5 +39,5 @@ class BlockId(StrEnum):
 
 # The bot token scopes the code uses; manifest.yml asks for exactly these and `offboard-bot check` verifies them.
 BOT_SCOPES = frozenset({
-    "commands", "chat:write", "users:read", "users:read.email", "channels:read", "groups:read",
+    "commands", "chat:write", "users:read", "users:read.email", "channels:read", "groups:read", "files:write",
 })

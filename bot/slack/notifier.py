@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.records import OffboardRequest
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
-from bot.slack import blocks
+from bot.slack import blocks, reports
+
+log = logging.getLogger(__name__)
 
 
 class SlackNotifier:
@@ -28,8 +32,28 @@ class SlackNotifier:
                        **blocks.approval_message(request))
 
     def post_outcome(self, request: OffboardRequest) -> None:
-        self._call(self._client.chat_postMessage, channel=self._policy.channels.results,
-                   **blocks.outcome_message(request))
+        """Post the results; for a big request, then upload every row as a CSV file into the message's thread.
+
+        The message counts as posted once Slack took it: a failed upload only corrects its text (and is logged),
+        because raising would tell the caller nothing was posted, and posting again would duplicate it."""
+        if not reports.wants_csv(request):
+            self._call(self._client.chat_postMessage, channel=self._policy.channels.results,
+                       **blocks.outcome_message(request))
+            return
+        posted = self._call(self._client.chat_postMessage, channel=self._policy.channels.results,
+                            **blocks.outcome_message(request, csv_file="attached"))
+        try:
+            self._call(self._client.files_upload_v2, channel=posted["channel"], thread_ts=posted["ts"],
+                       content=reports.results_csv(request), filename=reports.csv_filename(request),
+                       title=f"Results of {request.id}",
+                       initial_comment=f"All {len(request.targets)} users of request {request.id}, one row each.")
+        except NotificationFailed as failure:
+            log.warning("could not attach the results CSV of %s: %s", request.id, failure)
+            try:
+                self._call(self._client.chat_update, channel=posted["channel"], ts=posted["ts"],
+                           **blocks.outcome_message(request, csv_file="failed"))
+            except NotificationFailed as again:
+                log.warning("could not correct the results message of %s: %s", request.id, again)
 
     def publish_home(self, home: Home) -> None:
         self._call(self._client.views_publish, user_id=home.user_id, view=blocks.home_view(home))

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.shell.fake_slack import DEFAULT_SCOPES, EventKind, FakeSlack, SlackEvent
+from bot.shell.fake_slack import DEFAULT_SCOPES, UPLOAD, EventKind, FakeSlack, SlackEvent
 
 TOKEN = "xoxb-fake"
 BUTTONS = [
@@ -390,6 +390,77 @@ def test_injected_error_and_http_status(fake: FakeSlack, client: WebClient) -> N
         client.users_info(user="U0ALICE")
     assert (excinfo.value.response.status_code, _error(excinfo)) == (500, "fatal_error")
     assert client.users_info(user="U0ALICE")["ok"]
+
+
+# ------------------------------------------------------------------ files (files_upload_v2)
+
+
+def test_upload_v2_shares_the_file_in_a_thread(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C0APPROVALS", text="results")["ts"]
+    response = client.files_upload_v2(channel="C0APPROVALS", thread_ts=parent, content="a,b\r\n1,2\r\n",
+                                      filename="results.csv", title="Results", initial_comment="All of them")
+    assert response["file"]["title"] == "Results"
+    [shared] = fake.files("C0APPROVALS")
+    assert (shared.name, shared.title, shared.text, shared.thread_ts) == ("results.csv", "Results", "a,b\r\n1,2\r\n",
+                                                                           parent)
+    assert shared.id == response["file"]["id"] and shared.length == len(shared.content)
+    _, reply = fake.messages("C0APPROVALS")
+    assert (reply.ts, reply.thread_ts, reply.text) == (shared.message_ts, parent, "All of them")
+    assert reply.files == [{"id": shared.id, "name": "results.csv", "title": "Results"}]
+    assert fake.message_json("C0APPROVALS", reply.ts)["files"][0]["id"] == shared.id
+    assert [c.method for c in fake.calls() if c.method != "chat.postMessage"] == [
+        "files.getUploadURLExternal", UPLOAD, "files.completeUploadExternal"]
+
+
+def test_upload_v2_refuses_channels_the_bot_cannot_share_in(fake: FakeSlack, client: WebClient) -> None:
+    for channel, error in [("C0OUTSIDE", "not_in_channel"), ("G0SECRET", "channel_not_found"),
+                           ("C0NOPE", "channel_not_found")]:
+        with pytest.raises(SlackApiError) as excinfo:
+            client.files_upload_v2(channel=channel, content="x", filename="x.csv")
+        assert _error(excinfo) == error, channel
+    assert fake.files("C0OUTSIDE") == [] and all(not f.completed for f in fake.files())
+
+
+def test_complete_upload_refuses_unknown_unsent_and_completed_files(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as excinfo:
+        client.files_completeUploadExternal(files=[{"id": "F0NOPE"}], channel_id="C0APPROVALS")
+    assert _error(excinfo) == "file_not_found"
+    reserved = client.files_getUploadURLExternal(filename="x.csv", length=3)
+    with pytest.raises(SlackApiError) as excinfo:  # the bytes never arrived
+        client.files_completeUploadExternal(files=[{"id": reserved["file_id"]}], channel_id="C0APPROVALS")
+    assert _error(excinfo) == "file_not_found"
+    assert httpx.post(reserved["upload_url"], content=b"x,y").text == "OK - 3"
+    client.files_completeUploadExternal(files=[{"id": reserved["file_id"], "title": "X"}])  # no channel: private
+    [private] = fake.files()
+    assert (private.completed, private.channel_id, private.title, private.text) == (True, None, "X", "x,y")
+    with pytest.raises(SlackApiError) as excinfo:  # once only
+        client.files_completeUploadExternal(files=[{"id": reserved["file_id"]}], channel_id="C0APPROVALS")
+    assert _error(excinfo) == "file_not_found"
+    assert httpx.post(reserved["upload_url"], content=b"late").status_code == 404
+    assert fake.messages("C0APPROVALS") == []
+
+
+def test_get_upload_url_needs_a_length_and_the_files_scope() -> None:
+    with FakeSlack(scopes=DEFAULT_SCOPES - {"files:write"}) as fake:
+        fake.add_channel("C0APPROVALS", "approvals")
+        client = WebClient(token=TOKEN, base_url=fake.api_url)
+        with pytest.raises(SlackApiError) as excinfo:
+            client.files_upload_v2(channel="C0APPROVALS", content="x", filename="x.csv")
+        assert _error(excinfo) == "missing_scope"
+    with FakeSlack() as fake:
+        client = WebClient(token=TOKEN, base_url=fake.api_url)
+        with pytest.raises(SlackApiError) as excinfo:
+            client.files_getUploadURLExternal(filename="x.csv", length=0)
+        assert _error(excinfo) == "missing_argument"
+
+
+def test_injected_upload_failure_answers_the_post(fake: FakeSlack, client: WebClient) -> None:
+    fake.inject_failure(UPLOAD, error="service_unavailable", status=503)
+    with pytest.raises(OSError, match="503"):  # urllib's HTTPError: slack_sdk posts the bytes with urlopen
+        client.files_upload_v2(channel="C0APPROVALS", content="x", filename="x.csv")
+    assert fake.files("C0APPROVALS") == [] and [c.error for c in fake.calls(UPLOAD)] == ["service_unavailable"]
+    client.files_upload_v2(channel="C0APPROVALS", content="x", filename="x.csv")
+    assert [f.text for f in fake.files("C0APPROVALS")] == ["x"]
 
 
 # ------------------------------------------------------------------ response URLs

@@ -507,6 +507,9 @@ def test_render_other_headers_and_rich_text() -> None:
     assert render_event(dm) == "[DM to alice] bot:\n  Hi @here"
     deleted = SlackEvent(kind=EventKind.EPHEMERAL_DELETED, user_name="bob", channel_name="general", text="x")
     assert render_event(deleted) == "[ephemeral to bob in #general] (deleted)"
+    shared = SlackEvent(kind=EventKind.MESSAGE_POSTED, channel_name="results", author_name="bot", thread_ts="1.2",
+                        text="All users", files=("OB-1-results.csv",))
+    assert render_event(shared) == "[#results, in thread] bot:\n  All users\n  📎 OB-1-results.csv"
     errors = SlackEvent(
         kind=EventKind.VIEW_ERRORS,
         user_name="bob",

@@ -1,0 +1,156 @@
+"""Results of requests with several or many users, through the real app: failures first with a button that
+retries just those users, and the full results as a CSV file in the thread when there are many."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.records import TargetOutcome
+from bot.domain.requests import RequestState
+from bot.errors import ConsoleRejected
+from bot.shell.fake_slack import UPLOAD
+from bot.slack import reports
+from storage import audit
+from tests.app.conftest import _text
+
+SEVERAL = ["jdoe", "pnguyen", "kwilliams", "lchen"]
+
+
+def _results(app):
+    """The results channel's top-level messages (a CSV file is shared as a reply in their thread)."""
+    return [message for message in app.slack.messages("C0RESULTS") if message.thread_ts is None]
+
+
+def _buttons(message) -> list[str]:
+    return [element["text"]["text"] for block in message.blocks if block["type"] == "actions"
+            for element in block["elements"] if element["type"] == "button"]
+
+
+def _lines(message) -> list[str]:
+    return [line for block in message.blocks if block["type"] == "section"
+            for line in block["text"]["text"].splitlines()]
+
+
+def _all_requests(app) -> list:
+    return app.container.store.list(limit=1000)
+
+
+def _delete_with_failures(app, users: list[str], failures: int) -> str:
+    """Alice asks to delete users, bob approves, and the console refuses the first `failures` deletes."""
+    app.command("alice", f"delete {' '.join(users)} --reason left the company")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    for _ in range(failures):
+        app.faults.fail_next("delete", ConsoleRejected("the user is on an active call"))
+    app.press("bob", "Approve")
+    return request_id
+
+
+def test_the_users_who_failed_are_retried_from_the_results(app):
+    request_id = _delete_with_failures(app, SEVERAL, failures=2)
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.FAILED
+    failed = {target.plan.username for target in request.targets if target.outcome is TargetOutcome.FAILED}
+    assert len(failed) == 2
+
+    [results] = _results(app)
+    marks = [line[0] for line in _lines(results) if line.startswith(("✅", "❌"))]
+    assert marks == ["❌", "❌", "✅", "✅"]  # failures first
+    assert _buttons(results) == ["Retry the 2 failed users"]
+    assert app.slack.files() == []  # a few users: no CSV
+
+    app.press("alice", "Retry the 2 failed users")
+    draft_id = app.request_id("alice")
+    assert draft_id != request_id
+    draft = app.container.store.get(draft_id)
+    assert draft.state is RequestState.DRAFT and draft.requester_id == "U0ALICE"
+    assert {target.plan.username for target in draft.targets} == failed
+    preview = app.last_ephemeral("alice")
+    assert "Plan: Delete 2 users" in preview and all(f"`{name}`" in preview for name in failed)
+    assert not any(f"`{name}`" in preview for name in set(SEVERAL) - failed)
+    assert not any(draft_id in text for who in ("bob", "dana", "carol") for text in app.ephemeral_texts(who))
+    assert len(_results(app)) == 1  # the preview is private: nothing new in the channel
+
+    app.press("alice", "Request approval")
+    assert "Sent for approval" in app.last_ephemeral("alice")
+    app.press("dana", "Approve")
+    assert app.container.store.get(draft_id).state is RequestState.DONE
+    for target in draft.targets:
+        assert app.console.get_user(user_id=target.plan.user_id) is None
+    assert [_buttons(message) for message in _results(app)] == [["Retry the 2 failed users"], []]
+    assert audit.verify(app.container.engine).ok
+
+
+def test_a_non_admin_cannot_retry(app):
+    _delete_with_failures(app, SEVERAL, failures=1)
+    before = len(_all_requests(app))
+    app.press("carol", "Retry the failed user")
+    assert ":no_entry:" in app.last_ephemeral("carol")
+    assert len(_all_requests(app)) == before
+    assert all(_buttons(message) == ["Retry the failed user"] for message in _results(app))
+
+
+def _add_users(app, count: int) -> list[str]:
+    """More console users than the demo has, named bulk00, bulk01…; bulk00's name starts like a formula."""
+    names = [f"bulk{n:02d}" for n in range(count)]
+    for n, name in enumerate(names):
+        first = "=HYPERLINK(\"http://evil.example\")" if n == 0 else "Bulk"
+        app.console.add_user(ConsoleUser(id=f"u-9{n:03d}", username=name, email=f"{name}@example.com",
+                                         first_name=first, last_name=f"User {n}"))
+    return names
+
+
+def _deactivate_many(app, names: list[str], *, failures: int = 0) -> str:
+    app.command("bob", f"deactivate {' '.join(names)} --reason the office closed")
+    request_id = app.request_id("bob")
+    for _ in range(failures):
+        app.faults.fail_next("set_status", ConsoleRejected("-locked by the directory sync"))
+    app.press("bob", "Confirm")
+    return request_id
+
+
+def test_many_users_get_their_results_as_a_csv_in_the_thread(app):
+    names = _add_users(app, reports.CSV_ABOVE_TARGETS + 5)
+    request_id = _deactivate_many(app, names, failures=1)
+    assert app.container.store.get(request_id).state is RequestState.FAILED
+
+    [results] = _results(app)
+    assert "CSV file in this message's thread" in _text(results)
+    assert _buttons(results) == ["Retry the failed user"]
+    [shared] = app.slack.files("C0RESULTS")
+    assert (shared.name, shared.thread_ts) == (f"{request_id}-results.csv", results.ts)
+    assert shared.title == f"Results of {request_id}" and request_id in shared.initial_comment
+    [reply] = [message for message in app.slack.messages("C0RESULTS") if message.thread_ts == results.ts]
+    assert reply.files[0]["id"] == shared.id
+
+    rows = list(csv.DictReader(io.StringIO(shared.text)))
+    assert sorted(row["username"] for row in rows) == names  # one row per user
+    assert rows[0]["outcome"] == "failed" and "failed: -locked by the directory sync" in rows[0]["detail"]
+    assert [row["outcome"] for row in rows[1:]] == ["done"] * (len(names) - 1)
+    assert {row["deactivate"] for row in rows[1:]} == {"done"}
+    [evil] = [row for row in rows if row["username"] == "bulk00"]
+    assert evil["display name"] == "'=HYPERLINK(\"http://evil.example\") User 0"  # never run as a formula
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in csv.reader(io.StringIO(shared.text))
+               for cell in row)
+    inactive = [app.console.get_user(user_id=f"u-9{n:03d}").status for n in range(len(names))]
+    assert inactive.count(UserStatus.INACTIVE) == len(names) - 1
+
+
+@pytest.mark.parametrize("step", ["files.getUploadURLExternal", UPLOAD, "files.completeUploadExternal"])
+def test_results_stand_when_the_csv_cannot_be_attached(app, step):
+    names = _add_users(app, reports.CSV_ABOVE_TARGETS + 1)
+    app.slack.inject_failure(step, error="internal_error", status=500 if step == UPLOAD else 200)
+    request_id = _deactivate_many(app, names)
+    assert app.container.store.get(request_id).state is RequestState.DONE
+    [results] = _results(app)
+    text = _text(results)
+    assert f"{len(names)}/{len(names)} deactivated successfully" in text
+    assert "could not be attached" in text and f"/offboard status {request_id}" in text
+    assert "CSV file in this message's thread" not in text
+    assert app.slack.files("C0RESULTS") == []
+    assert [call.error for call in app.slack.calls(step)] == ["internal_error"]
+    assert any(request_id in dm for dm in app.dm_texts("bob"))  # the run carried on to tell the requester
