@@ -118,12 +118,14 @@ def _serve(_args, settings: Settings) -> int:
     if problems:
         raise ConfigurationError("cannot serve:\n" + "\n".join(f"  {problem}" for problem in problems))
     from bot import container as wiring
+    from bot.concurrency import freeze_startup_objects
     from bot.sweeper import start_sweeping
     from storage import migrate
 
     built = wiring.build(settings)
     migrate.upgrade(built.engine)  # safe when several replicas start at once: one takes a lock, the rest wait
     start_sweeping(built.sweeper, every_seconds=settings.offboard_sweep_seconds)
+    freeze_startup_objects()
     log.info("sweeping every %.0f s as %s (runs a dead replica left are taken over after %.0f s)",
              settings.offboard_sweep_seconds, built.service.owner, settings.offboard_lease_seconds)
     if settings.slack_app_token is not None:

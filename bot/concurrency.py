@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextvars
+import gc
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -58,3 +60,50 @@ class TrackedExecutor(ThreadPoolExecutor):
         """Block until no submitted work is left; False when timeout passed first."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+
+class InFlight:
+    """Counts requests being handled until they are answered, so that other work can let them go first."""
+
+    def __init__(self, *, settle: float = 0.02) -> None:
+        self._count = 0
+        self._idle_since = time.monotonic()
+        self._settle = settle  # quiet this long before work goes ahead: requests tend to come in bursts
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> InFlight:
+        with self._changed:
+            self._count += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._changed:
+            self._count -= 1
+            if self._count == 0:
+                self._idle_since = time.monotonic()
+            self._changed.notify_all()
+
+    def wait_quiet(self, timeout: float) -> None:
+        """Return once no request has been waiting for its answer for a moment, or after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while (left := deadline - time.monotonic()) > 0:
+                if self._count == 0:
+                    quiet_for = time.monotonic() - self._idle_since
+                    if quiet_for >= self._settle:
+                        return
+                    left = min(left, self._settle - quiet_for)
+                self._changed.wait(left)
+
+
+# The Slack requests this process is handling and has not answered yet (the HTTP server counts them): the
+# work a command or click does after its ack waits for them, as it shares the interpreter with their acks.
+AWAITING_ACK = InFlight()
+
+
+def freeze_startup_objects() -> None:
+    """Call once the app is built, before serving: what start-up made lives as long as the process, so the
+    garbage collector is told to leave it alone. Its full collections then walk only what requests made,
+    which took a full collection from over 100 ms (an ack waiting behind it) to a few."""
+    gc.collect()
+    gc.freeze()

@@ -29,6 +29,8 @@ from storage.db import make_engine
 from storage.requests import RequestStore
 
 log = logging.getLogger(__name__)
+LISTENER_THREADS = 32  # Bolt's listeners only ack and hand over, so a burst of clicks never queues its acks
+ANSWER_THREADS = 2  # commands and clicks worked on at once; few, so the work never crowds out the acks
 
 
 @dataclass
@@ -41,18 +43,19 @@ class Container:
     client: WebClient
     service: OffboardService
     bolt: App
-    listeners: TrackedExecutor  # Bolt's listeners: short, they only ack and answer
+    listeners: TrackedExecutor  # Bolt's listeners: they ack, and hand what follows to `answers`
+    answers: TrackedExecutor  # what a command or click does after its ack: the service call and the answer
     jobs: TrackedExecutor  # executions of approved requests
     sweeper: Sweeper  # expiries, reminders and due runs; woken by APScheduler in `serve`
     metrics: PrometheusMetrics  # this app's own registry, served as GET /metrics
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every listener and every job they started has finished (shell and tests)."""
-        return self.listeners.wait_idle(timeout) and self.jobs.wait_idle(timeout)
+        return all(pool.wait_idle(timeout) for pool in (self.listeners, self.answers, self.jobs))
 
     def close(self) -> None:
-        self.listeners.shutdown(wait=True)
-        self.jobs.shutdown(wait=True)
+        for pool in (self.listeners, self.answers, self.jobs):
+            pool.shutdown(wait=True)
         self.engine.dispose()
         close_console = getattr(self.console, "close", None)
         if close_console:
@@ -96,10 +99,12 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     metrics = PrometheusMetrics()
     console = console or build_console(settings, on_call=metrics.console_call)
     client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
-    listeners = TrackedExecutor(max_workers=8, name="listener")
+    listeners = TrackedExecutor(max_workers=LISTENER_THREADS, name="listener")
+    answers = TrackedExecutor(max_workers=ANSWER_THREADS, name="answer")
     jobs = TrackedExecutor(max_workers=4, name="job")
     metrics.watch_pool("jobs", jobs)
     metrics.watch_pool("listeners", listeners)
+    metrics.watch_pool("answers", answers)
     service = OffboardService(store=store, console=console, members=SlackMembers(client=client), policy=policy,
                               notifier=SlackNotifier(client=client, policy=policy),
                               runner=BackgroundRunner(jobs), clock=clock,
@@ -112,7 +117,7 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
         token_verification_enabled=False,
         request_verification_enabled=True,
     )
-    handlers.register(bolt, service)
+    handlers.register(bolt, service, answers=answers)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
-                     service=service, bolt=bolt, listeners=listeners, jobs=jobs,
+                     service=service, bolt=bolt, listeners=listeners, answers=answers, jobs=jobs,
                      sweeper=Sweeper(service, metrics=metrics), metrics=metrics)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.concurrency import AWAITING_ACK
 from bot.logs import request_scope
 from bot.metrics import CONTENT_TYPE, PrometheusMetrics
 
@@ -60,6 +61,10 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
+        with AWAITING_ACK:  # from arrival to answer: the work of earlier requests lets it go first
+            return await _handle(request)
+
+    async def _handle(request: Request) -> Response:
         body = await _read_capped(request)
         if body is None:
             return Response("payload too large", status_code=413)

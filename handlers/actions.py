@@ -29,7 +29,7 @@ def _decide(body: dict, client: WebClient, decide: Callable[..., Decision]) -> N
 def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.action(ActionId.REQUEST_APPROVAL.value)
     @app.action(ActionId.CONFIRM.value)
-    @guard
+    @guard.after_ack
     def go_ahead(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         attested = "attested" in checked(body, BlockId.ATTESTATION.value, ActionId.ATTEST_CONTACT_CENTER.value)
@@ -42,13 +42,13 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         respond(replace_original=True, **blocks.preview_closed(request, note))
 
     @app.action(ActionId.CANCEL_REQUEST.value)
-    @guard
+    @guard.after_ack
     def cancel(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         _decide(body, client, service.cancel)
 
     @app.action(ActionId.DISCARD.value)
-    @guard
+    @guard.after_ack
     def discard(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         decision = service.cancel(actor=actor_from(body), request_id=_ref(body))
@@ -60,32 +60,32 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         ack()  # the ticked box travels with the next button click
 
     @app.action(ActionId.APPROVE.value)
-    @guard
+    @guard.after_ack
     def approve(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         _decide(body, client, service.approve)
 
     @app.action(ActionId.REJECT.value)
-    @guard
+    @guard.after_ack
     def reject(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         request = service.check_can_reject(actor=actor_from(body), request_id=_ref(body))
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(request))
 
     @app.action(ActionId.RECHECK.value)
-    @guard
+    @guard.after_ack
     def recheck(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         _decide(body, client, service.recheck)
 
     @app.action(ActionId.STOP_WAITING.value)
-    @guard
+    @guard.after_ack
     def stop_waiting(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         _decide(body, client, service.stop_waiting)
 
     @app.action(ActionId.RETRY_FAILED.value)
-    @guard
+    @guard.after_ack
     def retry_failed(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         draft = service.retry_failed(actor=actor_from(body), request_id=_ref(body))

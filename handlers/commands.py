@@ -16,7 +16,7 @@ from handlers.payload import actor_from
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.command(COMMAND)
-    @guard
+    @guard.after_ack
     def offboard(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         actor = actor_from(body)

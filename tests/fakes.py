@@ -23,6 +23,7 @@ class FaultyConsole:
         self._faults: dict[str, deque[tuple[ConsoleError, bool]]] = defaultdict(deque)
         self._before: dict[str, Callable[[], None]] = {}
         self._after: dict[str, Callable[[], None]] = {}
+        self._holds: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def fail_next(self, operation: str, error: ConsoleError, *, after_applying: bool = False) -> None:
@@ -33,11 +34,18 @@ class FaultyConsole:
         """Run action (once) just before the next call of operation, e.g. someone edits the user."""
         self._before[operation] = action
 
+    def hold(self, operation: str, until: threading.Event) -> None:
+        """Make every call of operation wait until the event is set (a console that has stopped answering)."""
+        self._holds[operation] = until
+
     def after(self, operation: str, action: Callable[[], None]) -> None:
         """Run action (once) right after the next call of operation landed in the console."""
         self._after[operation] = action
 
     def _call(self, operation: str, run: Callable[[], object]):
+        held = self._holds.get(operation)
+        if held is not None:
+            held.wait(60)
         action = self._before.pop(operation, None)
         if action:
             action()

@@ -265,10 +265,10 @@ def test_the_error_id_shown_is_the_request_id_of_its_log_lines(app, json_log):
     assert "RuntimeError: a bug in the console adapter" in errors[0]["exception"]
     assert {"time", "level", "logger", "message", "thread"} <= set(errors[0])
     # The id is the request's, not the error's: the lines Bolt logged while dispatching the request (its first
-    # auth.test, on the server's worker thread) carry it as well as those of the listener's thread...
+    # auth.test, on the server's worker thread) carry it as well as those of the work done after the ack...
     same = [line for line in lines if line.get("request_id") == error_id]
     threads = {line["thread"] for line in same}
-    assert "AnyIO worker thread" in threads and any(name.startswith("offboard-listener") for name in threads), same
+    assert "AnyIO worker thread" in threads and any(name.startswith("offboard-answer") for name in threads), same
     # ...and the next request has one of its own.
     assert len({line["request_id"] for line in lines if "request_id" in line}) >= 2
 
