@@ -243,3 +243,31 @@ def test_help_explains_scheduling_and_staging():
     _all_blocks_fit(message)
     text = message["blocks"][0]["text"]["text"]
     assert "[--at WHEN]" in text and "--grace 7d --retain 30d" in text and "in 2h" in text
+
+
+def _bulk(state: RequestState, count: int = 500) -> OffboardRequest:
+    from bot.domain.directory import ConsoleUser
+
+    outcomes = (TargetOutcome.DONE, TargetOutcome.FAILED, TargetOutcome.ABORTED, TargetOutcome.PENDING)
+    targets = tuple(
+        Target(id=i, position=i, outcome=outcomes[i % 4] if state is not RequestState.AWAITING_APPROVAL
+               else TargetOutcome.PENDING, detail="x" * 300 if i % 4 else "",
+               plan=build_plan(Action.DELETE, ConsoleUser(id=f"u{i}", username=f"user.{i:04}.{'n' * 50}",
+                                                          email=f"user{i}@example.com", first_name="A" * 40,
+                                                          licenses=("X Series X4",))))
+        for i in range(count))
+    return replace(_request(state=state), targets=targets, reason="r" * 3000,
+                   left_out=tuple(f"`someone{i}`: no user with this username or email." for i in range(200)))
+
+
+def test_every_message_of_a_500_user_request_stays_inside_block_kit_limits():
+    from bot.shell.fake_slack import block_problems
+
+    for message in (blocks.preview(_bulk(RequestState.DRAFT)),
+                    blocks.approval_message(_bulk(RequestState.AWAITING_APPROVAL)),
+                    blocks.approval_message(_bulk(RequestState.EXECUTING)),
+                    blocks.approval_message(_bulk(RequestState.FAILED)),
+                    blocks.outcome_message(_bulk(RequestState.FAILED)),
+                    blocks.status_message(_bulk(RequestState.FAILED))):
+        assert block_problems(message["blocks"], max_blocks=50) == []
+        assert len(message["text"]) <= 3000

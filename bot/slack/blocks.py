@@ -403,7 +403,8 @@ def new_request_modal(origin: ModalOrigin) -> dict:
                 "placeholder": {"type": "plain_text", "text": "Type a name, username or email"}},
                 optional=True, hint="Searches the admin console as you type."),
             _input(BlockId.USERS, "More users (or paste a list)", _text_input("value", multiline=True),
-                   optional=True, hint="Usernames or emails, separated by spaces or new lines."),
+                   optional=True, hint="Usernames or emails, separated by spaces or new lines: paste a whole list "
+                        "(Slack lets this field hold 3,000 characters; a longer list fits in the command)."),
             _input(BlockId.NEW_USERNAME, "New username (rename only)", _text_input("value", max_length=70),
                    optional=True),
             _input(BlockId.REASON, "Reason", _text_input("value", multiline=True), optional=True),

@@ -249,3 +249,10 @@ def test_modal_validation_errors_are_audited(app):
     app.press("alice", "Show plan", action="rename", users="jdoe msmith", new_username="x.y")
     assert [r["code"] for r in _refusals(app)] == ["bad_command"]
     assert _refusals(app)[0]["doing"] == "view:offboard_new_request"
+
+
+def test_a_request_naming_more_users_than_the_cap_is_refused(app):
+    names = " ".join(f"user{number}" for number in range(501))
+    app.command("alice", f"delete {names}")
+    assert "501 users; one request may name at most 500" in app.last_ephemeral("alice")
+    assert app.container.store.list(limit=5) == []

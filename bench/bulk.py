@@ -1,0 +1,607 @@
+"""How fast the bot deletes many users from 8x8 within the API's rate limit, next to an admin's plain loop.
+
+Two runs in this one process, against one fake 8x8 Administration API server (tests/fake_eightbyeight.py:
+stateful, asynchronous operations, and it answers 429 when a rate window or the operation limit is full).
+The server adds `--latency` to every answer and finishes each PUT/DELETE operation `--operation-delay`
+seconds after accepting it. Its limits are scaled up from 8x8's published 100 requests a minute and 20 per
+10 s (`--rate`, `--burst`, `--operations`), so that a run lasts about a minute; the bot is given the same
+limits through its settings (EIGHTBYEIGHT_RATE_LIMIT, EIGHTBYEIGHT_BURST_LIMIT, EIGHTBYEIGHT_MAX_OPERATIONS).
+Every user has a license and an extension with a phone number, so each delete is "release licenses" (a PUT)
+then "delete" (a DELETE), each an operation that is polled until it completes.
+
+- bot: the real app (bot.container.build with OFFBOARD_CONSOLE=8x8, Bolt behind uvicorn, SQLite, the demo
+  policy), a fake Slack Web API (bot/shell/fake_slack.py), and signed Slack requests (bot/shell/workspace.py):
+  alice types `/offboard delete u001 ... uN --reason bench`, presses "Request approval", bob and dana press
+  "Approve" (the demo policy wants two approvers for a delete of more than 10 users, one below). The run is
+  timed from the click that starts it to the request's DONE or FAILED state. OFFBOARD_WORKERS (`--workers`)
+  users run side by side.
+- loop: what an admin's script does, one user after the other (fresh users s001..sN): GET /users filtered on
+  the username, GET the user, PUT it without licenses and poll the operation until COMPLETED, DELETE and poll
+  again. It uses the bot's own HTTP client (same polling schedule) with its own throttle at the same limits,
+  told of the bot run's requests the server still counts, so that the run before cannot cause it a 429.
+
+Reading the figures:
+
+- calls/user: the API requests the server saw, divided by the users deleted, with and without the operation
+  polls (how many polls an operation takes depends on --operation-delay against the client's polling
+  schedule: first after 0.25 s, then doubling). For the bot this includes the look-ups made when the command
+  was typed, before the approval (shown apart in the breakdown).
+- of bound: requests per second during the timed run divided by the rate-limit bound, min(rate/60,
+  burst/10) per second; with the default flags the per-minute limit is the tighter one. Within the first
+  minute the burst window lets a client go faster than rate/60, so a run of about a minute or less can come
+  out above 1; the lines under the table compare with a client that sends evenly at the burst rate and keeps
+  both windows, and give the requests per 10 s (--burst of them in one interval: the burst window was full).
+- 429s: answers 429 the server gave during that run (rate windows and operation limit).
+- heap peak: tracemalloc's peak of the Python memory allocated during the run and not yet freed, for the
+  whole process (the fakes' threads included); started at the run's start (`--no-tracemalloc` leaves it
+  off, tracing slows Python down). max RSS: the process's peak resident size so far (it never goes down, so
+  the loop's figure includes the bot run's).
+
+Targets: the bot at >= 0.9 of the bound with no 429s, and <= 5 console calls per deleted user besides polls.
+
+Run from the repository root: `python bench/bulk.py [--users N] [--rate R] [--burst B] [--workers W] ...`
+(`--help` lists every flag). With the defaults the bot's run takes about 70 s and the loop's about 140 s:
+the loop cannot go faster than two polls and six round trips per user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import resource
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlmodel import select
+
+from bot.console.eightbyeight.client import EightByEightClient
+from bot.console.eightbyeight.limits import ApiLimits, Throttle
+from bot.console.eightbyeight.mapping import rsql_equals, without_licenses
+from bot.container import Container, build
+from bot.errors import ConfigurationError
+from bot.server import create_asgi_app
+from bot.settings import DEMO_POLICY, load_settings
+from bot.shell.demo import HOME_CHANNEL, populate
+from bot.shell.fake_slack import FakeSlack
+from bot.shell.workspace import Delivery, Workspace
+from storage import migrate
+from storage.db import session
+from storage.models import RequestRow
+
+REPO = Path(__file__).resolve().parent.parent  # the fake 8x8 server lives in tests/, which is not installed
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.fake_eightbyeight import FakeEightByEight, Limits, Recorded, make_user  # noqa: E402
+
+SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
+ALICE = "U0ALICE"  # the demo admin who asks (bot/shell/demo.py, bot/demo_policy.toml) ...
+APPROVERS = ("U0BOB", "U0DANA")  # ... and the ones who approve
+FINAL_STATES = ("done", "failed")
+STATE_POLL = 0.1  # seconds between looks at the request's state while it runs
+SETTLE = 60.0  # seconds allowed for the bot's listeners to answer a command or a click
+KINDS = ("lookup", "get", "put", "delete", "poll", "other")
+
+
+class BenchFailed(Exception):
+    """A step of the bot path did not go as a person would see it go; the message says what was seen."""
+
+
+# -- logging ------------------------------------------------------------------------------------------------
+
+
+class Tally(logging.Handler):
+    """Counts warnings and errors instead of printing them (with their tracebacks)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        first_line = (record.getMessage().splitlines() or [""])[0][:140]
+        self.seen[f"{record.levelname} {record.name}: {first_line}"] += 1
+
+
+def quiet_logging() -> Tally:
+    tally = Tally()
+    logging.basicConfig(level=logging.WARNING, handlers=[tally], force=True)
+    return tally
+
+
+# -- the fake 8x8 and its users -----------------------------------------------------------------------------
+
+
+def start_fake(args: argparse.Namespace) -> FakeEightByEight:
+    limits = Limits(requests=args.rate, period=60.0, burst=args.burst, burst_period=10.0,
+                    operations=args.operations)
+    return FakeEightByEight(api_key="bench-key", limits=limits, operation_delay=args.operation_delay,
+                            latency=args.latency).start()
+
+
+def seed(fake: FakeEightByEight, prefix: str, count: int, *, first_number: int) -> list[str]:
+    """Add `count` UC users, each with a license and an extension holding a phone number; return their names."""
+    width = max(3, len(str(count)))
+    names = [f"{prefix}{index:0{width}d}" for index in range(1, count + 1)]
+    for index, name in enumerate(names):
+        fake.add_user(make_user(
+            name, f"{name}@example.com", first_name="Bench", last_name=f"User {name}", licenses=["X Series X4"],
+            extensions=[{"extensionNumber": str(first_number + index), "extensionType": "UC",
+                         "phoneNumbers": [f"+1415{first_number + index:07d}"]}]))
+    return names
+
+
+def kind_of(recorded: Recorded) -> str:
+    """Which kind of console call an exchange was."""
+    path = recorded.path.rstrip("/")
+    if recorded.method == "GET" and path.endswith("/users"):
+        return "lookup" if ("filter" in recorded.query or "scrollId" in recorded.query) else "other"
+    if "/operations/" in path:
+        return "poll" if recorded.method == "GET" else "other"
+    if "/users/" in path:
+        return {"GET": "get", "PUT": "put", "DELETE": "delete"}.get(recorded.method, "other")
+    return "other"
+
+
+def deleted_among(fake: FakeEightByEight, names: list[str]) -> int:
+    """How many of these users are gone from the console."""
+    left = {user["basicInfo"]["userName"] for user in fake.users()}
+    return sum(name not in left for name in names)
+
+
+def licensed_left(fake: FakeEightByEight, names: list[str]) -> int:
+    """How many of these users still hold a license (a delete must release them first)."""
+    wanted = set(names)
+    return sum(bool((user.get("serviceInfo") or {}).get("licenses")) for user in fake.users()
+               if user["basicInfo"]["userName"] in wanted)
+
+
+# -- measuring a run ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    users: int  # users named
+    deleted: int
+    seconds: float  # the timed run
+    calls: Counter[str]  # every call of the run, look-ups before the approval included
+    window_calls: int  # calls during the timed run
+    per_10s: list[int]  # calls during the timed run, per 10 s from its start
+    throttled: int
+    heap_peak: int | None  # bytes, None when tracemalloc was off
+    max_rss: int  # bytes
+    notes: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def traced(enabled: bool) -> Iterator[Callable[[], int | None]]:
+    """Trace Python allocations inside the block; the yielded function returns the peak so far."""
+    if not enabled:
+        yield lambda: None
+        return
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        yield lambda: tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def max_rss() -> int:
+    """The process's peak resident set size so far, in bytes (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def per_10s(recorded: list[Recorded], started: float, seconds: float) -> list[int]:
+    buckets = [0] * (int(seconds // 10) + 1)
+    for item in recorded:
+        if started <= item.at < started + seconds:
+            buckets[int((item.at - started) // 10)] += 1
+    return buckets
+
+
+def count_calls(recorded: list[Recorded]) -> Counter[str]:
+    calls = Counter(kind_of(item) for item in recorded)
+    calls["429"] = sum(item.status == 429 for item in recorded)
+    return calls
+
+
+# -- the bot path -------------------------------------------------------------------------------------------
+
+
+class LiveServer:
+    """uvicorn serving an ASGI app on a free loopback port, in a thread (as tests/app/conftest.py does)."""
+
+    def __init__(self, asgi_app) -> None:
+        config = uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning", log_config=None,
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="bench-uvicorn", daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise BenchFailed("uvicorn did not start")
+            self.thread.join(0.01)
+        return self
+
+    @property
+    def events_url(self) -> str:
+        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}/slack/events"
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class BotApp:
+    container: Container
+    workspace: Workspace
+    slack: FakeSlack
+
+
+@contextmanager
+def serve_bot(fake: FakeEightByEight, args: argparse.Namespace, workdir: Path) -> Iterator[BotApp]:
+    """The real app configured as an admin would for 8x8, served over HTTP, with Slack faked."""
+    slack = FakeSlack(team_id="T0DEMO")
+    populate(slack)
+    with slack:
+        settings = load_settings(
+            slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
+            database_url=f"sqlite:///{workdir / 'offboard.db'}", offboard_policy=DEMO_POLICY,
+            offboard_log_level="WARNING", offboard_console="8x8", eightbyeight_base_url=fake.base_url,
+            eightbyeight_api_key=fake.api_key, eightbyeight_rate_limit=args.rate,
+            eightbyeight_burst_limit=args.burst, eightbyeight_max_operations=args.operations,
+            offboard_workers=args.workers, offboard_max_users=max(500, args.users))
+        container = build(settings)
+        try:
+            migrate.upgrade(container.engine)
+            asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET,
+                                   metrics=container.metrics)
+            with LiveServer(asgi) as server, httpx.Client(timeout=60) as http:
+
+                def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+                    response = http.post(server.events_url, content=body, headers=headers)
+                    return response.status_code, response.content
+
+                yield BotApp(container, Workspace(slack, signing_secret=SIGNING_SECRET, send=send), slack)
+                container.wait_idle(args.timeout)  # the run's last messages, before the pools shut down
+        finally:
+            container.close()
+
+
+def answered(app: BotApp, doing: str, act: Callable[[], Delivery], *, who: str) -> None:
+    """Do one Slack action and wait for the listeners it started; raise BenchFailed when it did not work."""
+    try:
+        delivery = act()
+    except LookupError as error:  # the button is not there: say what the user sees instead
+        raise BenchFailed(f"{doing}: {error}. Their last ephemeral message: {last_words(app, who)}") from None
+    if delivery.status != 200:
+        raise BenchFailed(f"{doing}: the app answered HTTP {delivery.status}: {delivery.body[:300]!r}")
+    if not all(pool.wait_idle(SETTLE) for pool in answer_pools(app.container)):
+        raise BenchFailed(f"{doing}: the app was still answering after {SETTLE:.0f} s")
+
+
+def answer_pools(container: Container) -> list[Any]:
+    """The pools that answer a command or a click, in the order work flows through them: Bolt's listeners,
+    then the pool they hand their work to when the container has one. Not the jobs that run a request."""
+    return [pool for pool in (container.listeners, getattr(container, "answers", None)) if pool is not None]
+
+
+def approve(app: BotApp, approver: str) -> None:
+    answered(app, f"{approver} presses Approve", lambda: app.workspace.press(approver, "Approve"), who=approver)
+
+
+def last_words(app: BotApp, user_id: str) -> str:
+    """The newest ephemeral message the user saw, shortened, to explain a failed step."""
+    seen = app.slack.ephemerals(user_id=user_id)
+    return (seen[-1].text or "").strip()[:400] if seen else "(no ephemeral message)"
+
+
+def request_awaiting(app: BotApp) -> tuple[str, tuple[str, ...]]:
+    """The id of the request alice submitted, and the admins who will approve it (the policy says how many)."""
+    requests = app.container.store.list(limit=5)
+    if len(requests) != 1:
+        raise BenchFailed(f"expected one request, found {len(requests)}; alice last saw: {last_words(app, ALICE)}")
+    request = requests[0]
+    if request.state.value != "awaiting_approval":
+        raise BenchFailed(f"request {request.id} is {request.state.value}, not awaiting approval")
+    if not 1 <= request.approvals_required <= len(APPROVERS):
+        raise BenchFailed(f"request {request.id} needs {request.approvals_required} approvers; the demo has "
+                          f"{len(APPROVERS)} besides alice")
+    return request.id, APPROVERS[:request.approvals_required]
+
+
+def state_of(app: BotApp, request_id: str) -> str:
+    """The request's state, read with one small query (the full request holds every target and step)."""
+    with session(app.container.engine) as db:
+        return db.exec(select(RequestRow.state).where(RequestRow.id == request_id)).one()
+
+
+def wait_final(app: BotApp, request_id: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while (state := state_of(app, request_id)) not in FINAL_STATES:
+        if time.monotonic() > deadline:
+            raise BenchFailed(f"request {request_id} still {state} after {timeout:.0f} s")
+        time.sleep(STATE_POLL)
+    return state
+
+
+def outcome_notes(app: BotApp, request_id: str) -> list[str]:
+    """The targets that did not end done, with what the bot said about them (a few)."""
+    request = app.container.store.get(request_id)
+    outcomes = Counter(target.outcome.value for target in request.targets)
+    notes = [f"bot request {request_id}: " + ", ".join(f"{count} {name}" for name, count in outcomes.items())]
+    for target in [t for t in request.targets if t.outcome.value != "done"][:3]:
+        notes.append(f"  {target.plan.username}: {target.outcome.value}: {target.detail}")
+    return notes
+
+
+def run_bot(fake: FakeEightByEight, args: argparse.Namespace, workdir: Path) -> Result:
+    names = seed(fake, "u", args.users, first_number=2_000_000)
+    with serve_bot(fake, args, workdir) as app:
+        first, throttled = len(fake.requests), fake.throttled
+        command = f"delete {' '.join(names)} --reason bench"
+        answered(app, "/offboard delete", lambda: app.workspace.slash(ALICE, command, channel_id=HOME_CHANNEL),
+                 who=ALICE)
+        answered(app, "alice presses Request approval", lambda: app.workspace.press(ALICE, "Request approval"),
+                 who=ALICE)
+        request_id, approvers = request_awaiting(app)
+        for approver in approvers[:-1]:
+            approve(app, approver)
+        with traced(args.tracemalloc) as peak:
+            started = time.monotonic()  # from the click that starts the run
+            approve(app, approvers[-1])
+            state = wait_final(app, request_id, args.timeout)
+            seconds = time.monotonic() - started
+            heap = peak()
+        recorded = fake.requests[first:]
+        notes = [f"bot request ended {state}", *outcome_notes(app, request_id)]
+    return Result("bot", args.users, deleted_among(fake, names), seconds, count_calls(recorded),
+                  sum(item.at >= started for item in recorded), per_10s(recorded, started, seconds),
+                  fake.throttled - throttled, heap, max_rss(), notes + unreleased(fake, names))
+
+
+def unreleased(fake: FakeEightByEight, names: list[str]) -> list[str]:
+    left = licensed_left(fake, names)
+    return [f"{left} users not deleted still hold a license"] if left else []
+
+
+# -- the admin's loop ---------------------------------------------------------------------------------------
+
+
+def primed_throttle(limits: ApiLimits, fake: FakeEightByEight) -> Throttle:
+    """A throttle at the bot's limits that already counts the requests the server still counts (the bot
+    run's last minute), so the loop is not answered 429 because of the run before it."""
+    throttle = Throttle(limits)
+    horizon = time.monotonic() - limits.period
+    for item in fake.requests:
+        if item.at > horizon and item.status not in (None, 401, 429):
+            throttle.acquire().at = item.at
+    return throttle
+
+
+def delete_one(client: EightByEightClient, name: str) -> bool:
+    """What a script does for one user; False when the user was not found."""
+    found = [raw for raw in client.list_users(filter=rsql_equals("basicInfo.userName", name), page_size=20,
+                                              max_pages=1)
+             if raw["basicInfo"]["userName"].lower() == name.lower()]
+    if len(found) != 1:
+        return False
+    user_id = found[0]["basicInfo"]["userId"]
+    raw = client.get_user(user_id)
+    client.put_user(user_id, without_licenses(raw), doing=f"release the licenses of {name}")
+    client.delete_user(user_id, doing=f"delete {name}")
+    return True
+
+
+def run_loop(fake: FakeEightByEight, args: argparse.Namespace) -> Result:
+    names = seed(fake, "s", args.users, first_number=5_000_000)
+    limits = ApiLimits(requests=args.rate, burst=args.burst, operations=args.operations)
+    client = EightByEightClient(fake.base_url, fake.api_key, throttle=primed_throttle(limits, fake))
+    first, throttled = len(fake.requests), fake.throttled
+    missing = 0
+    try:
+        with traced(args.tracemalloc) as peak:
+            started = time.monotonic()
+            for name in names:
+                missing += not delete_one(client, name)
+            seconds = time.monotonic() - started
+            heap = peak()
+    finally:
+        client.close()
+    recorded = fake.requests[first:]
+    notes = [f"loop: {missing} users not found by the filtered GET"] if missing else []
+    return Result("loop", args.users, deleted_among(fake, names), seconds, count_calls(recorded), len(recorded),
+                  per_10s(recorded, started, seconds), fake.throttled - throttled, heap, max_rss(),
+                  notes + unreleased(fake, names))
+
+
+# -- figures ------------------------------------------------------------------------------------------------
+
+
+def bound_per_second(args: argparse.Namespace) -> float:
+    return min(args.rate / 60.0, args.burst / 10.0)
+
+
+def window_allowance(args: argparse.Namespace, seconds: float) -> int:
+    """The most requests a client pacing itself at the burst rate (one every 10/burst s) can send in `seconds`
+    while keeping both sliding windows, starting from empty windows: each request goes at the earliest
+    moment the pace and both windows allow."""
+    times: list[float] = []
+    spacing = 10.0 / args.burst
+    while True:
+        at = times[-1] + spacing if times else 0.0
+        if len(times) >= args.rate:
+            at = max(at, times[-args.rate] + 60.0)
+        if len(times) >= args.burst:
+            at = max(at, times[-args.burst] + 10.0)
+        if at >= seconds:
+            return len(times)
+        times.append(at)
+
+
+def per_user(result: Result, count: float) -> float:
+    return count / result.deleted if result.deleted else float("nan")
+
+
+def mib(value: int | None) -> str:
+    return "off" if value is None else f"{value / 2**20:.1f}"
+
+
+def print_config(args: argparse.Namespace) -> None:
+    bound = bound_per_second(args)
+    tighter = "the per-minute limit" if args.rate / 60.0 <= args.burst / 10.0 else "the burst limit"
+    print(f"offboard-bot bulk bench: python {platform.python_version()}, {os.cpu_count()} CPUs")
+    print(f"users: {args.users} per run; 8x8 fake: {args.rate} requests/min, {args.burst} per 10 s, "
+          f"{args.operations} operations at once, latency {args.latency * 1000:.0f} ms, operations finish after "
+          f"{args.operation_delay * 1000:.0f} ms")
+    print(f"bot: OFFBOARD_WORKERS={args.workers}, the same limits in EIGHTBYEIGHT_*; "
+          f"rate-limit bound {bound:.2f} requests/s, set by {tighter}")
+    print(f"tracemalloc: {'on' if args.tracemalloc else 'off'}\n", flush=True)
+
+
+def print_table(results: list[Result], args: argparse.Namespace) -> None:
+    bound = bound_per_second(args)
+    print(f"{'run':<5} {'users':>5} {'deleted':>7} {'seconds':>8} {'users/min':>9} {'calls/user':>10} "
+          f"{'w/o polls':>9} {'of bound':>8} {'429s':>5} {'heap peak MiB':>13} {'max RSS MiB':>11}")
+    for r in results:
+        total = sum(r.calls[kind] for kind in KINDS)
+        rate = r.window_calls / r.seconds / bound if r.seconds else float("nan")
+        print(f"{r.name:<5} {r.users:>5} {r.deleted:>7} {r.seconds:>8.1f} {r.deleted / r.seconds * 60:>9.1f} "
+              f"{per_user(r, total):>10.2f} {per_user(r, total - r.calls['poll']):>9.2f} {rate:>8.2f} "
+              f"{r.throttled:>5} {mib(r.heap_peak):>13} {mib(r.max_rss):>11}")
+    print(f"(of bound: requests per second in the timed run / {bound:.2f}; the windows let a client go faster "
+          "than that for up to a minute, so runs that short can come out above 1)")
+    print()
+    for r in results:
+        allowed = window_allowance(args, r.seconds)
+        print(f"{r.name}: {r.window_calls} requests in the {r.seconds:.1f} s timed run; a client sending evenly at "
+              f"{args.burst / 10:g}/s and keeping both windows (from empty) sends {allowed} in that time "
+              f"({r.window_calls / max(allowed, 1):.2f} of that)")
+        print(f"  requests per 10 s: {' '.join(map(str, r.per_10s))} (the last interval is partial)")
+
+
+def print_breakdown(results: list[Result]) -> None:
+    print("\nconsole calls per deleted user, by kind (lookup: GET /users?filter=..., get: GET /users/{id}, "
+          "poll: GET /operations/{id}):")
+    print(f"{'run':<5} " + " ".join(f"{kind:>7}" for kind in KINDS) + f" {'total':>7} {'429 answers':>11}")
+    for r in results:
+        total = sum(r.calls[kind] for kind in KINDS)
+        print(f"{r.name:<5} " + " ".join(f"{per_user(r, r.calls[kind]):>7.2f}" for kind in KINDS)
+              + f" {per_user(r, total):>7.2f} {r.calls['429']:>11}")
+    for r in results:
+        total = sum(r.calls[kind] for kind in KINDS)
+        before = f", {total - r.window_calls} of them before the timed run" if total > r.window_calls else ""
+        print(f"{r.name}: {total} calls in all{before}; " + ", ".join(
+            f"{kind} {r.calls[kind]}" for kind in KINDS if r.calls[kind]))
+    print("(the bot looks the named users up when the command is typed, before the approval; "
+          "the loop looks each one up just before deleting it)")
+
+
+def print_verdict(bot: Result, args: argparse.Namespace) -> None:
+    total = sum(bot.calls[kind] for kind in KINDS)
+    fraction = bot.window_calls / bot.seconds / bound_per_second(args)
+    without_polls = per_user(bot, total - bot.calls["poll"])
+    checks = (
+        (f"throughput {fraction:.2f} of the bound (target >= 0.9)", fraction >= 0.9),
+        (f"429s caused by the bot: {bot.throttled} (target 0)", bot.throttled == 0),
+        (f"console calls per deleted user besides polls: {without_polls:.2f} (target <= 5)", without_polls <= 5),
+        (f"users deleted: {bot.deleted} of {bot.users}", bot.deleted == bot.users),
+    )
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  bot {text}")
+
+
+def print_notes(results: list[Result], tally: Tally) -> None:
+    print()
+    for r in results:
+        for note in r.notes:
+            print(note)
+    print(f"log records at WARNING or above: {sum(tally.seen.values())}")
+    for line, count in tally.seen.most_common(8):
+        print(f"  {count:>5} x {line}")
+
+
+# -- main ---------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--users", type=int, default=200, help="users deleted per run (200)")
+    parser.add_argument("--rate", type=int, default=1000, help="requests per minute the API allows (1000)")
+    parser.add_argument("--burst", type=int, default=200, help="requests per 10 s the API allows (200)")
+    parser.add_argument("--operations", type=int, default=10, help="operations in flight at once (10)")
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every answer (0.02)")
+    parser.add_argument("--operation-delay", type=float, default=0.2,
+                        help="seconds until a PUT or DELETE operation completes (0.2)")
+    parser.add_argument("--workers", type=int, default=8, help="OFFBOARD_WORKERS: users side by side (8)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds a run may take (900)")
+    parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false",
+                        help="do not trace allocations (tracing slows Python down)")
+    args = parser.parse_args(argv)
+    if min(args.users, args.rate, args.burst, args.operations, args.workers) < 1:
+        parser.error("--users, --rate, --burst, --operations and --workers must be positive")
+    if args.users > 5000 or args.workers > 64:
+        parser.error("the bot takes at most 5000 users in one request and 64 workers")
+    if min(args.latency, args.operation_delay) < 0 or args.timeout <= 0:
+        parser.error("--latency and --operation-delay must not be negative, --timeout must be positive")
+    return args
+
+
+def run(args: argparse.Namespace, tally: Tally) -> int:
+    fake = start_fake(args)
+    try:
+        with tempfile.TemporaryDirectory(prefix="offboard-bulk-") as tmp:
+            print(f"bot: deleting {args.users} users through Slack...", flush=True)
+            bot = run_bot(fake, args, Path(tmp))
+        print(f"loop: deleting {args.users} users one after the other...\n", flush=True)
+        loop = run_loop(fake, args)
+    finally:
+        fake.stop()
+    print_table([bot, loop], args)
+    print_breakdown([bot, loop])
+    print_verdict(bot, args)
+    print_notes([bot, loop], tally)
+    if fake.bugs:
+        print(f"the fake 8x8 server hit {len(fake.bugs)} bugs of its own (answered 500)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tally = quiet_logging()
+    print_config(args)
+    try:
+        return run(args, tally)
+    except BenchFailed as failure:
+        print(f"\nthe bot path failed: {failure}")
+        return 1
+    except ConfigurationError as error:
+        print(f"\nthe bot refused this configuration: {error}")
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
