@@ -124,3 +124,36 @@ def test_a_long_request_never_makes_another_admin_wait(app):
     app.settle()
     assert store.get(request_id).state is RequestState.DONE
     assert app.console.throttled == 0
+
+
+def test_mixed_outcomes_then_a_retry_of_just_the_failed_users(app):
+    fake = app.console
+    names = " ".join(f"bulk{number:03}" for number in range(12))
+    ids = {u["basicInfo"]["userName"]: u["basicInfo"]["userId"] for u in fake.users()}
+    fake.fail_next("DELETE", f"/users/{ids['bulk003']}", status=400)  # refused for good: the user stays
+    fake.fail_next("PUT", f"/users/{ids['bulk007']}", status=400)  # licenses kept, so no delete either
+    app.command("alice", f"delete {names} --reason office closed")
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.press("bob", "Approve")
+    app.press("dana", "Approve")
+
+    finished = app.container.store.get(request_id)
+    assert finished.state is RequestState.FAILED
+    failed = sorted(t.plan.username for t in finished.targets if t.outcome is not TargetOutcome.DONE)
+    assert failed == ["bulk003", "bulk007"]
+    assert fake.throttled == 0
+    results = app.channel_texts("C0RESULTS")[-1]
+    assert results.index("bulk003") < results.index("bulk000")  # failures first
+    named = {f"bulk{n:03}" for n in range(12)}
+    assert {u["basicInfo"]["userName"] for u in fake.users()} & named == {"bulk003", "bulk007"}
+
+    app.workspace.press(U["dana"], "Retry the 2 failed users", channel_id="C0RESULTS")
+    app.settle()
+    [retry] = app.container.store.list(states=[RequestState.DRAFT], limit=5)
+    assert retry.requester_id == U["dana"] and "Retry of the users that failed in " + request_id in retry.reason
+    assert sorted(target.plan.username for target in retry.targets) == ["bulk003", "bulk007"]
+    app.press("dana", "Request approval")
+    app.press("alice", "Approve")
+    assert app.container.store.get(retry.id).state is RequestState.DONE
+    assert not {u["basicInfo"]["userName"] for u in fake.users()} & {"bulk003", "bulk007"}
