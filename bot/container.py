@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy import Engine
 
 import handlers
@@ -98,7 +99,9 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     store = RequestStore(engine)
     metrics = PrometheusMetrics()
     console = console or build_console(settings, on_call=metrics.console_call)
-    client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    # A bulk run redraws its message about once a second; when Slack answers 429, wait as it says, once or twice.
+    client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
+                       retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)])
     listeners = TrackedExecutor(max_workers=LISTENER_THREADS, name="listener")
     answers = TrackedExecutor(max_workers=ANSWER_THREADS, name="answer")
     jobs = TrackedExecutor(max_workers=4, name="job")

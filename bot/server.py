@@ -61,14 +61,16 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
-        with AWAITING_ACK:  # from arrival to answer: the work of earlier requests lets it go first
-            return await _handle(request)
-
-    async def _handle(request: Request) -> Response:
         body = await _read_capped(request)
         if body is None:
             return Response("payload too large", status_code=413)
         headers = dict(request.headers)
+        if not verifier.is_valid_request(body, headers):
+            return await _handle(body, headers, request)  # Bolt refuses it, and says so in its log
+        with AWAITING_ACK:  # a real Slack request, until answered: work after earlier acks lets it go first
+            return await _handle(body, headers, request)
+
+    async def _handle(body: bytes, headers: dict[str, str], request: Request) -> Response:
         try:
             bolt_request = to_bolt_request(body, headers=headers, query=request.url.query)
         except (ValueError, TypeError, AttributeError, KeyError):

@@ -142,6 +142,11 @@ class OffboardService:
         texts: dict[UserRef, str] = {}
         resolved: dict[UserRef, tuple[ConsoleUser | None, str]] = {}
         for ref in refs:
+            if ref.console_id:
+                user = self._console.get_user(user_id=ref.console_id)
+                resolved[ref] = (user, "") if user is not None else (
+                    None, f"{quote(ref.text)}: no longer in the {self._console.name} console.")
+                continue
             if not ref.slack_user_id:
                 texts[ref] = ref.text.strip()
                 continue
@@ -245,10 +250,11 @@ class OffboardService:
             raise Refusal("nothing_to_retry", f"Request {request.id} has no failed users to retry.",
                           request_id=request_id)
         reason = f"Retry of the users that failed in {request.id}" + (f": {request.reason}" if request.reason else "")
+        # The same profiles, by console id: a username may have passed to someone else since.
         command = Command(verb=Verb(request.action.value),
-                          targets=tuple(UserRef(text=plan.username.lower()) for plan in failed),
+                          targets=tuple(UserRef(text=plan.username, console_id=plan.user_id) for plan in failed),
                           new_username=failed[0].new_username if request.action is Action.RENAME else None,
-                          reason=reason[:MAX_REASON], **_stages_of(failed[0]))
+                          reason=reason[:MAX_REASON], **_stages_of(failed))
         draft = self.prepare(actor=actor, command=command, origin_channel=request.origin_channel)
         self._store.append_audit(AuditEntry(actor=actor.user_id, event="request.retried", request_id=request_id,
                                             data={"draft": draft.id, "users": [plan.username for plan in failed]}),
@@ -758,14 +764,15 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _stages_of(plan: TargetPlan) -> dict[str, timedelta | None]:
-    """The --grace and --retain a staged delete's plan was made with (none for a delete at once)."""
-    after = {step.kind: step.after for step in plan.steps}
-    retain = after.get(StepKind.DELETE, 0)
+def _stages_of(plans: list[TargetPlan]) -> dict[str, timedelta | None]:
+    """The --grace and --retain a staged delete's plans were made with (none for a delete at once). Every plan
+    of a request shares them, but only a user holding numbers has the release step that shows the grace."""
+    retain = max((step.after for plan in plans for step in plan.steps if step.kind is StepKind.DELETE), default=0)
     if not retain:
         return {}
-    release = after.get(StepKind.RELEASE_LICENSES, retain)
-    return {"grace": timedelta(seconds=release) if release != retain else None, "retain": timedelta(seconds=retain)}
+    releases = [step.after for plan in plans for step in plan.steps
+                if step.kind is StepKind.RELEASE_LICENSES and not step.manual and step.after != retain]
+    return {"grace": timedelta(seconds=releases[0]) if releases else None, "retain": timedelta(seconds=retain)}
 
 
 def _blocked_plan(action: Action, ref: UserRef, problem: str) -> TargetPlan:

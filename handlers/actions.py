@@ -66,7 +66,7 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         _decide(body, client, service.approve)
 
     @app.action(ActionId.REJECT.value)
-    @guard.after_ack
+    @guard  # opens a modal: on the listener thread, within its trigger id's 3 s
     def reject(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         request = service.check_can_reject(actor=actor_from(body), request_id=_ref(body))

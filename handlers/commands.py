@@ -16,7 +16,7 @@ from handlers.payload import actor_from
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.command(COMMAND)
-    @guard.after_ack
+    @guard.after_ack(inline_when=lambda body: not (body.get("text") or "").strip())  # the form: a trigger id
     def offboard(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         actor = actor_from(body)

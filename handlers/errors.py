@@ -28,6 +28,8 @@ Listener = Callable[..., None]
 
 
 QUIET_WAIT = 0.5  # seconds work after an ack may wait for the requests in flight to be acked first
+
+
 class _Acked:
     """Stands in for Bolt's ack in a listener whose ack was already sent: calling it does nothing."""
 
@@ -56,9 +58,15 @@ class Guard:
     def __call__(self, listener: Listener) -> Listener:
         return self._wrap(listener, deferred=False)
 
-    def after_ack(self, listener: Listener) -> Listener:
-        """For listeners that always ack first thing: ack here, run the rest off Bolt's listener thread."""
-        return self._wrap(listener, deferred=self._answers is not None)
+    def after_ack(self, listener: Listener | None = None, *,
+                  inline_when: Callable[[dict], bool] | None = None) -> Listener | Callable[[Listener], Listener]:
+        """For listeners that always ack first thing: ack here, run the rest off Bolt's listener thread.
+
+        `inline_when(body)` keeps a request on the listener thread: one that opens a modal must do so
+        within the 3 s its trigger id lives, so it never queues behind other requests' work."""
+        if listener is None:
+            return lambda decorated: self.after_ack(decorated, inline_when=inline_when)
+        return self._wrap(listener, deferred=self._answers is not None, inline_when=inline_when)
 
     def _after_acks(self, run: Callable[..., None], kwargs: dict) -> None:
         """Run the work once the requests in flight were acked (Slack's 3 s are hard, an answer's are
@@ -66,7 +74,8 @@ class Guard:
         AWAITING_ACK.wait_quiet(QUIET_WAIT)
         run(**kwargs)
 
-    def _wrap(self, listener: Listener, *, deferred: bool) -> Listener:
+    def _wrap(self, listener: Listener, *, deferred: bool,
+              inline_when: Callable[[dict], bool] | None = None) -> Listener:
         names = list(inspect.signature(listener).parameters)
         wanted = names + [name for name in ("ack", "body", "client") if name not in names]
 
@@ -82,7 +91,7 @@ class Guard:
                     log.exception("could not report an error from %s", listener.__name__)
 
         def guarded(**kwargs) -> None:
-            if not deferred:
+            if not deferred or (inline_when is not None and inline_when(kwargs["body"])):
                 run(**kwargs)
                 return
             kwargs["ack"]()

@@ -151,3 +151,4 @@ def test_an_error_of_our_own_stops_new_users_and_is_raised(sqlite_engine, consol
     half = store.get(request.id)
     assert half.state is RequestState.EXECUTING  # the sweeper resumes it after the lease lapses
     assert any(not target.steps for target in half.targets)
+

@@ -43,10 +43,12 @@ class Verb(StrEnum):
 
 @dataclass(frozen=True)
 class UserRef:
-    """A user as typed: a Slack mention (resolved through the member's email) or a username/email."""
+    """A user as typed: a Slack mention (resolved through the member's email) or a username/email; or, for a
+    retry, the very console profile an earlier request named (`console_id`; `text` is its username then)."""
 
     text: str
     slack_user_id: str | None = None
+    console_id: str | None = None
 
     def __str__(self) -> str:
         return f"<@{self.slack_user_id}>" if self.slack_user_id else self.text

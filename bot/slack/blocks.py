@@ -183,7 +183,7 @@ def _left_out_blocks(request: OffboardRequest) -> list[dict]:
     if not request.left_out:
         return []
     count = len(request.left_out)
-    lines = [f":warning: *Left out: {count} of the users you named*, for these reasons (the plan below is "
+    lines = [f":warning: *Left out: {count} of the users named*, for these reasons (the plan below is "
              "for the others):", *(f"• {line}" for line in request.left_out)]
     return _sections(lines, budget=LEFT_OUT_BLOCKS, overflow="…and {hidden} more left out.")
 
@@ -214,6 +214,8 @@ def approval_message(request: OffboardRequest) -> dict:
             button("Re-check", ActionId.RECHECK, ref, style="primary"),
             button("Stop here", ActionId.STOP_WAITING, ref),
         ]})
+    if awaiting:
+        head += _left_out_blocks(request)  # the approvers see who was named but is not part of it
     budget = MAX_BLOCKS - len(head) - len(tail)
     if request.state is RequestState.WAITING:
         body = _manual_blocks(request, budget=budget)

@@ -4,6 +4,7 @@ console, the database, the answer) runs on a pool of its own, after the requests
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.concurrency import InFlight
@@ -54,3 +55,19 @@ def test_work_waits_for_requests_in_flight_but_not_for_ever():
 
     with in_flight:  # a request that never ends holds work back only up to the timeout
         in_flight.wait_quiet(0.05)
+
+
+def test_forms_open_at_once_even_while_every_answer_thread_waits_on_the_console(app):
+    stuck = threading.Event()
+    app.faults.hold("find_user", until=stuck)
+    try:
+        for who in ("alice", "dana", "alice"):  # more slow requests than there are answer threads
+            assert app.workspace.slash(U[who], "delete jdoe").status == 200
+        assert app.workspace.slash(U["bob"], "").status == 200  # the form: its trigger id lives 3 s
+        deadline = time.monotonic() + 10  # well past the trigger id's life: it opened in time or never will
+        while not app.slack.views(user_id=U["bob"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [view.callback_id for view in app.slack.views(user_id=U["bob"])] == ["offboard_new_request"]
+    finally:
+        stuck.set()
+    app.settle()

@@ -172,3 +172,16 @@ def test_a_run_that_keeps_hitting_an_unexpected_error_stops_and_says_so(app):
     assert "stopped after 3 unexpected errors" in app.channel_texts("C0RESULTS")[-1]
     assert _ops(app) == ["release_licenses"]  # the step before the bug ran once; the delete never
     assert audit.verify(app.container.engine).ok
+
+
+def test_slack_rate_limiting_a_message_update_is_waited_out_not_dropped(app):
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.slack.inject_failure("chat.update", retry_after=1, times=3)  # as many as the redraws of the run
+    app.press("bob", "Approve")
+    request = app.container.store.get(request_id)
+    assert request.state.value == "done"
+    final = app.slack.message(request.message_channel, request.message_ts)
+    assert "Done" in final.text  # the last redraw landed after Slack's wait
+    assert [call.error for call in app.slack.calls("chat.update")].count("ratelimited") == 3

@@ -92,12 +92,13 @@ def test_users_with_problems_are_left_out_of_a_request_for_several_and_shown_bef
     app.press("alice", "Show plan", action="delete", picked_users="alice@example.com",
               users="nobody-here jdoe")
     preview = app.last_ephemeral("alice")
-    assert "Left out: 2 of the users you named" in preview
+    assert "Left out: 2 of the users named" in preview
     assert "protected" in preview and "nobody-here" in preview
     [draft] = app.container.store.list(limit=5)
     assert [target.plan.username for target in draft.targets] == ["jdoe"]
     assert len(draft.left_out) == 2
     app.press("alice", "Request approval")
+    assert "Left out: 2 of the users named" in app.channel_texts("C0APPROVALS")[-1]  # the approvers see it too
     app.press("bob", "Approve")
     assert app.container.store.get(draft.id).state.value == "done"
 

@@ -83,11 +83,14 @@ class EightByEightConsole:
 
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         raw = self.client.get_user(user_id)
+        now = self._monotonic()
         with self._fresh_lock:
+            for stale in [key for key, (read_at, _) in self._fresh.items() if now - read_at > FRESH_FOR]:
+                del self._fresh[stale]  # reads nobody changed the user after: they would only pile up
             if raw is None:
                 self._fresh.pop(user_id, None)
             else:
-                self._fresh[user_id] = (self._monotonic(), raw)
+                self._fresh[user_id] = (now, raw)
         return None if raw is None else mapping.user_from_api(raw)
 
     def _take_fresh(self, user_id: str) -> dict[str, Any] | None:
