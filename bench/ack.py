@@ -56,7 +56,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-import uvicorn
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy import create_engine
@@ -68,6 +67,7 @@ from bot.server import create_asgi_app
 from bot.settings import DEMO_POLICY, load_settings
 from bot.shell.demo import HOME_CHANNEL, populate
 from bot.shell.fake_slack import FakeSlack
+from bot.shell.live_server import LiveServer
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.values import RequestRef
 from storage import migrate
@@ -287,33 +287,6 @@ class SlackSide:
 
 
 # -- the apps (in this process) -------------------------------------------------------------------------
-
-
-class LiveServer:
-    """uvicorn serving an ASGI app on a free loopback port, in a thread (as tests/app/conftest.py does)."""
-
-    def __init__(self, asgi_app) -> None:
-        config = uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning", log_config=None,
-                                lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="bench-uvicorn", daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            self.thread.join(0.01)
-        return self
-
-    @property
-    def events_url(self) -> str:
-        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}/slack/events"
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @dataclass

@@ -53,7 +53,6 @@ import platform
 import resource
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from collections import Counter
@@ -64,7 +63,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlmodel import select
 
 from bot.console.eightbyeight.client import EightByEightClient
@@ -76,6 +74,7 @@ from bot.server import create_asgi_app
 from bot.settings import DEMO_POLICY, load_settings
 from bot.shell.demo import HOME_CHANNEL, populate
 from bot.shell.fake_slack import FakeSlack
+from bot.shell.live_server import LiveServer
 from bot.shell.workspace import Delivery, Workspace
 from storage import migrate
 from storage.db import session
@@ -221,33 +220,6 @@ def count_calls(recorded: list[Recorded]) -> Counter[str]:
 
 
 # -- the bot path -------------------------------------------------------------------------------------------
-
-
-class LiveServer:
-    """uvicorn serving an ASGI app on a free loopback port, in a thread (as tests/app/conftest.py does)."""
-
-    def __init__(self, asgi_app) -> None:
-        config = uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning", log_config=None,
-                                lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="bench-uvicorn", daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise BenchFailed("uvicorn did not start")
-            self.thread.join(0.01)
-        return self
-
-    @property
-    def events_url(self) -> str:
-        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}/slack/events"
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @dataclass

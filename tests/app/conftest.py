@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.clock import ManualClock
 from bot.console.local import LocalConsole
@@ -20,36 +18,13 @@ from bot.server import create_asgi_app
 from bot.settings import load_settings
 from bot.shell.demo import HOME_CHANNEL, populate
 from bot.shell.fake_slack import FakeSlack
+from bot.shell.live_server import LiveServer
 from bot.shell.workspace import Delivery, Workspace
 from storage import migrate
 from tests.fakes import FaultyConsole
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 U = {"alice": "U0ALICE", "bob": "U0BOB", "dana": "U0DANA", "carol": "U0CAROL", "jdoe": "U0JDOE"}
-
-
-class LiveServer:
-    """uvicorn serving an ASGI app on a loopback port, in a thread."""
-
-    def __init__(self, asgi_app) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        while not self.server.started:
-            self.thread.join(0.01)
-        return self
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @dataclass
