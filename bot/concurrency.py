@@ -65,7 +65,7 @@ class TrackedExecutor(ThreadPoolExecutor):
 class InFlight:
     """Counts requests being handled until they are answered, so that other work can let them go first."""
 
-    def __init__(self, *, settle: float = 0.02) -> None:
+    def __init__(self, *, settle: float = 0.05) -> None:
         self._count = 0
         self._idle_since = time.monotonic()
         self._settle = settle  # quiet this long before work goes ahead: requests tend to come in bursts
