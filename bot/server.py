@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import anyio
@@ -19,6 +21,9 @@ from starlette.routing import Route
 from bot.concurrency import AWAITING_ACK
 from bot.logs import request_scope
 from bot.metrics import CONTENT_TYPE, PrometheusMetrics
+from storage.replays import ReplayGuard
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused unread
 
@@ -59,6 +64,7 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
     """Return the ASGI app: POST /slack/events into Bolt (off the event loop), GET /healthz, and GET /metrics
     when given the metrics to serve."""
     verifier = SignatureVerifier(signing_secret)
+    replays = ReplayGuard(engine)
 
     async def slack_events(request: Request) -> Response:
         body = await _read_capped(request)
@@ -67,6 +73,10 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
         headers = dict(request.headers)
         if not verifier.is_valid_request(body, headers):
             return await _handle(body, headers, request)  # Bolt refuses it, and says so in its log
+        signature = headers.get("x-slack-signature", "")
+        if not await anyio.to_thread.run_sync(lambda: replays.first_time(signature, now=datetime.now(UTC))):
+            log.warning("refused a replayed Slack request (its signature was taken before)")
+            return Response("replayed request", status_code=401)
         with AWAITING_ACK:  # a real Slack request, until answered: work after earlier acks lets it go first
             return await _handle(body, headers, request)
 

@@ -116,3 +116,12 @@ class AuditHeadRow(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(max_length=64)
+
+
+class SeenRequestRow(SQLModel, table=True):
+    """A signed Slack request already taken, kept while its timestamp is still accepted: a replay is refused."""
+
+    __tablename__ = "seen_requests"
+
+    signature: str = Field(primary_key=True, max_length=80)
+    seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
