@@ -277,7 +277,8 @@ class OffboardService:
                            data={"approver": admin.email, "role": admin.role.value})
         approved = AuditEntry(actor=actor.user_id, event="request.approved", request_id=request_id)
         result = self._store.record_approval(request_id, approver_id=actor.user_id, approver_email=admin.email,
-                                             now=now, entry=entry, approved_entry=approved)
+                                             now=now, entry=entry, approved_entry=approved,
+                                             counted=self._policy.admin_emails)
         if not result.recorded:
             current = self._get(request_id)
             if current.state is RequestState.AWAITING_APPROVAL and current.expired(now):
@@ -408,6 +409,9 @@ class OffboardService:
         if request.state is RequestState.APPROVED:
             if request.run_at and request.run_at > self._clock.now():
                 return request  # not yet: the sweeper starts it when it is due
+            lapsed = self._lapsed_authority(request)
+            if lapsed:
+                return self._call_off(request, lapsed)
             changes = {"started_at": self._clock.now()} if request.started_at is None else {}
             request = self._store.transition(request_id, to=RequestState.EXECUTING,
                                              allowed_from=[RequestState.APPROVED], now=self._clock.now(),
@@ -449,6 +453,44 @@ class OffboardService:
         self._safely(self._notifier.post_outcome, finished)
         self._tell(finished.requester_id, _outcome_line(finished))
         return finished
+
+    def _lapsed_authority(self, request: OffboardRequest) -> str:
+        """Checked again as it starts (or starts its next stage): is the requester still an admin, and do
+        enough approvals come from people who still are? Return why not, or ''."""
+        team_id = self._members.home_team_id()
+
+        def still_admin(user_id: str, email: str) -> bool:
+            try:
+                admin = self._gate.admin(Actor(user_id=user_id, team_id=team_id))
+            except Refusal:
+                return False
+            return admin.email == email.lower()
+
+        if not still_admin(request.requester_id, request.requester_email):
+            return f"{request.requester_email}, who asked for it, is no longer an admin"
+        valid = {approval.approver_email for approval in request.approvals
+                 if approval.approver_email != request.requester_email
+                 and still_admin(approval.approver_id, approval.approver_email)}
+        if len(valid) < request.approvals_required:
+            gone = [approval.approver_email for approval in request.approvals if approval.approver_email not in valid]
+            return (f"the approval of {', '.join(gone)} no longer counts (no longer an admin), so it has "
+                    f"{len(valid)} of the {request.approvals_required} approvals it needs")
+        return ""
+
+    def _call_off(self, request: OffboardRequest, why: str) -> OffboardRequest:
+        """Cancel an approved request that may no longer run, before anything more is done, and say why."""
+        stopped = self._store.transition(
+            request.id, to=RequestState.CANCELLED, allowed_from=[RequestState.APPROVED], now=self._clock.now(),
+            entry=AuditEntry(actor="system", event="request.cancelled", request_id=request.id,
+                             data={"why": why}), changes={"decision_note": why})
+        if stopped is None:
+            return self._get(request.id)
+        self._ended(stopped)
+        self._refresh(request.id)
+        done = " Stages already done stay done." if any(t.steps for t in stopped.targets) else ""
+        self._tell(stopped.requester_id, f"Your request {stopped.id} was called off before it ran: {escape(why)}. "
+                   f"Nothing more was changed in the console.{done} Ask again if it is still needed.")
+        return stopped
 
     def _post_progress_message(self, request: OffboardRequest) -> None:
         """A request for several users that needed no approval has no message yet: post one to show its

@@ -124,9 +124,12 @@ class RequestStore:
 
     def record_approval(
         self, request_id: str, *, approver_id: str, approver_email: str, now: datetime, entry: AuditEntry,
-        approved_entry: AuditEntry,
+        approved_entry: AuditEntry, counted: Iterable[str] | None = None,
     ) -> ApprovalResult:
-        """Count one approval; when it is the last one needed, the request becomes approved in the same step."""
+        """Count one approval; when it is the last one needed, the request becomes approved in the same step.
+
+        `counted`: the emails whose approvals count (the admins now); approvals given by anyone else, such
+        as an admin since removed from the policy, are kept on record but do not count."""
         with session(self.engine) as db:
             claimed = db.exec(
                 update(RequestRow)
@@ -145,7 +148,10 @@ class RequestStore:
                 return ApprovalResult(recorded=False, request=self._load(db, db.get(RequestRow, request_id)))
             audit.append(db, entry, now=now)
             row = db.get(RequestRow, request_id)
-            count = db.exec(select(func.count()).where(ApprovalRow.request_id == request_id)).one()
+            query = select(func.count()).where(ApprovalRow.request_id == request_id)
+            if counted is not None:
+                query = query.where(col(ApprovalRow.approver_email).in_([email.lower() for email in counted]))
+            count = db.exec(query).one()
             became_approved = count >= row.approvals_required
             if became_approved:
                 check_move(RequestState.AWAITING_APPROVAL, RequestState.APPROVED)

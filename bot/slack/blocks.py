@@ -245,6 +245,8 @@ def _status_line(request: OffboardRequest) -> str:
         return (f"*{_STATE_LABEL[state]}* (approved by {approvers or 'the requester'}): the console's API cannot "
                 "do a step on this account, so an admin must do it by hand, then press Re-check. Stop here ends "
                 "the request; steps already done stay done.")
+    if state is RequestState.CANCELLED and request.decision_note:  # called off by the bot, and why
+        return f"*{_STATE_LABEL[state]}*: {escape(request.decision_note)}."
     return f"*{_STATE_LABEL[state]}*{by if state is RequestState.CANCELLED else ''}."
 
 

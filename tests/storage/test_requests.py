@@ -175,3 +175,18 @@ def test_overlapping_requests_sent_at_once_never_deadlock(store, clock):
         winner = forward if outcomes[0] != "busy" else backward
         store.transition(winner, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
                          entry=_entry())
+
+
+def test_an_approval_from_someone_no_longer_an_admin_does_not_count(store, clock):
+    _new(store, clock, "OB-AAAAAAA9", "jdoe", approvals=2)
+    store.transition("OB-AAAAAAA9", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+                     entry=_entry())
+    admins = ["dana@example.com", "carol@example.com"]  # bob was removed from the policy after approving
+    first = store.record_approval("OB-AAAAAAA9", approver_id="U0BOB", approver_email="bob@example.com",
+                                  now=clock.now(), entry=_entry(), approved_entry=_entry(), counted=admins)
+    second = store.record_approval("OB-AAAAAAA9", approver_id="U0DANA", approver_email="dana@example.com",
+                                   now=clock.now(), entry=_entry(), approved_entry=_entry(), counted=admins)
+    assert first.recorded and second.recorded and not second.became_approved
+    third = store.record_approval("OB-AAAAAAA9", approver_id="U0CAROL", approver_email="carol@example.com",
+                                  now=clock.now(), entry=_entry(), approved_entry=_entry(), counted=admins)
+    assert third.became_approved
