@@ -26,6 +26,7 @@ from bot.domain.records import AuditEntry
 from bot.domain.requests import Action, RequestState
 from bot.ports import NewRequest
 from bot.settings import DEMO_POLICY
+from bot.shell.demo import populate
 from bot.shell.fake_slack import FakeSlack
 from storage import audit
 from storage.db import make_engine
@@ -104,6 +105,7 @@ def test_three_replicas_run_every_due_request_exactly_once(tmp_path, empty_datab
     for user in users:
         console.add_user(user)
     with FakeSlack(team_id="T0DEMO", bot_token="xoxb-replica-test-1") as slack, ExitStack() as stack:
+        populate(slack)  # alice asked: each replica checks she is still an admin before running
         env = _env(slack, empty_database, OFFBOARD_LOCAL_CONSOLE=str(tmp_path / "console.db"),
                    OFFBOARD_LEASE_SECONDS="5")
         replicas = [Replica(tmp_path, f"replica{number}", env) for number in range(3)]  # all migrate at once
@@ -133,6 +135,7 @@ def test_three_replicas_run_every_due_request_exactly_once(tmp_path, empty_datab
 def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_path, empty_database):
     with FakeEightByEight(operation_delay=0.4) as fake, FakeSlack(
             team_id="T0DEMO", bot_token="xoxb-replica-test-2") as slack, ExitStack() as stack:
+        populate(slack)
         for number in range(4):
             fake.add_user(make_user(f"leaver{number}", f"leaver{number}@example.com", licenses=["X Series X2"],
                                     extensions=[{"extensionNumber": f"30{number}", "extensionType": "UC",
