@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_serializer
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigurationError
@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     offboard_max_users: int = Field(default=500, ge=1, le=5000)  # users one request may name
     offboard_workers: int = Field(default=8, ge=1, le=64)  # users of one request worked on side by side
 
+    def __repr_args__(self):  # DATABASE_URL's password shows as *** in repr and str, as SecretStr values do
+        for name, value in super().__repr_args__():
+            yield name, _without_password(value) if name == "database_url" else value
+
+    @field_serializer("database_url", when_used="json")
+    def _database_url_without_password(self, url: str) -> str:
+        return _without_password(url)
+
     @property
     def policy_path(self) -> Path:
         return self.offboard_policy or DEMO_POLICY
@@ -72,6 +80,17 @@ class Settings(BaseSettings):
             return (_secret_problem("scim_token", self.scim_token, None)
                     + _url_problem("SCIM_BASE_URL", self.scim_base_url))
         return []
+
+
+def _without_password(url: str) -> str:
+    """The database URL as SQLAlchemy reads it, its password (if any) shown as ***."""
+    from sqlalchemy.engine import make_url  # the rules the engine itself applies to find the password
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # unreadable: the engine fails on it later; it may still hold a password
+        return url if "@" not in url else "***"
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
 
 
 def _secret_problem(name: str, value: SecretStr | None, prefix: str | None) -> list[str]:
