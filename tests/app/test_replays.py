@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from storage.replays import KEEP_FOR, ReplayGuard
 from tests.app.conftest import U
 
@@ -55,3 +57,20 @@ def test_signatures_are_forgotten_once_slack_would_refuse_them_anyway(any_engine
     assert not guard.first_time("v0=abc", now=now + timedelta(minutes=4))
     assert guard.first_time("v0=def", now=now + KEEP_FOR + timedelta(minutes=2))  # sweeps the old one away
     assert guard.first_time("v0=abc", now=now + KEEP_FOR + timedelta(minutes=3))
+
+
+@pytest.mark.postgres
+def test_replicas_share_what_they_took(postgres_url):
+    from storage.db import make_engine
+    from tests.conftest import _fresh_schema
+
+    engine = make_engine(postgres_url)
+    try:
+        _fresh_schema(engine)
+        now = datetime.now(UTC)
+        first, second = ReplayGuard(engine), ReplayGuard(engine)  # two replicas, one database
+        assert first.first_time("v0=shared", now=now)
+        assert not second.first_time("v0=shared", now=now + timedelta(seconds=1))
+        assert second.first_time("v0=other", now=now + timedelta(seconds=1))
+    finally:
+        engine.dispose()
