@@ -36,7 +36,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import logging
 import math
 import multiprocessing
 import os
@@ -59,6 +58,7 @@ import httpx
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy import create_engine
+from tally import Tally, quiet_logging  # bench/tally.py, next to this script
 
 from bot.concurrency import TrackedExecutor, freeze_startup_objects
 from bot.container import Container, build
@@ -83,24 +83,6 @@ ADMINS = (("U0ALICE", "alice"), ("U0BOB", "bob"), ("U0DANA", "dana"))
 DELETABLE = ("jdoe", "msmith", "rlopez", "kwilliams", "lchen")  # demo console users no policy protects
 APPROVALS_CHANNEL = "C0APPROVALS"  # as in bot/demo_policy.toml
 PLACEHOLDER_ID = "OB-BENCH000"  # named only if no draft could be prepared
-
-
-class Tally(logging.Handler):
-    """Counts the warnings and errors logged instead of printing them (and their tracebacks)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        first_line = (record.getMessage().splitlines() or [""])[0][:140]
-        self.seen[f"{record.levelname} {record.name}: {first_line}"] += 1
-
-
-def quiet_logging() -> Tally:
-    tally = Tally()
-    logging.basicConfig(level=logging.WARNING, handlers=[tally], force=True)
-    return tally
 
 
 # -- Slack's side: signed requests, and the client that times them (in the child process) ----------------

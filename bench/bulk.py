@@ -47,7 +47,6 @@ the loop cannot go faster than two polls and six round trips per user.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import platform
 import resource
@@ -64,6 +63,7 @@ from typing import Any
 
 import httpx
 from sqlmodel import select
+from tally import Tally, quiet_logging  # bench/tally.py, next to this script
 
 from bot.console.eightbyeight.client import EightByEightClient
 from bot.console.eightbyeight.limits import ApiLimits, Throttle
@@ -100,24 +100,6 @@ class BenchFailed(Exception):
 
 
 # -- logging ------------------------------------------------------------------------------------------------
-
-
-class Tally(logging.Handler):
-    """Counts warnings and errors instead of printing them (with their tracebacks)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        first_line = (record.getMessage().splitlines() or [""])[0][:140]
-        self.seen[f"{record.levelname} {record.name}: {first_line}"] += 1
-
-
-def quiet_logging() -> Tally:
-    tally = Tally()
-    logging.basicConfig(level=logging.WARNING, handlers=[tally], force=True)
-    return tally
 
 
 # -- the fake 8x8 and its users -----------------------------------------------------------------------------

@@ -32,36 +32,18 @@ Run from the repository root: `python bench/soak.py [--requests N] [--seed S] [-
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import platform
 import sys
-from collections import Counter
 from pathlib import Path
+
+from tally import quiet_logging  # bench/tally.py, next to this script
 
 REPO = Path(__file__).resolve().parent.parent  # the driver and the fakes live in tests/, which is not installed
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.soak import run_soak  # noqa: E402
-
-
-class Tally(logging.Handler):
-    """Counts warnings and errors instead of printing them (with their tracebacks): the faults cause many."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        first_line = (record.getMessage().splitlines() or [""])[0][:140]
-        self.seen[f"{record.levelname} {record.name}: {first_line}"] += 1
-
-
-def quiet_logging() -> Tally:
-    tally = Tally()
-    logging.basicConfig(level=logging.WARNING, handlers=[tally], force=True)
-    return tally
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
