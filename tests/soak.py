@@ -84,7 +84,7 @@ from bot.shell.fake_slack import Ephemeral, EventKind, FakeSlack, Message, Slack
 from bot.slack.ids import ActionId
 from bot.slack.values import RequestRef
 from storage import audit
-from tests.app.conftest import App, serve
+from tests.app.conftest import App, _text, serve
 from tests.fakes import FaultyConsole, run_together
 
 ALICE, BOB, DANA = "U0ALICE", "U0BOB", "U0DANA"  # bot/shell/demo.py, bot/demo_policy.toml
@@ -391,24 +391,6 @@ def _button_value(blocks: list[dict[str, Any]], action_id: ActionId) -> str | No
     return None
 
 
-def _text_of(blocks: list[dict[str, Any]], text: str) -> str:
-    parts = [text]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    parts.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(blocks)
-    return " ".join(parts)
-
-
 class Driver:
     """Acts as the admins through signed HTTP, one action at a time, and remembers what it meant to happen."""
 
@@ -459,7 +441,7 @@ class Driver:
         """Click a button the member sees; False (and a surprise) when it is not there."""
         if _button_value(place.blocks, action_id) is None:
             self.surprise(f"{doing}: no {action_id.value} button on what {NAMES.get(who, who)} sees: "
-                          f"{_text_of(place.blocks, place.text)[:200]}")
+                          f"{_text(place)[:200]}")
             return False
         delivery = self.app.workspace.block_action(who, place, action_id.value)
         self.settle()
@@ -567,7 +549,7 @@ class Driver:
         value = _button_value(shown.blocks, go) if shown is not None else None
         if shown is None or value is None:
             self.surprise(f"request {item.number}: no plan with {go.value} after `/offboard {text}`: "
-                          f"{_text_of(shown.blocks, shown.text)[:200] if shown else 'nothing shown'}")
+                          f"{_text(shown)[:200] if shown else 'nothing shown'}")
             return
         request_id = RequestRef.load(value).r
         self.intended[request_id] = item
