@@ -106,5 +106,16 @@ class UserGone(ConsoleRejected):
         self.user_id = user_id
 
 
+class StorageUnavailable(OffboardError):
+    """The bot's own database did not answer (down, unreachable, or locked for too long). What was committed
+    before stays; what was being written was not."""
+
+    def __init__(self, driver_error: str) -> None:
+        super().__init__("My database is not answering right now, so I could not finish this. Whatever was "
+                         "already recorded is kept. Try again in a minute; if it keeps happening, tell whoever "
+                         "runs the bot.")
+        self.driver_error = driver_error  # the database driver's error name, e.g. OperationalError
+
+
 class ConfigurationError(OffboardError):
     """Settings or policy are invalid; the bot refuses to start."""

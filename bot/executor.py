@@ -250,7 +250,8 @@ class Executor:
         try:
             user = self._console.get_user(user_id=plan.user_id)
         except ConsoleError as error:
-            return f"could not read the user before starting ({error.message}); nothing was changed", None
+            return (f"could not read the user before starting ({error.message}); nothing was changed. Ask again "
+                    "once the console answers"), None
         if user is None:
             return "the user no longer exists in the console; nothing was done", None
         if user.fingerprint() != plan.fingerprint:

@@ -19,8 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.concurrency import AWAITING_ACK
+from bot.errors import StorageUnavailable
 from bot.logs import request_scope
 from bot.metrics import CONTENT_TYPE, PrometheusMetrics
+from handlers.errors import STORAGE_DOWN
 from storage.replays import ReplayGuard
 
 log = logging.getLogger(__name__)
@@ -74,19 +76,27 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
         if not verifier.is_valid_request(body, headers):
             return await _handle(body, headers, request)  # Bolt refuses it, and says so in its log
         signature = headers.get("x-slack-signature", "")
-        if not await anyio.to_thread.run_sync(lambda: replays.first_time(signature, now=datetime.now(UTC))):
+        try:
+            first = await anyio.to_thread.run_sync(lambda: replays.first_time(signature, now=datetime.now(UTC)))
+        except StorageUnavailable:  # not known to be new: it is answered, with the reason, and does nothing
+            log.warning("could not check a Slack request against the shared replay record: database not answering")
+            first = None
+        if first is False:
             log.warning("refused a replayed Slack request (its signature was taken before)")
             return Response("replayed request", status_code=401)
         with AWAITING_ACK:  # a real Slack request, until answered: work after earlier acks lets it go first
-            return await _handle(body, headers, request)
+            return await _handle(body, headers, request, storage_down=first is None)
 
-    async def _handle(body: bytes, headers: dict[str, str], request: Request) -> Response:
+    async def _handle(body: bytes, headers: dict[str, str], request: Request, *,
+                      storage_down: bool = False) -> Response:
         try:
             bolt_request = to_bolt_request(body, headers=headers, query=request.url.query)
         except (ValueError, TypeError, AttributeError, KeyError):
             # Bolt parses before it checks the signature; answer garbage the way Bolt answers forgeries.
             signed = verifier.is_valid_request(body, headers)
             return Response("malformed request" if signed else "invalid request", status_code=400 if signed else 401)
+        if storage_down:
+            bolt_request.context[STORAGE_DOWN] = True
         with request_scope():  # every log line of this Slack request, and the error id it may show, share it
             response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request)
         return Response(content=response.body, status_code=response.status,
@@ -100,7 +110,8 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
         try:
             await anyio.to_thread.run_sync(probe)
         except Exception as error:  # any database failure means "not healthy"; say which
-            return JSONResponse({"ok": False, "database": type(error).__name__}, status_code=503)
+            name = error.driver_error if isinstance(error, StorageUnavailable) else type(error).__name__
+            return JSONResponse({"ok": False, "database": name}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok"})
 
     async def scrape(_request: Request) -> Response:

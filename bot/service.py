@@ -17,7 +17,7 @@ from bot.domain.records import Actor, AuditEntry, OffboardRequest, TargetOutcome
 from bot.domain.requests import Action, RequestState
 from bot.domain.schedule import Schedule
 from bot.domain.text import escape, quote
-from bot.errors import AlreadyDecided, NotFound, Refusal
+from bot.errors import AlreadyDecided, NotFound, Refusal, StorageUnavailable
 from bot.executor import Executor
 from bot.leases import Lease, LeaseLost, guarding, new_owner_id
 from bot.policy import Policy, Role
@@ -435,12 +435,7 @@ class OffboardService:
             # Unknown trouble (a bug, the database going away): the step journal keeps what was done, and the
             # request stays executing; once the lease lapses a sweeper resumes it without repeating a step.
             # After a few such errors it stops for good and says so, rather than retrying forever.
-            count = self._store.count_interruption(
-                request_id, now=self._clock.now(),
-                entry=AuditEntry(actor="system", event="request.interrupted", request_id=request_id,
-                                 data={"error": type(error).__name__}))
-            if count >= MAX_INTERRUPTIONS:
-                self._give_up(request_id, count)
+            self._interrupted(request, error)
             raise
         if finished.state is RequestState.WAITING:
             self._ask_for_manual_steps(finished, rechecked_by=rechecked_by)
@@ -450,9 +445,43 @@ class OffboardService:
             return finished
         self._ended(finished)
         self._refresh(request_id)
-        self._safely(self._notifier.post_outcome, finished)
-        self._tell(finished.requester_id, _outcome_line(finished))
+        self._report_outcome(finished)
         return finished
+
+    def _interrupted(self, request: OffboardRequest, error: Exception) -> None:
+        """Count an unexpected error in a run and tell the requester what happens next. The database may be
+        the trouble: then the count is lost with it, and the requester is told all the same (through Slack)."""
+        try:
+            count = self._store.count_interruption(
+                request.id, now=self._clock.now(),
+                entry=AuditEntry(actor="system", event="request.interrupted", request_id=request.id,
+                                 data={"error": type(error).__name__}))
+        except Exception:
+            log.warning("could not record the interruption of %s", request.id, exc_info=True)
+            count = 0
+        if count >= MAX_INTERRUPTIONS:
+            self._give_up(request.id, count)
+            return
+        minutes = max(1, round(self._lease_ttl.total_seconds() / 60))
+        what = ("my database stopped answering" if isinstance(error, StorageUnavailable)
+                else f"an error on my side (`{type(error).__name__}`)")
+        self._tell(request.requester_id, f"Your request {request.id} was interrupted: {what}. Steps already done "
+                   f"stay done and will not be repeated. It carries on by itself about {minutes} "
+                   f"minute{'s' if minutes > 1 else ''} after the trouble clears; `/offboard status {request.id}` "
+                   "shows where it is.")
+
+    def _report_outcome(self, finished: OffboardRequest) -> None:
+        """Post the results to the results channel, and tell the requester how it ended. When the results
+        could not be posted, the requester's message says so and where to read them instead."""
+        try:
+            self._notifier.post_outcome(finished)
+        except NotificationFailed as failure:
+            log.warning("could not post the results of %s: %s", finished.id, failure)
+            self._tell(finished.requester_id, f"{_outcome_line(finished, shown=False)} I could not post the "
+                       f"results in <#{self._policy.channels.results}> ({escape(str(failure))}): "
+                       f"`/offboard status {finished.id}` shows each user's result.")
+            return
+        self._tell(finished.requester_id, _outcome_line(finished))
 
     def _lapsed_authority(self, request: OffboardRequest) -> str:
         """Checked again as it starts (or starts its next stage): is the requester still an admin, and do
@@ -517,8 +546,7 @@ class OffboardService:
         if stopped is not None:
             self._ended(stopped)
             self._refresh(request_id)
-            self._safely(self._notifier.post_outcome, stopped)
-            self._tell(stopped.requester_id, _outcome_line(stopped))
+            self._report_outcome(stopped)
 
     def _ask_for_manual_steps(self, request: OffboardRequest, *, rechecked_by: str | None) -> None:
         """Show the manual steps with the Re-check button: on the request's message, or on a new one in the
@@ -839,9 +867,10 @@ def _describe(request: OffboardRequest) -> str:
     }[request.state]
 
 
-def _outcome_line(request: OffboardRequest) -> str:
+def _outcome_line(request: OffboardRequest, *, shown: bool = True) -> str:
     done = sum(1 for target in request.targets if target.outcome.value == "done")
     total = len(request.targets)
     if request.state is RequestState.DONE:
         return f"Your request {request.id} finished: {done}/{total} {request.action.past_tense} successfully."
-    return f"Your request {request.id} finished with problems: {done}/{total} succeeded. See the results channel."
+    see = " See the results channel." if shown else ""
+    return f"Your request {request.id} finished with problems: {done}/{total} succeeded.{see}"

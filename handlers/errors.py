@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.concurrency import AWAITING_ACK
 from bot.domain.text import escape
-from bot.errors import OffboardError, Refusal
+from bot.errors import OffboardError, Refusal, StorageUnavailable
 from bot.logs import current_request_id, new_request_id, request_scope
 from bot.service import OffboardService
 from bot.slack import blocks
@@ -28,6 +28,7 @@ Listener = Callable[..., None]
 
 
 QUIET_WAIT = 0.5  # seconds work after an ack may wait for the requests in flight to be acked first
+STORAGE_DOWN = "offboard_storage_down"  # set in the context by the HTTP server: the replay record did not answer
 
 
 class _Acked:
@@ -115,6 +116,25 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
         with request_scope(current_request_id()) as request_id:
             context["request_id"] = request_id
             return next_()
+
+    @app.middleware
+    def refuse_while_storage_is_down(context: BoltContext, body: dict, client: WebClient,
+                                     next_: Callable[[], BoltResponse]) -> BoltResponse:
+        """A request the replay record could not be checked against is not taken (it may be a replay sent
+        to another replica): it is acked, and the actor is told why and what to do, as any click is when
+        the database is down."""
+        if not context.get(STORAGE_DOWN):
+            return next_()
+        message = blocks.refusal(StorageUnavailable("unknown").message, reference=current_request_id())
+
+        def reply() -> None:
+            _reply(client, body, actor_from(body).user_id, message)
+
+        if answers is not None:
+            answers.submit(reply)
+        else:
+            reply()
+        return BoltResponse(status=200, body="")
 
     def report(error: Exception, body: dict, client: WebClient) -> None:
         actor = actor_from(body)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+from bot.errors import StorageUnavailable
 
 
 def make_engine(url: str) -> Engine:
@@ -11,8 +15,19 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _serialise_sqlite_writers(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> StorageUnavailable | None:
+    """The database being down, unreachable or locked too long becomes StorageUnavailable, which every
+    layer above knows how to explain; other database errors (constraints, bugs) stay as they are. The
+    pool's own liveness pings are left alone, so it can still replace a dead connection quietly."""
+    if context.is_pre_ping or not isinstance(context.sqlalchemy_exception, OperationalError):
+        return None
+    return StorageUnavailable(type(context.original_exception).__name__)
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

@@ -108,12 +108,13 @@ def slack() -> Iterator[FakeSlack]:
 
 @contextmanager
 def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any = None, state: Any = None,
-          faults: FaultyConsole | None = None, **settings: Any) -> Iterator[App]:
-    """Build the app through the composition root and serve it over HTTP; `console` replaces the configured one."""
+          faults: FaultyConsole | None = None, database_url: str | None = None, **settings: Any) -> Iterator[App]:
+    """Build the app through the composition root and serve it over HTTP; `console` replaces the configured one.
+    The database is a fresh SQLite file unless `database_url` names another (already emptied) one."""
     settings = load_settings(
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
-        database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_local_console=tmp_path / "console.db",
-        **settings)
+        database_url=database_url or f"sqlite:///{tmp_path / 'offboard.db'}",
+        offboard_local_console=tmp_path / "console.db", **settings)
     container = build(settings, clock=clock, console=console)
     migrate.upgrade(container.engine)
     asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET,
@@ -133,11 +134,11 @@ def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any 
 
 
 @contextmanager
-def serve_local(slack: FakeSlack, clock: ManualClock, tmp_path: Path) -> Iterator[App]:
+def serve_local(slack: FakeSlack, clock: ManualClock, tmp_path: Path, **settings: Any) -> Iterator[App]:
     """The app on the seeded local console, wrapped in its fault switches."""
     faults = FaultyConsole(LocalConsole(tmp_path / "console.db"))
     faults.inner.seed_if_empty()
-    with serve(slack, clock, tmp_path, console=faults, state=faults.inner, faults=faults) as app:
+    with serve(slack, clock, tmp_path, console=faults, state=faults.inner, faults=faults, **settings) as app:
         yield app
 
 

@@ -1,6 +1,6 @@
 """Every flow of the core workflow with OFFBOARD_CONSOLE=8x8, against the stateful fake 8x8 server,
-through signed Slack requests into the real app: the order on the wire, the manual-step fallback,
-and each fault class ending in a definite, explained state with nothing repeated or lost."""
+through signed Slack requests into the real app: the order on the wire and the manual-step fallback.
+Faults while a request runs are in tests/app/test_fault_matrix.py."""
 
 from __future__ import annotations
 
@@ -233,46 +233,7 @@ def test_users_whose_part_is_finished_are_free_while_the_request_waits(app):
     assert "already part of open request" in app.last_ephemeral("alice")
 
 
-# -- faults -------------------------------------------------------------------------------------------
-
-def test_a_failed_operation_stops_the_target_before_the_delete(quick_app):
-    app, fake = quick_app, quick_app.console
-    fake.fail_operations_next("UPDATE", detail="License service unavailable", status=500)
-    request_id = _approved(app, "delete jdoe")
-    assert _state(app, request_id) is RequestState.FAILED
-    results = "\n".join(app.channel_texts("C0RESULTS"))
-    assert "License service unavailable" in results and "console response id" in results
-    assert _sent(fake, "DELETE") == [] and fake.applied == []
-
-
-def test_a_lost_delete_answer_is_reconciled_once(quick_app):
-    app, fake = quick_app, quick_app.console
-    fake.drop_next("DELETE", "/users/", after_apply=True)
-    request_id = _approved(app, "delete jdoe")
-    assert _state(app, request_id) is RequestState.DONE
-    assert len(_sent(fake, "DELETE")) == 1 and len(_sent(fake, "PUT")) == 1
-    assert [kind for kind, _ in fake.applied] == ["UPDATE", "DELETE"]
-
-
-def test_a_delete_whose_outcome_never_shows_is_reported_unknown(quick_app):
-    app, fake = quick_app, quick_app.console
-    fake.drop_next("DELETE", "/users/", after_apply=False)
-    request_id = _approved(app, "delete jdoe")
-    assert _state(app, request_id) is RequestState.FAILED
-    results = "\n".join(app.channel_texts("C0RESULTS"))
-    assert "delete was sent to the console but" in results and "Check the user in the Admin Console" in results
-    assert len(_sent(fake, "DELETE")) == 1 and fake.user(_id(fake, "jdoe")) is not None
-
-
-def test_throttling_and_server_errors_are_ridden_out(quick_app):
-    app, fake = quick_app, quick_app.console
-    fake.fail_next("PUT", "/users/", status=429, retry_after=1)
-    fake.fail_next("GET", "/operations/", status=503)
-    fake.fail_next("DELETE", "/users/", status=503)
-    request_id = _approved(app, "delete jdoe")
-    assert _state(app, request_id) is RequestState.DONE
-    assert [kind for kind, _ in fake.applied] == ["UPDATE", "DELETE"]
-
+# -- faults while asking (those while running: test_fault_matrix.py) ---------------------------------------
 
 def test_console_down_while_asking_changes_nothing(quick_app):
     app, fake = quick_app, quick_app.console
