@@ -617,6 +617,11 @@ class FakeEightByEight:
         """The next operations of that type (UPDATE/DELETE) end FAILED with that error and change nothing."""
         self._add_fault("operation", _Fault(operation_type.upper(), "", times, status=status, detail=detail))
 
+    def pending_faults(self) -> int:
+        """How many armed faults have not fired yet."""
+        with self._lock:
+            return sum(fault.remaining for faults in self._faults.values() for fault in faults)
+
     def reset_faults(self) -> None:
         with self._lock:
             for faults in self._faults.values():

@@ -10,8 +10,9 @@ the same four promises:
   was sent again only after the console answered 429 or 503 (not taken);
 - the audit chain verifies.
 
-Console rows run against the stateful fake 8x8 server over real HTTP; database rows against real SQLite
-and PostgreSQL. docs/SECURITY.md lists the rows in a table."""
+Console rows run against the stateful fake 8x8 server over real HTTP, and against the real scim2-server
+behind a misbehaving proxy (a deactivation there: one PATCH); database rows against real SQLite and
+PostgreSQL. docs/SECURITY.md lists the rows in a table."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 
+from bot.console.scim import ScimConsole
 from bot.domain.requests import RequestState
 from storage import audit
 from storage.db import session
@@ -33,10 +36,12 @@ from storage.models import AuditRow
 from tests.app.conftest import App, serve, serve_local
 from tests.conftest import POSTGRES_URL
 from tests.console.test_eightbyeight_console import console_for, seed
+from tests.console.test_scim_console import Proxy
 from tests.fake_eightbyeight import FakeEightByEight
 
 DONE, FAILED = RequestState.DONE, RequestState.FAILED
 TIMEOUT = 0.5  # the 8x8 client's timeout in these tests; a "slow" answer takes twice as long
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 UNKNOWN_ADVICE = ("was sent to the console but", "Check the user in the Admin Console before doing anything else")
 
 
@@ -122,7 +127,8 @@ def _events(app: App, request_id: str) -> list[str]:
     return [row.event for row in rows]
 
 
-def _check_ended(app: App, request_id: str, ends: RequestState, told: tuple[str, ...]) -> None:
+def _check_ended(app: App, request_id: str, ends: RequestState, told: tuple[str, ...], *,
+                 user_id: str = "u-1001") -> None:
     request = app.container.store.get(request_id)
     assert request.state is ends, f"{request.state}: {[t.detail for t in request.targets]}"
     results = _results(app)
@@ -130,7 +136,7 @@ def _check_ended(app: App, request_id: str, ends: RequestState, told: tuple[str,
         assert words in results
     assert f"Your request {request_id} finished" in app.dm_texts("alice")[-1]
     assert f"request.{ends.value}" in _events(app, request_id)
-    assert app.container.store.holders(["u-1001"]) == {}  # nothing left claiming the user
+    assert app.container.store.holders([user_id]) == {}  # nothing left claiming the user
     verification = audit.verify(app.container.engine)
     assert verification.ok, verification.problems
 
@@ -158,7 +164,9 @@ def app(slack, tmp_path, clock, fake) -> Iterator[App]:
 def test_console_fault(app, fake, row):
     request_id = _ask(app)
     row.arm(fake)
+    armed = fake.pending_faults()
     app.press("bob", "Approve")
+    assert fake.pending_faults() < armed, "the fault never fired"
     _check_ended(app, request_id, row.ends, row.told)
     _check_console(fake, row.applied)
     assert not fake.bugs
@@ -172,6 +180,80 @@ def test_retry_after_is_waited_before_the_change_is_sent_again(app, fake):
     puts = [r for r in fake.requests if r.method == "PUT"]
     assert [put.status for put in puts] == [429, 202]
     assert puts[1].at - puts[0].at >= 0.95
+
+
+# -- the SCIM backend, against the real scim2-server behind a proxy that misbehaves once ----------------
+
+class Once:
+    """Misbehave on the first request of `method` (to a user, for reads), then let everything through.
+    `reached` lists the requests of `method` that got to the server."""
+
+    def __init__(self, method: str, how: str, *, times: int = 1) -> None:
+        self.method, self.how, self.left = method, how, times
+        self.reached: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request, forward) -> httpx.Response | None:
+        if request.method != self.method or (self.method == "GET" and "/Users/" not in request.url.path):
+            return None
+        if self.left <= 0:
+            self.reached.append(request)
+            return forward(request)
+        self.left -= 1
+        if self.how == "lose the answer":
+            self.reached.append(request)
+            forward(request)
+            raise httpx.ReadTimeout("timed out waiting for the answer", request=request)
+        if self.how == "refuse to connect":
+            raise httpx.ConnectError("connection refused", request=request)
+        if self.how == "time out":
+            raise httpx.ReadTimeout("timed out", request=request)
+        status = int(self.how)
+        headers = {"Retry-After": "1"} if status == 429 else {}
+        return httpx.Response(status, headers=headers, json={"schemas": [ERROR_SCHEMA], "status": str(status),
+                                                             "detail": "injected by the test proxy"})
+
+
+@dataclass(frozen=True)
+class ScimRow:
+    fault: str
+    method: str
+    how: str
+    ends: RequestState
+    patches_reaching: int
+    told: tuple[str, ...]
+    times: int = 1
+
+    def __str__(self) -> str:
+        return self.fault
+
+
+SCIM_UNKNOWN = ("deactivate " + UNKNOWN_ADVICE[0], UNKNOWN_ADVICE[1])
+SCIM_ROWS = [
+    ScimRow("429 with Retry-After on the change", "PATCH", "429", DONE, 1, ("deactivated successfully",)),
+    ScimRow("connection refused on the change (nothing sent)", "PATCH", "refuse to connect", DONE, 1,
+            ("deactivated successfully",)),
+    ScimRow("answer lost after the change landed", "PATCH", "lose the answer", DONE, 1,
+            ("deactivated successfully",)),
+    ScimRow("503 on the change (outcome unknown)", "PATCH", "503", FAILED, 0, SCIM_UNKNOWN),
+    ScimRow("502 on reads, twice in a row", "GET", "502", DONE, 1, ("deactivated successfully",), times=2),
+    ScimRow("a read times out", "GET", "time out", DONE, 1, ("deactivated successfully",)),
+]
+
+
+@pytest.mark.parametrize("row", SCIM_ROWS, ids=str)
+def test_scim_fault(row, slack, clock, tmp_path, scim):
+    fault = Once(row.method, row.how, times=row.times)
+    proxy = Proxy(fault)
+    console = ScimConsole(scim.base_url, scim.token, transport=httpx.MockTransport(proxy), backoff=0)
+    with serve(slack, clock, tmp_path, console=console, state=scim) as app:
+        app.command("alice", "deactivate jdoe")
+        app.press("alice", "Confirm")
+        request_id = app.request_id()
+        assert fault.left == 0, "the fault never fired"
+        _check_ended(app, request_id, row.ends, row.told, user_id=scim.ids["jdoe"])
+    reached = fault.reached if row.method == "PATCH" else proxy.sent("PATCH")
+    assert len(reached) == row.patches_reaching  # the change reached the provider at most once
+    assert scim.server.raw_user(scim.ids["jdoe"])["active"] is (row.patches_reaching == 0)
 
 
 # -- Slack misbehaving: the console work stands, and the admin still hears of it -------------------------
