@@ -78,8 +78,9 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
         signature = headers.get("x-slack-signature", "")
         try:
             first = await anyio.to_thread.run_sync(lambda: replays.first_time(signature, now=datetime.now(UTC)))
-        except StorageUnavailable:  # not known to be new: it is answered, with the reason, and does nothing
-            log.warning("could not check a Slack request against the shared replay record: database not answering")
+        except StorageUnavailable as down:  # not known to be new: it is answered, with the reason, and does nothing
+            log.warning("could not check a Slack request against the shared replay record: the database did not "
+                        "answer (%s)", down.driver_error)
             first = None
         if first is False:
             log.warning("refused a replayed Slack request (its signature was taken before)")

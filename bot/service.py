@@ -393,11 +393,11 @@ class OffboardService:
             raise AlreadyDecided(_describe(self._get(request_id)), request_id=request_id)
         finished = self._get(request_id)
         self._ended(finished)
-        self._refresh(request_id)
-        self._safely(self._notifier.post_outcome, finished)
+        self._safely(self._notifier.post_outcome, finished)  # first: the redraw reads the database again
         if finished.requester_id != actor.user_id:
             self._tell(finished.requester_id, f"Your request {finished.id} was stopped by <@{actor.user_id}> "
                        "while it waited for a manual step.")
+        self._refresh(request_id)
         return Decision(finished, f"Request {finished.id} is stopped; steps already done stay done.")
 
     def run(self, *, request_id: str, rechecked_by: str | None = None,
@@ -444,8 +444,8 @@ class OffboardService:
             self._refresh(request_id)
             return finished
         self._ended(finished)
+        self._report_outcome(finished)  # first: the redraw reads the database again, which may fail
         self._refresh(request_id)
-        self._report_outcome(finished)
         return finished
 
     def _interrupted(self, request: OffboardRequest, error: Exception) -> None:
@@ -463,12 +463,16 @@ class OffboardService:
             self._give_up(request.id, count)
             return
         minutes = max(1, round(self._lease_ttl.total_seconds() / 60))
-        what = ("my database stopped answering" if isinstance(error, StorageUnavailable)
-                else f"an error on my side (`{type(error).__name__}`)")
-        self._tell(request.requester_id, f"Your request {request.id} was interrupted: {what}. Steps already done "
-                   f"stay done and will not be repeated. It carries on by itself about {minutes} "
-                   f"minute{'s' if minutes > 1 else ''} after the trouble clears; `/offboard status {request.id}` "
-                   "shows where it is.")
+        later = f"{minutes} minute{'s' if minutes > 1 else ''}"
+        if isinstance(error, StorageUnavailable):
+            what = (f"my database stopped answering. Steps already done stay done and will not be repeated. It "
+                    f"carries on by itself once the database answers again, {later} from now at the earliest")
+        else:
+            what = (f"an error on my side (`{type(error).__name__}`). Steps already done stay done and will not be "
+                    f"repeated. It is tried again by itself in about {later}; if the error keeps coming back, it "
+                    f"stops after {MAX_INTERRUPTIONS} tries and says so")
+        self._tell(request.requester_id, f"Your request {request.id} was interrupted: {what}. "
+                   f"`/offboard status {request.id}` shows where it is.")
 
     def _report_outcome(self, finished: OffboardRequest) -> None:
         """Post the results to the results channel, and tell the requester how it ended. When the results
@@ -545,8 +549,8 @@ class OffboardService:
                          "these users in the admin console, and tell whoever runs the bot")
         if stopped is not None:
             self._ended(stopped)
-            self._refresh(request_id)
             self._report_outcome(stopped)
+            self._refresh(request_id)
 
     def _ask_for_manual_steps(self, request: OffboardRequest, *, rechecked_by: str | None) -> None:
         """Show the manual steps with the Re-check button: on the request's message, or on a new one in the
@@ -771,7 +775,15 @@ class OffboardService:
 
     def _refresh(self, request_id: str) -> None:
         """Redraw the approval message from the stored request, and again if it changed meanwhile, so a
-        slow update can never leave an older state (or old buttons) on screen."""
+        slow update can never leave an older state (or old buttons) on screen. Called after a change was
+        committed: the database failing here must not turn that change into an error, so it is logged."""
+        try:
+            self._redraw(request_id)
+        except StorageUnavailable:
+            log.warning("could not redraw %s after its change: the database did not answer", request_id,
+                        exc_info=True)
+
+    def _redraw(self, request_id: str) -> None:
         for _ in range(3):
             request = self._get(request_id)
             if not request.message_ts:

@@ -29,6 +29,8 @@ Listener = Callable[..., None]
 
 QUIET_WAIT = 0.5  # seconds work after an ack may wait for the requests in flight to be acked first
 STORAGE_DOWN = "offboard_storage_down"  # set in the context by the HTTP server: the replay record did not answer
+NOT_TAKEN = ("My database is not answering, so I did not take this: nothing was done. Try again in a minute; if "
+             "it keeps happening, tell whoever runs the bot.")
 
 
 class _Acked:
@@ -121,19 +123,28 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
     def refuse_while_storage_is_down(context: BoltContext, body: dict, client: WebClient,
                                      next_: Callable[[], BoltResponse]) -> BoltResponse:
         """A request the replay record could not be checked against is not taken (it may be a replay sent
-        to another replica): it is acked, and the actor is told why and what to do, as any click is when
-        the database is down."""
+        to another replica). It is acked, and whoever sent it is told why, in the way its kind allows."""
         if not context.get(STORAGE_DOWN):
             return next_()
-        message = blocks.refusal(StorageUnavailable("unknown").message, reference=current_request_id())
+        kind = body.get("type")
+        if kind == "block_suggestion":  # a keystroke in a picker: no options, and no message per keystroke
+            return BoltResponse(status=200, body={"options": []})
+        if kind == "view_submission":  # keep the form open, with what was typed, and say why on its first field
+            field = next((block.get("block_id") for block in (body.get("view") or {}).get("blocks") or []
+                          if block.get("type") == "input" and block.get("block_id")), None)
+            if field:
+                return BoltResponse(status=200, body={"response_action": "errors", "errors": {field: NOT_TAKEN[:150]}})
+        user_id = actor_from(body).user_id
+        if kind in ("block_actions", None) and user_id:  # a click, or a command (which has no type)
+            message = blocks.refusal(NOT_TAKEN, reference=current_request_id())
 
-        def reply() -> None:
-            _reply(client, body, actor_from(body).user_id, message)
+            def reply() -> None:
+                _reply(client, body, user_id, message)
 
-        if answers is not None:
-            answers.submit(reply)
-        else:
-            reply()
+            if answers is not None:
+                answers.submit(reply)
+            else:
+                reply()
         return BoltResponse(status=200, body="")
 
     def report(error: Exception, body: dict, client: WebClient) -> None:
@@ -142,6 +153,9 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
         if isinstance(error, Refusal):
             service.record_refusal(actor=actor, refusal=error, doing=doing_from(body))
             log.info("refused %s: %s", doing_from(body), error.code)
+            message = blocks.refusal(error.message, reference=reference)
+        elif isinstance(error, StorageUnavailable):
+            log.warning("%s failed: the database did not answer", doing_from(body), exc_info=error)
             message = blocks.refusal(error.message, reference=reference)
         elif isinstance(error, OffboardError):  # e.g. the console refused a read: its words are not ours
             log.warning("%s failed: %s", doing_from(body), error.message)

@@ -21,13 +21,23 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+_SQLITE_BUSY = ("database is locked", "database is busy")
+
+
 def _unavailable(context: ExceptionContext) -> StorageUnavailable | None:
     """The database being down, unreachable or locked too long becomes StorageUnavailable, which every
-    layer above knows how to explain; other database errors (constraints, bugs) stay as they are. The
-    pool's own liveness pings are left alone, so it can still replace a dead connection quietly."""
+    layer above knows how to explain. Everything else (a missing table, a deadlock, a constraint) stays
+    as it is: those are bugs or races, not an outage, and must be reported as such. The pool's own
+    liveness pings are left alone, so it can still replace a dead connection quietly."""
     if context.is_pre_ping or not isinstance(context.sqlalchemy_exception, OperationalError):
         return None
-    return StorageUnavailable(type(context.original_exception).__name__)
+    original = context.original_exception
+    could_not_connect = context.connection is None
+    locked = context.engine is not None and context.engine.dialect.name == "sqlite" and any(
+        words in str(original).lower() for words in _SQLITE_BUSY)
+    if not (context.is_disconnect or could_not_connect or locked):
+        return None
+    return StorageUnavailable(type(original).__name__)
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

@@ -127,7 +127,7 @@ def test_unexpected_error_is_resumed_on_the_next_start_without_repeating(app):
     assert "Approved" in app.last_ephemeral("bob")
     told = app.dm_texts("alice")[-1]
     assert f"{request_id} was interrupted: an error on my side (`RuntimeError`)" in told
-    assert "carries on by itself about 1 minute after the trouble clears" in told
+    assert "tried again by itself in about 1 minute" in told and "stops after 3 tries" in told
 
     assert app.container.sweeper.sweep().started == []  # the lease is left to lapse: no retry in a tight loop
     app.clock.advance(timedelta(seconds=61))

@@ -26,10 +26,11 @@ FAST_POLLING = Polling(first=0.01, cap=0.05, timeout=2.0)
 
 
 def console_for(fake: FakeEightByEight, *, api_key: str | None = None, limits: ApiLimits | None = None,
-                polling: Polling = FAST_POLLING, timeout: float = 5.0) -> EightByEightConsole:
+                polling: Polling = FAST_POLLING, timeout: float = 5.0,
+                reconcile_pauses: tuple[float, ...] = (0.05, 0.1, 0.2)) -> EightByEightConsole:
     client = EightByEightClient(fake.base_url, api_key or fake.api_key, throttle=Throttle(limits),
                                 backoff=FAST_BACKOFF, polling=polling, timeout=timeout)
-    return EightByEightConsole(client, reconcile_pauses=(0.05, 0.1, 0.2), resend_pauses=(0.01, 0.02))
+    return EightByEightConsole(client, reconcile_pauses=reconcile_pauses, resend_pauses=(0.01, 0.02))
 
 
 def seed(fake: FakeEightByEight) -> FakeEightByEight:
