@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.errors import ConfigurationError, ConsoleError
+from bot.errors import ConfigurationError, ConsoleError, StorageUnavailable
 from bot.policy import Policy, load_policy
 from bot.settings import Settings
 from bot.slack.ids import BOT_SCOPES
@@ -25,6 +25,10 @@ class Report:
         self.lines.append(f"FAIL  {text}")
         self.ok = False
 
+    def warn(self, text: str) -> None:
+        """Works, but not as safely as it could: said, without failing the check."""
+        self.lines.append(f"warn  {text}")
+
 
 def run_checks(settings: Settings) -> Report:
     """Check settings, policy, database, Slack and the console; return a report line per check."""
@@ -38,6 +42,7 @@ def run_checks(settings: Settings) -> Report:
     except ConfigurationError as error:
         report.bad(error.message)
     _check_database(settings, report)
+    _check_audit_key(settings, report)
     _check_slack(settings, report, policy)
     _check_console(settings, report)
     return report
@@ -51,13 +56,22 @@ def _check_database(settings: Settings, report: Report) -> None:
 
     try:
         revision = migrate.current(make_engine(settings.database_url))
-    except SQLAlchemyError as error:
-        report.bad(f"database unreachable: {type(error).__name__}")
+    except (SQLAlchemyError, StorageUnavailable) as error:  # the engine reports a database that is down as the latter
+        name = error.driver_error if isinstance(error, StorageUnavailable) else type(error).__name__
+        report.bad(f"database unreachable: {name}")
         return
     if revision is None:
         report.bad("database has no schema yet: run `offboard-bot db upgrade`")
     else:
         report.good(f"database at revision {revision}")
+
+
+def _check_audit_key(settings: Settings, report: Report) -> None:
+    if settings.offboard_audit_key is None:
+        report.warn("OFFBOARD_AUDIT_KEY is not set: whoever can write to the database can rewrite the audit log "
+                    "unseen (docs/DEPLOYMENT.md, \"The audit key\")")
+    elif not settings.audit_key_problems():  # a bad key is already reported with the settings' problems
+        report.good("audit rows are sealed with OFFBOARD_AUDIT_KEY")
 
 
 def _check_slack(settings: Settings, report: Report, policy: Policy | None) -> None:

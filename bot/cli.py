@@ -90,11 +90,22 @@ def _db_upgrade(_args, settings: Settings) -> int:
 def _audit_verify(_args, settings: Settings) -> int:
     from storage import audit
 
-    result = audit.verify(_engine(settings))
+    problems = settings.audit_key_problems()
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    key = settings.offboard_audit_key
+    result = audit.verify(_engine(settings), key=key)
+    if key is None:
+        kinds = f"{result.plain} plain; OFFBOARD_AUDIT_KEY is not set"
+    else:
+        kinds = f"{result.keyed} sealed with the audit key, {result.plain} plain"
     if result.ok:
-        print(f"audit chain intact: {result.rows} rows verified")
+        print(f"audit chain intact: {result.rows} rows verified ({kinds})")
         return 0
-    print(f"audit chain BROKEN ({result.rows} rows read):", file=sys.stderr)
+    if result.unverified and len(result.problems) == 1:  # nothing wrong found, but the sealed rows need the key
+        print(f"audit chain NOT VERIFIED ({result.rows} rows read: {kinds}):", file=sys.stderr)
+    else:
+        print(f"audit chain BROKEN ({result.rows} rows read: {kinds}):", file=sys.stderr)
     for problem in result.problems:
         print(f"  {problem}", file=sys.stderr)
     return 1
@@ -124,6 +135,7 @@ def _serve(_args, settings: Settings) -> int:
 
     built = wiring.build(settings)
     migrate.upgrade(built.engine)  # safe when several replicas start at once: one takes a lock, the rest wait
+    built.seal_audit_log()  # with OFFBOARD_AUDIT_KEY: the log ends in a sealed row from now on
     start_sweeping(built.sweeper, every_seconds=settings.offboard_sweep_seconds)
     freeze_startup_objects()
     log.info("sweeping every %.0f s as %s (runs a dead replica left are taken over after %.0f s)",

@@ -49,6 +49,15 @@ class Container:
     jobs: TrackedExecutor  # executions of approved requests
     sweeper: Sweeper  # expiries, reminders and due runs; woken by APScheduler in `serve`
     metrics: PrometheusMetrics  # this app's own registry, served as GET /metrics
+    clock: Clock
+
+    def seal_audit_log(self) -> None:
+        """With OFFBOARD_AUDIT_KEY set, make the audit log end in a row sealed with the key now (once the database is
+        migrated, before serving): a log that was written without the key gets an `audit.key_in_use` row after its
+        plain rows. `serve` and `shell` call this once per process; without a key it does nothing."""
+        seq = self.store.seal_audit(now=self.clock.now())
+        if seq is not None:
+            log.info("audit log: rows are sealed with OFFBOARD_AUDIT_KEY from row %d on", seq)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every listener and every job they started has finished (shell and tests)."""
@@ -93,10 +102,13 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     """Build every client and the Bolt app from settings. Call once, at start-up."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
         raise ConfigurationError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set")
+    audit_key_problems = settings.audit_key_problems()
+    if audit_key_problems:  # never seal a row with a key that is not fit for it: rows stay tied to their key
+        raise ConfigurationError("; ".join(audit_key_problems))
     policy = load_policy(settings.policy_path)
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
-    store = RequestStore(engine)
+    store = RequestStore(engine, audit_key=settings.offboard_audit_key)
     metrics = PrometheusMetrics()
     console = console or build_console(settings, on_call=metrics.console_call)
     # A bulk run redraws its message about once a second; when Slack answers 429, wait as it says, once or twice.
@@ -123,4 +135,4 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     handlers.register(bolt, service, answers=answers)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
                      service=service, bolt=bolt, listeners=listeners, answers=answers, jobs=jobs,
-                     sweeper=Sweeper(service, metrics=metrics), metrics=metrics)
+                     sweeper=Sweeper(service, metrics=metrics), metrics=metrics, clock=clock)

@@ -12,6 +12,8 @@ from bot.errors import ConfigurationError
 
 DEMO_POLICY = Path(__file__).with_name("demo_policy.toml")
 _PLACEHOLDERS = ("xoxb-your", "xapp-your", "changeme", "change-me", "placeholder", "your-signing-secret", "todo")
+AUDIT_KEY_MIN = 32  # characters
+MAKE_AUDIT_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class Settings(BaseSettings):
@@ -47,6 +49,9 @@ class Settings(BaseSettings):
     offboard_lease_seconds: float = Field(default=60.0, ge=1, le=3600)  # a dead replica's runs wait this long
     offboard_max_users: int = Field(default=500, ge=1, le=5000)  # users one request may name
     offboard_workers: int = Field(default=8, ge=1, le=64)  # users of one request worked on side by side
+    # Seals every audit row with HMAC-SHA256 under this key, so that whoever can write to the database but does
+    # not hold the key cannot rewrite the log unseen. Keep it outside the database (docs/DEPLOYMENT.md).
+    offboard_audit_key: SecretStr | None = None
 
     def __repr_args__(self):  # DATABASE_URL's password shows as *** in repr and str, as SecretStr values do
         for name, value in super().__repr_args__():
@@ -69,7 +74,18 @@ class Settings(BaseSettings):
             problems += _secret_problem("slack_app_token", self.slack_app_token, "xapp-")
         if self.offboard_policy is None:
             problems.append("OFFBOARD_POLICY is not set: write a policy file for your workspace")
-        return problems + self.console_problems()
+        return problems + self.audit_key_problems() + self.console_problems()
+
+    def audit_key_problems(self) -> list[str]:
+        """Return what keeps OFFBOARD_AUDIT_KEY, when set, from sealing the audit log (it is optional)."""
+        if self.offboard_audit_key is None:
+            return []
+        problems = _secret_problem("offboard_audit_key", self.offboard_audit_key, None)
+        if problems == ["OFFBOARD_AUDIT_KEY is not set"]:  # set, to nothing or blanks: say so rather than ignore it
+            problems = ["OFFBOARD_AUDIT_KEY is empty"]
+        elif not problems and len(self.offboard_audit_key.get_secret_value()) < AUDIT_KEY_MIN:
+            problems = [f"OFFBOARD_AUDIT_KEY is too short (at least {AUDIT_KEY_MIN} characters)"]
+        return [f"{problem}. Make a key with: {MAKE_AUDIT_KEY}" for problem in problems]
 
     def console_problems(self) -> list[str]:
         """Return what is missing for the chosen admin console."""

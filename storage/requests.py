@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from pydantic import SecretStr
 from sqlalchemy import Engine, and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -35,10 +36,13 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 class RequestStore:
-    """Reads and writes requests, their targets, steps and approvals, and the audit chain."""
+    """Reads and writes requests, their targets, steps and approvals, and the audit chain.
 
-    def __init__(self, engine: Engine) -> None:
+    With an audit key, every audit row it writes is sealed with it (storage.audit)."""
+
+    def __init__(self, engine: Engine, *, audit_key: SecretStr | None = None) -> None:
         self.engine = engine
+        self._audit_key = audit_key
 
     # -- reads ---------------------------------------------------------------------------------------
 
@@ -80,7 +84,7 @@ class RequestStore:
             for position, plan in enumerate(new.plans):
                 db.add(TargetRow(request_id=new.id, position=position, console_user_id=plan.user_id,
                                  plan_json=plan.to_json()))
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
             return self._load(db, db.get(RequestRow, new.id))
 
@@ -118,7 +122,7 @@ class RequestStore:
                                                 TargetRow.outcome == TargetOutcome.PENDING.value)
                         .values(outcome=TargetOutcome.FAILED.value, detail=fail_pending))
             self._hold_or_release(db, request_id, to)
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
             return self._load(db, db.get(RequestRow, request_id))
 
@@ -146,7 +150,7 @@ class RequestStore:
             except IntegrityError:
                 db.rollback()
                 return ApprovalResult(recorded=False, request=self._load(db, db.get(RequestRow, request_id)))
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             row = db.get(RequestRow, request_id)
             query = select(func.count()).where(ApprovalRow.request_id == request_id)
             if counted is not None:
@@ -158,7 +162,7 @@ class RequestStore:
                 row.state = RequestState.APPROVED.value
                 row.decided_by = approver_id
                 db.add(row)
-                audit.append(db, approved_entry, now=now)
+                audit.append(db, approved_entry, now=now, key=self._audit_key)
             db.commit()
             return ApprovalResult(recorded=True, request=self._load(db, row), became_approved=became_approved)
 
@@ -216,7 +220,7 @@ class RequestStore:
         with session(self.engine) as db:
             db.exec(update(RequestRow).where(RequestRow.id == request_id)
                     .values(interruptions=RequestRow.interruptions + 1))
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
             return db.get(RequestRow, request_id).interruptions
 
@@ -258,7 +262,7 @@ class RequestStore:
             row = row or StepRow(target_id=target_id, kind=kind.value, started_at=now)
             row.status, row.started_at, row.finished_at, row.detail = StepStatus.STARTED.value, now, None, ""
             db.add(row)
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
 
     def finish_step(
@@ -269,7 +273,7 @@ class RequestStore:
             row = db.exec(select(StepRow).where(StepRow.target_id == target_id, StepRow.kind == kind.value)).one()
             row.status, row.detail, row.finished_at = status.value, detail, now
             db.add(row)
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
 
     def finish_target(self, target_id: int, *, outcome: TargetOutcome, detail: str, now: datetime,
@@ -280,14 +284,24 @@ class RequestStore:
             target = db.get(TargetRow, target_id)
             db.exec(delete(OpenTargetRow).where(OpenTargetRow.request_id == target.request_id,
                                                 OpenTargetRow.console_user_id == target.console_user_id))
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
 
     def append_audit(self, entry: AuditEntry, *, now: datetime) -> None:
         """Write one audit entry on its own (refusals, notices)."""
         with session(self.engine) as db:
-            audit.append(db, entry, now=now)
+            audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
+
+    def seal_audit(self, *, now: datetime) -> int | None:
+        """With an audit key, make sure the audit log ends in a row sealed with it (an `audit.key_in_use` row
+        unless it does already); return the number of the row written, or None when none was needed."""
+        if self._audit_key is None:
+            return None
+        with session(self.engine) as db:
+            row = audit.seal(db, key=self._audit_key, now=now)
+            db.commit()
+            return row.seq if row else None
 
     # -- helpers -------------------------------------------------------------------------------------
 

@@ -89,6 +89,7 @@ from tests.fakes import FaultyConsole, run_together
 
 ALICE, BOB, DANA = "U0ALICE", "U0BOB", "U0DANA"  # bot/shell/demo.py, bot/demo_policy.toml
 NAMES = {ALICE: "alice", BOB: "bob", DANA: "dana"}
+SOAK_AUDIT_KEY = "soak-audit-key-0123456789abcdefghijkl"
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FINAL = frozenset({RequestState.DONE, RequestState.FAILED, RequestState.REJECTED, RequestState.EXPIRED,
                    RequestState.CANCELLED})
@@ -779,7 +780,7 @@ def check(app: App, driver: Driver, report: SoakReport) -> None:
         outside = [name for name in names if name not in allowed.get(user_id, set())]
         if outside:
             report.unapproved.append(f"{user_id}: {outside} applied, but no request that ran planned them")
-    verification = audit.verify(app.container.engine)
+    verification = audit.verify(app.container.engine, key=app.container.settings.offboard_audit_key)
     report.audit_ok, report.audit_rows, report.audit_problems = (verification.ok, verification.rows,
                                                                  verification.problems)
     report.slack_errors_answered = sum(1 for call in app.slack.calls()
@@ -873,7 +874,9 @@ def run_soak(requests: int, *, seed: int = 1, fault_rate: float = 0.3, max_secon
         stack.enter_context(slack)
         faults = FaultyConsole(LocalConsole(tmp / "console.db"))
         faults.inner.seed_if_empty()
-        settings: dict[str, Any] = {} if workers is None else {"offboard_workers": workers}
+        settings: dict[str, Any] = {"offboard_audit_key": SOAK_AUDIT_KEY}  # every row sealed, and verified so
+        if workers is not None:
+            settings["offboard_workers"] = workers
         app = stack.enter_context(serve(slack, ManualClock(START), tmp, console=faults, state=faults.inner,
                                         faults=faults, **settings))
         _no_pause_between_read_backs(app)

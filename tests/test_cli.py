@@ -57,6 +57,122 @@ def test_db_upgrade_then_audit_verify_and_export(tmp_path):
     assert "row 2: content does not match its hash" in broken.stderr
 
 
+AUDIT_KEY = "cli-audit-key-Hy7Wd2Qn5Ls8Tp1Vg4Rk9Bx"
+
+
+def _audit_rows(tmp_path):
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT seq, event FROM audit_log ORDER BY seq")).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_audit_verify_uses_the_audit_key_and_counts_sealed_and_plain_rows(tmp_path):
+    from datetime import UTC, datetime
+
+    from pydantic import SecretStr
+
+    from bot.domain.records import AuditEntry
+    from storage.db import make_engine
+    from storage.requests import RequestStore
+
+    _run(tmp_path, "db", "upgrade")
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    for n in range(3):  # written before the key was set
+        RequestStore(engine).append_audit(AuditEntry(actor="U0ALICE", event=f"plain{n}"), now=datetime.now(UTC))
+    plain = _run(tmp_path, "audit", "verify")
+    assert plain.returncode == 0 and "intact: 3 rows verified (3 plain; OFFBOARD_AUDIT_KEY is not set)" in plain.stdout
+    store = RequestStore(engine, audit_key=SecretStr(AUDIT_KEY))
+    assert store.seal_audit(now=datetime.now(UTC)) == 4
+    store.append_audit(AuditEntry(actor="U0ALICE", event="sealed"), now=datetime.now(UTC))
+
+    good = _run(tmp_path, "audit", "verify", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
+    assert good.returncode == 0, good.stderr
+    assert "audit chain intact: 5 rows verified (2 sealed with the audit key, 3 plain)" in good.stdout
+
+    keyless = _run(tmp_path, "audit", "verify")
+    assert keyless.returncode == 1
+    assert "audit chain NOT VERIFIED (5 rows read: 3 plain; OFFBOARD_AUDIT_KEY is not set)" in keyless.stderr
+    assert "rows 4 to 5 are sealed with an audit key, or edited: set OFFBOARD_AUDIT_KEY to verify them" in (
+        keyless.stderr)
+
+    wrong = _run(tmp_path, "audit", "verify", OFFBOARD_AUDIT_KEY=AUDIT_KEY[::-1])
+    assert wrong.returncode == 1 and "audit chain BROKEN" in wrong.stderr
+    assert "rows 4 to 5: content does not match their hashes (edited, or sealed with another audit key)" in (
+        wrong.stderr)
+    assert "no row is sealed with the audit key" in wrong.stderr
+
+    with engine.begin() as connection:  # row 5 edited and hashed again without the key; the head follows
+        row = connection.exec_driver_sql("SELECT prev_hash, at, request_id FROM audit_log WHERE seq = 5").one()
+        from storage.audit import _digest
+
+        digest = _digest(row.prev_hash, 5, row.at, "U0MALLORY", "sealed", row.request_id, "{}")
+        connection.exec_driver_sql(f"UPDATE audit_log SET actor = 'U0MALLORY', hash = '{digest}' WHERE seq = 5")
+        connection.exec_driver_sql(f"UPDATE audit_head SET hash = '{digest}'")
+    assert _run(tmp_path, "audit", "verify").stderr.count("are sealed with an audit key") == 0  # looks plain now
+    rewritten = _run(tmp_path, "audit", "verify", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
+    assert rewritten.returncode == 1
+    assert "audit chain BROKEN (5 rows read: 1 sealed with the audit key, 4 plain)" in rewritten.stderr
+    assert "row 5 is not sealed with the audit key: written or rewritten by someone without it" in rewritten.stderr
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("key", "message"), [
+    ("", "OFFBOARD_AUDIT_KEY is empty"),
+    ("short-key-Hy7Wd2Qn5Ls8", "OFFBOARD_AUDIT_KEY is too short (at least 32 characters)"),
+    (f"changeme-{AUDIT_KEY}", "OFFBOARD_AUDIT_KEY still holds a placeholder value"),
+    (f"{AUDIT_KEY[:16]} {AUDIT_KEY[16:]}", "OFFBOARD_AUDIT_KEY contains spaces or line breaks"),
+], ids=["empty", "short", "placeholder", "space"])
+def test_a_bad_audit_key_is_refused_by_serve_and_audit_verify(tmp_path, key, message):
+    from bot.settings import load_settings
+
+    [problem] = load_settings(offboard_audit_key=key).audit_key_problems()
+    assert problem.startswith(message)
+    assert problem.endswith('. Make a key with: python -c "import secrets; print(secrets.token_urlsafe(32))"')
+    _run(tmp_path, "db", "upgrade")
+    for command in (["serve"], ["audit", "verify"]):
+        result = _run(tmp_path, *command, OFFBOARD_AUDIT_KEY=key, SLACK_BOT_TOKEN="xoxb-cli-test-token-91b2",
+                      SLACK_SIGNING_SECRET=SECRET, OFFBOARD_POLICY=str(DEMO_POLICY))
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert message in result.stderr and "secrets.token_urlsafe(32)" in result.stderr
+        assert not key or key not in result.stdout + result.stderr
+    assert _audit_rows(tmp_path) == []  # nothing was sealed with it
+
+
+def test_a_good_audit_key_is_accepted():
+    import secrets
+
+    from bot.settings import AUDIT_KEY_MIN, load_settings
+
+    assert load_settings().audit_key_problems() == []  # optional
+    assert load_settings(offboard_audit_key=AUDIT_KEY).audit_key_problems() == []
+    assert len(secrets.token_urlsafe(32)) >= AUDIT_KEY_MIN  # what the refusal says to run makes a long enough key
+
+
+def test_shell_seals_its_log_with_the_audit_key(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bot", "shell", "--data-dir", str(tmp_path)],
+                            input="/offboard delete jdoe\nquit\n", capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OFFBOARD_AUDIT_KEY": AUDIT_KEY})
+    assert result.returncode == 0, result.stderr
+    assert AUDIT_KEY not in result.stdout + result.stderr
+    from pydantic import SecretStr
+
+    from storage import audit
+    from storage.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'offboard.db'}")
+    verification, keyless = audit.verify(engine, key=SecretStr(AUDIT_KEY)), audit.verify(engine)
+    engine.dispose()
+    assert verification.ok, verification.problems
+    assert verification.keyed == verification.rows >= 2
+    assert keyless.unverified == verification.rows  # not plain SHA-256
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({}, "SLACK_BOT_TOKEN is not set"),
     ({"SLACK_BOT_TOKEN": "xoxb-your-token", "SLACK_SIGNING_SECRET": "changeme"}, "placeholder"),
@@ -83,7 +199,7 @@ def test_serve_over_http_runs_the_whole_flow_and_keeps_secrets_out_of_logs(tmp_p
         populate(slack)
         env = _env(tmp_path, SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET,
                    SLACK_API_URL=slack.api_url, OFFBOARD_POLICY=str(DEMO_POLICY), OFFBOARD_HOST="127.0.0.1",
-                   OFFBOARD_PORT=str(port), OFFBOARD_LOG_LEVEL="DEBUG")
+                   OFFBOARD_PORT=str(port), OFFBOARD_LOG_LEVEL="DEBUG", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
         log = (tmp_path / "serve.log").open("w+")
         process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
@@ -100,7 +216,13 @@ def test_serve_over_http_runs_the_whole_flow_and_keeps_secrets_out_of_logs(tmp_p
         log.seek(0)
         output = log.read()
     assert "serving HTTP" in output
-    assert slack.bot_token not in output and SECRET not in output
+    assert slack.bot_token not in output and SECRET not in output and AUDIT_KEY not in output
+    assert "audit log: rows are sealed with OFFBOARD_AUDIT_KEY from row 1 on" in output
+    rows = _audit_rows(tmp_path)
+    assert rows[0] == (1, "audit.key_in_use") and ("request.done" in {event for _, event in rows})
+    verify = _run(tmp_path, "audit", "verify", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
+    assert f"intact: {len(rows)} rows verified ({len(rows)} sealed with the audit key, 0 plain)" in verify.stdout
+    assert "audit chain NOT VERIFIED" in _run(tmp_path, "audit", "verify").stderr  # not plain SHA-256
 
 
 def _healthy(base: str) -> bool:
@@ -128,6 +250,10 @@ def test_check_reports_each_part(tmp_path):
         assert "ok    database at revision 0004" in good.stdout
         assert "ok    the bot token has every scope the bot uses" in good.stdout
         assert "ok    approvals channel #" in good.stdout and "ok    results channel #" in good.stdout
+        assert "warn  OFFBOARD_AUDIT_KEY is not set" in good.stdout  # said, without failing the check
+        sealed = _run(tmp_path, "check", **(env | {"OFFBOARD_AUDIT_KEY": "check-audit-key-0123456789abcdefghij"}))
+        assert sealed.returncode == 0 and "ok    audit rows are sealed with OFFBOARD_AUDIT_KEY" in sealed.stdout
+        assert "warn" not in sealed.stdout and "0123456789abcdefghij" not in sealed.stdout + sealed.stderr
         slack.set_bot_membership("C0RESULTS", False)
         outside = _run(tmp_path, "check", **env)
         assert outside.returncode == 1

@@ -24,13 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from bot import logs
+from bot.cli import _secret_values
 from bot.console.eightbyeight.client import EightByEightClient
 from bot.console.scim import ScimConsole
-from bot.container import build_console
+from bot.container import build, build_console
+from bot.domain.records import AuditEntry
 from bot.domain.requests import RequestState
 from bot.errors import AccessDenied, ConfigurationError
 from bot.settings import DEMO_POLICY, load_settings
@@ -39,6 +42,7 @@ from bot.shell.fake_slack import FakeSlack
 from storage import audit, migrate
 from storage.db import make_engine, session
 from storage.models import AuditRow
+from storage.requests import RequestStore
 from tests.app import conftest as app_conftest
 from tests.app.conftest import App, serve
 from tests.console.test_eightbyeight_console import console_for, seed
@@ -52,11 +56,14 @@ SECRETS = {
     "EIGHTBYEIGHT_API_KEY (the wrong one)": "SECRET8X8-WRONGKEY-Gh3Jk8Mp5Tq1",
     "SCIM_TOKEN (the wrong one)": "SECRETSCIM-TOKEN-Ff4Dd9Ss2Aa7Qq1W",
     "the database password": "SECRETDBPASS-Ls6Kj3Hg8Fd2",
+    "OFFBOARD_AUDIT_KEY": "SECRETAUDIT-KEY-Wq8Rt3Yp6Lm1Nz4Bx9Cv2Fj",
+    "OFFBOARD_AUDIT_KEY (the wrong one)": "SECRETAUDIT-WRONGKEY-Zs4Xe7Dc2Vf5Bg8Nh",
 }
 BOT_TOKEN, SIGNING_SECRET, APP_TOKEN = (SECRETS[name] for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
                                                                     "SLACK_APP_TOKEN"))
 API_KEY, WRONG_KEY = SECRETS["EIGHTBYEIGHT_API_KEY"], SECRETS["EIGHTBYEIGHT_API_KEY (the wrong one)"]
 SCIM_TOKEN, DB_PASSWORD = SECRETS["SCIM_TOKEN (the wrong one)"], SECRETS["the database password"]
+AUDIT_KEY, WRONG_AUDIT_KEY = SECRETS["OFFBOARD_AUDIT_KEY"], SECRETS["OFFBOARD_AUDIT_KEY (the wrong one)"]
 FRAGMENT = 12  # any piece of a secret this long counts as the secret
 FRAGMENTS = {secret[i:i + FRAGMENT].lower(): name
              for name, secret in SECRETS.items() for i in range(len(secret) - FRAGMENT + 1)}
@@ -379,14 +386,19 @@ def wrong_credentials(app: App, fake: FakeEightByEight, exposure: Exposure) -> N
 ], ids=lambda value: value.name if isinstance(value, Setup) else value.__name__)
 def test_a_flow_exposes_no_secret(setup, flow, exposure, slack, eightbyeight, clock, tmp_path, request):
     console = console_for(eightbyeight) if setup.fast_console else None
-    with serve(slack, clock, tmp_path, console=console, slack_app_token=APP_TOKEN,
+    with serve(slack, clock, tmp_path, console=console, slack_app_token=APP_TOKEN, offboard_audit_key=AUDIT_KEY,
                **setup.settings(eightbyeight, request)) as app:
         assert app.container.settings.slack_signing_secret.get_secret_value() == SIGNING_SECRET
+        app.container.seal_audit_log()  # as `offboard-bot serve` does at start
         exposure.log.open_up()  # uvicorn has just set its loggers' levels
         exposure.record_answers(app)
         flow(app, eightbyeight, exposure)
         app.settle()
         exposure.add_app(app)
+        sealed = audit.verify(app.container.engine, key=SecretStr(AUDIT_KEY))
+        assert sealed.ok and sealed.keyed == sealed.rows > 0, sealed  # the flow's rows were sealed with the key
+        assert audit.verify(app.container.engine).unverified == sealed.rows  # with it, not plain SHA-256
+        exposure.add("audit verification with the key, and without", [sealed, audit.verify(app.container.engine)])
     assert {"slack_sdk.web.base_client", "httpx", "httpcore.http11", "uvicorn.access"} <= exposure.log.loggers
     assert any(name.startswith(("bot.", "handlers.", "storage.")) for name in exposure.log.loggers)
     exposure.assert_no_secret()
@@ -396,6 +408,7 @@ def test_a_flow_exposes_no_secret(setup, flow, exposure, slack, eightbyeight, cl
 
 ALL_SETTINGS = dict(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=APP_TOKEN,
                     offboard_console="8x8", eightbyeight_api_key=API_KEY, scim_token=SCIM_TOKEN,
+                    offboard_audit_key=AUDIT_KEY,
                     scim_base_url="https://scim.example.com/scim/v2",
                     database_url=f"postgresql+psycopg://offboard:{DB_PASSWORD}@db.example.com/offboard")
 
@@ -416,6 +429,12 @@ def test_settings_clients_and_consoles_show_no_secret(exposure):
     exposure.assert_no_secret()
 
 
+def test_every_secret_setting_is_given_to_the_log_redactor():
+    settings = load_settings(**ALL_SETTINGS)
+    assert sorted(_secret_values(settings)) == sorted([BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, API_KEY, SCIM_TOKEN,
+                                                       AUDIT_KEY, DB_PASSWORD])
+
+
 CONFIGURATION_MISTAKES = {
     "a placeholder bot token": dict(slack_bot_token=f"xoxb-your-{BOT_TOKEN}", slack_signing_secret=SIGNING_SECRET),
     "a signing secret with a space": dict(slack_bot_token=BOT_TOKEN,
@@ -432,6 +451,13 @@ CONFIGURATION_MISTAKES = {
     "the key as the port": dict(offboard_port=API_KEY),
     "the token as the console": dict(offboard_console=BOT_TOKEN),
     "the key as a rate limit": dict(eightbyeight_rate_limit=API_KEY),
+    "a short audit key": dict(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                              offboard_audit_key=AUDIT_KEY[:24]),
+    "a placeholder audit key": dict(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                                    offboard_audit_key=f"changeme-{AUDIT_KEY}"),
+    "an audit key with a line break": dict(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                                           offboard_audit_key=f"{AUDIT_KEY}\n"),
+    "the audit key as the port": dict(offboard_port=AUDIT_KEY),
 }
 
 
@@ -454,6 +480,11 @@ def test_a_configuration_error_shows_no_secret(mistake, exposure):
             with pytest.raises(ConfigurationError) as constructing:
                 ScimConsole(settings.scim_base_url, settings.scim_token.get_secret_value())
             exposure.add_error("the error of ScimConsole()", constructing.value)
+        if settings.offboard_audit_key is not None:
+            assert any(problem.startswith("OFFBOARD_AUDIT_KEY") for problem in problems), problems
+            with pytest.raises(ConfigurationError, match="OFFBOARD_AUDIT_KEY") as building:
+                build(settings)
+            exposure.add_error("the error of building the app", building.value)
     exposure.assert_no_secret()
 
 
@@ -467,11 +498,17 @@ def _start(tmp_path: Path, command: str, env: dict[str, str]) -> subprocess.Pope
                             stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=base | env)
 
 
-def test_check_and_serve_print_no_secret(tmp_path, exposure, slack, eightbyeight, request):
-    migrate.upgrade(make_engine(f"sqlite:///{tmp_path / 'bot.db'}"))
+def test_check_and_serve_print_no_secret(tmp_path, exposure, slack, eightbyeight, request, clock):
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    migrate.upgrade(engine)
+    store = RequestStore(engine, audit_key=SecretStr(AUDIT_KEY))  # rows for `audit verify` to check
+    store.seal_audit(now=clock.now())
+    store.append_audit(AuditEntry(actor="U0ALICE", event="request.drafted"), now=clock.now())
+    engine.dispose()
     env = dict(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_APP_TOKEN=APP_TOKEN,
                SLACK_API_URL=slack.api_url, OFFBOARD_POLICY=str(DEMO_POLICY), OFFBOARD_CONSOLE="8x8",
-               EIGHTBYEIGHT_BASE_URL=eightbyeight.base_url, EIGHTBYEIGHT_API_KEY=API_KEY)
+               EIGHTBYEIGHT_BASE_URL=eightbyeight.base_url, EIGHTBYEIGHT_API_KEY=API_KEY,
+               OFFBOARD_AUDIT_KEY=AUDIT_KEY)
     runs = {  # what to run -> (its settings, what it must say)
         "check": (env, ["ok    Slack reachable", "ok    database at revision", "ok    8x8 API reachable"]),
         "check with wrong credentials and an unreachable database": (env | {
@@ -484,6 +521,11 @@ def test_check_and_serve_print_no_secret(tmp_path, exposure, slack, eightbyeight
                                           ["FAIL  console: the SCIM token was refused"]),
         "serve with a placeholder": (env | {"SLACK_SIGNING_SECRET": f"changeme-{SIGNING_SECRET}"},
                                      ["still holds a placeholder value"]),
+        "serve with a short audit key": (env | {"OFFBOARD_AUDIT_KEY": AUDIT_KEY[:24]},
+                                         ["OFFBOARD_AUDIT_KEY is too short"]),
+        "audit verify": (env, ["audit chain intact: 2 rows verified (2 sealed with the audit key, 0 plain)"]),
+        "audit verify with the wrong audit key": (env | {"OFFBOARD_AUDIT_KEY": WRONG_AUDIT_KEY},
+                                                  ["audit chain BROKEN", "sealed with another audit key"]),
     }
     started = {name: _start(tmp_path, name.split(" with ")[0], run_env) for name, (run_env, _) in runs.items()}
     for name, process in started.items():

@@ -151,6 +151,7 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
         }))
         stack.callback(container.close)
         migrate.upgrade(container.engine)
+        container.seal_audit_log()
         sweeping = start_sweeping(container.sweeper, every_seconds=2)  # scheduled runs and stages happen here too
         stack.callback(sweeping.shutdown, wait=True)  # a sweep in progress ends before the databases go
 

@@ -117,6 +117,7 @@ def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any 
         offboard_local_console=tmp_path / "console.db", **settings)
     container = build(settings, clock=clock, console=console)
     migrate.upgrade(container.engine)
+    container.seal_audit_log()  # as `serve` does at start (nothing without OFFBOARD_AUDIT_KEY)
     asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET,
                            metrics=container.metrics)
     with LiveServer(asgi) as server, httpx.Client(timeout=10) as http:

@@ -42,6 +42,7 @@ from tests.fake_eightbyeight import FakeEightByEight
 
 DONE, FAILED = RequestState.DONE, RequestState.FAILED
 TIMEOUT = 0.5  # the 8x8 client's timeout in these tests; a "slow" answer takes twice as long
+AUDIT_KEY = "fault-matrix-audit-key-0123456789abcdef"  # every row here is sealed with it
 RECONCILE = (0.2, 0.4, 0.8)  # after a lost answer, the user is read back for 1.4 s (about a minute in production)
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 UNKNOWN_ADVICE = ("was sent to the console but", "Check the user in the Admin Console before doing anything else")
@@ -139,8 +140,8 @@ def _check_ended(app: App, request_id: str, ends: RequestState, told: tuple[str,
     assert f"Your request {request_id} finished" in app.dm_texts("alice")[-1]
     assert f"request.{ends.value}" in _events(app, request_id)
     assert app.container.store.holders([user_id]) == {}  # nothing left claiming the user
-    verification = audit.verify(app.container.engine)
-    assert verification.ok, verification.problems
+    verification = audit.verify(app.container.engine, key=app.container.settings.offboard_audit_key)
+    assert verification.ok and verification.plain == 0, verification
 
 
 def _check_console(fake: FakeEightByEight, applied: tuple[str, ...]) -> None:
@@ -161,7 +162,7 @@ def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
 def app(slack, tmp_path, clock, fake) -> Iterator[App]:
     """The 8x8 console with its waits shortened, so that each fault resolves in a test's time."""
     console = console_for(fake, timeout=TIMEOUT, reconcile_pauses=RECONCILE)
-    with serve(slack, clock, tmp_path, console=console, state=fake) as app:
+    with serve(slack, clock, tmp_path, console=console, state=fake, offboard_audit_key=AUDIT_KEY) as app:
         yield app
 
 
@@ -250,7 +251,7 @@ def test_scim_fault(row, slack, clock, tmp_path, scim):
     fault = Once(row.method, row.how, times=row.times)
     proxy = Proxy(fault)
     console = ScimConsole(scim.base_url, scim.token, transport=httpx.MockTransport(proxy), backoff=0)
-    with serve(slack, clock, tmp_path, console=console, state=scim) as app:
+    with serve(slack, clock, tmp_path, console=console, state=scim, offboard_audit_key=AUDIT_KEY) as app:
         app.command("alice", "deactivate jdoe")
         app.press("alice", "Confirm")
         request_id = app.request_id()
@@ -294,13 +295,13 @@ def test_results_channel_refusing_the_results(app, fake):
     assert "could not post the results in <#C0RESULTS>" in told and "not_in_channel" in told
     assert f"`/offboard status {request_id}` shows each user's result" in told
     _check_console(fake, ("UPDATE", "DELETE"))
-    assert audit.verify(app.container.engine).ok
+    assert audit.verify(app.container.engine, key=app.container.settings.offboard_audit_key).ok
 
 
 # -- the bot's own database briefly unavailable -------------------------------------------------------------
 
 def test_sqlite_locked_by_another_process_is_waited_out(slack, clock, tmp_path):
-    with serve_local(slack, clock, tmp_path) as app:
+    with serve_local(slack, clock, tmp_path, offboard_audit_key=AUDIT_KEY) as app:
         request_id = _ask(app)
         locks = []
         app.faults.after("release_licenses", lambda: locks.append(_lock(tmp_path / "offboard.db", 1.5)))
@@ -355,7 +356,7 @@ def on_postgres(postgres_url, slack, clock, tmp_path) -> Iterator[tuple[App, Pos
     engine.dispose()
     outage = PostgresOutage(postgres_url)
     try:
-        with serve_local(slack, clock, tmp_path, database_url=postgres_url) as app:
+        with serve_local(slack, clock, tmp_path, database_url=postgres_url, offboard_audit_key=AUDIT_KEY) as app:
             yield app, outage
     finally:
         outage.close()
