@@ -215,7 +215,9 @@ class Executor:
                     due = (request.started_at or self._clock.now()) + timedelta(seconds=step.after)
                     if due > self._clock.now():
                         return due
-                if earlier and step.after > earlier[-1].after:  # the first step of a later stage
+                if record is None and earlier and step.after > earlier[-1].after:
+                    # The first step of a later stage, not yet begun: check the user before it. A stage this
+                    # request began before an interruption was checked then; its step is reconciled below.
                     try:
                         user = self._console.get_user(user_id=plan.user_id)
                     except ConsoleError:

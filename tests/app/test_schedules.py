@@ -176,3 +176,24 @@ def test_a_profile_reused_during_retention_is_not_deleted(app):
     _sweep(app, timedelta(days=23))
     assert _state(app) is S.FAILED and "delete" not in _ops(app)
     assert "username or email changed since the approval" in app.channel_texts("C0RESULTS")[-1]
+
+
+def test_a_last_stage_interrupted_after_the_delete_landed_is_finished_as_ours(app):
+    app.command("alice", "delete jdoe --grace 7d --retain 30d")
+    app.press("alice", "Request approval")
+    app.press("bob", "Approve")
+    _sweep(app, timedelta(days=7))
+
+    def bug():
+        raise RuntimeError("a bug, or the database went away, right after the delete landed")
+
+    app.faults.after("delete", bug)
+    _sweep(app, timedelta(days=23))
+    assert _state(app) is S.EXECUTING
+    _sweep(app, timedelta(seconds=61))  # the lease lapsed: a sweeper resumes it from the journal
+    request = app.container.store.get(app.request_id())
+    assert request.state is S.DONE
+    assert {step.kind.value: step.status.value for step in request.targets[0].steps}["delete"] == "done"
+    results = app.channel_texts("C0RESULTS")[-1]
+    assert "`jdoe`: deleted successfully" in results and "someone else" not in results
+    assert _ops(app) == ["set_status", "release_licenses", "delete"]
