@@ -67,10 +67,28 @@ def _check_database(settings: Settings, report: Report) -> None:
 
 
 def _check_audit_key(settings: Settings, report: Report) -> None:
-    if settings.offboard_audit_key is None:
+    key = settings.offboard_audit_key
+    if key is None:
         report.warn("OFFBOARD_AUDIT_KEY is not set: whoever can write to the database can rewrite the audit log "
                     "unseen (docs/DEPLOYMENT.md, \"The audit key\")")
-    elif not settings.audit_key_problems():  # a bad key is already reported with the settings' problems
+        return
+    if settings.audit_key_problems():  # a bad key is already reported with the settings' problems
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage import audit
+    from storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        problem = audit.end_problem(engine, key=key)  # what would stop `serve` from starting
+    except (SQLAlchemyError, StorageUnavailable):  # unreachable, or no schema yet: the database check says so
+        problem = None
+    finally:
+        engine.dispose()
+    if problem:
+        report.bad(problem)
+    else:
         report.good("audit rows are sealed with OFFBOARD_AUDIT_KEY")
 
 

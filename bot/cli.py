@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(title="audit commands")
     audit.add_parser("verify", help="check the audit hash chain").set_defaults(run=_audit_verify)
+    adopt = audit.add_parser("adopt-key", help="let OFFBOARD_AUDIT_KEY seal a log that does not end in a row sealed "
+                             "with it (adopting the key, or after a replica ran without it)")
+    adopt.add_argument("--accept-plain-rows", metavar="FIRST-LAST", type=_row_range,
+                       help="the plain rows at the end of the log, after sealed ones, that you reviewed and accept "
+                       "(as `audit verify` names them)")
+    adopt.set_defaults(run=_audit_adopt_key)
     export = audit.add_parser("export", help="write the audit log as JSON lines or CSV")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
@@ -87,28 +93,70 @@ def _db_upgrade(_args, settings: Settings) -> int:
     return 0
 
 
-def _audit_verify(_args, settings: Settings) -> int:
-    from storage import audit
-
+def _audit_key(settings: Settings) -> SecretStr | None:
     problems = settings.audit_key_problems()
     if problems:
         raise ConfigurationError("; ".join(problems))
-    key = settings.offboard_audit_key
+    return settings.offboard_audit_key
+
+
+def _audit_verify(_args, settings: Settings) -> int:
+    from storage import audit
+
+    key = _audit_key(settings)
     result = audit.verify(_engine(settings), key=key)
     if key is None:
         kinds = f"{result.plain} plain; OFFBOARD_AUDIT_KEY is not set"
     else:
         kinds = f"{result.keyed} sealed with the audit key, {result.plain} plain"
+        if result.accepted:
+            kinds += f", of which {result.accepted} after sealed ones, accepted with `audit adopt-key`"
     if result.ok:
         print(f"audit chain intact: {result.rows} rows verified ({kinds})")
         return 0
-    if result.unverified and len(result.problems) == 1:  # nothing wrong found, but the sealed rows need the key
+    if result.needs_key:  # nothing wrong found, but the rows that could be sealed need the key
         print(f"audit chain NOT VERIFIED ({result.rows} rows read: {kinds}):", file=sys.stderr)
     else:
         print(f"audit chain BROKEN ({result.rows} rows read: {kinds}):", file=sys.stderr)
     for problem in result.problems:
         print(f"  {problem}", file=sys.stderr)
     return 1
+
+
+def _row_range(text: str) -> tuple[int, int]:
+    first, dash, last = text.partition("-")
+    if not (dash and first.strip().isdigit() and last.strip().isdigit()) or int(first) > int(last):
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST-LAST, e.g. 1204-1230")
+    return int(first), int(last)
+
+
+def _audit_adopt_key(args, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from storage import audit
+
+    key = _audit_key(settings)
+    if key is None:
+        raise ConfigurationError("OFFBOARD_AUDIT_KEY is not set: `audit adopt-key` seals the audit log with it. Set "
+                                 "it as the bot's replicas have it")
+    try:
+        done = audit.adopt_key(_engine(settings), key=key, now=datetime.now(UTC), accept=args.accept_plain_rows)
+    except audit.AuditBroken as error:
+        print(f"offboard-bot audit adopt-key: {error.message}", file=sys.stderr)
+        return 1
+    if done.seq is None:
+        print("nothing to do: the audit log already ends in a row sealed with OFFBOARD_AUDIT_KEY "
+              "(`offboard-bot audit verify` checks the whole log)")
+    elif done.accepted is not None:
+        first, last = done.accepted
+        print(f"accepted the plain rows {first} to {last}: row {done.seq} (audit.key_in_use) names them and is "
+              "sealed with OFFBOARD_AUDIT_KEY; the bot can write to the log again")
+    elif done.rows_before:
+        print(f"adopted the key: row {done.seq} (audit.key_in_use) is sealed with OFFBOARD_AUDIT_KEY and vouches "
+              f"for the {done.rows_before} plain rows before it; every row from now on is sealed")
+    else:
+        print(f"sealed the empty audit log: row {done.seq} (audit.key_in_use) is sealed with OFFBOARD_AUDIT_KEY")
+    return 0
 
 
 def _audit_export(args, settings: Settings) -> int:

@@ -26,6 +26,7 @@ from bot.settings import Settings
 from bot.slack.members import SlackMembers
 from bot.slack.notifier import SlackNotifier
 from bot.sweeper import Sweeper
+from storage.audit import AuditBroken
 from storage.db import make_engine
 from storage.requests import RequestStore
 
@@ -52,10 +53,15 @@ class Container:
     clock: Clock
 
     def seal_audit_log(self) -> None:
-        """With OFFBOARD_AUDIT_KEY set, make the audit log end in a row sealed with the key now (once the database is
-        migrated, before serving): a log that was written without the key gets an `audit.key_in_use` row after its
-        plain rows. `serve` and `shell` call this once per process; without a key it does nothing."""
-        seq = self.store.seal_audit(now=self.clock.now())
+        """With OFFBOARD_AUDIT_KEY set, at start (once the database is migrated, before serving): seal an empty audit
+        log with an `audit.key_in_use` row, or check that the log ends in a row sealed with the key. Any other log
+        (written without the key, or whose sealed rows were replaced) is a ConfigurationError, which `serve`
+        reports with what to do (`offboard-bot audit verify`, `offboard-bot audit adopt-key`) before exiting: no
+        row could be appended to it. Without a key it does nothing."""
+        try:
+            seq = self.store.seal_audit(now=self.clock.now())
+        except AuditBroken as error:
+            raise ConfigurationError(f"cannot start: {error.message}") from error
         if seq is not None:
             log.info("audit log: rows are sealed with OFFBOARD_AUDIT_KEY from row %d on", seq)
 

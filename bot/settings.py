@@ -12,7 +12,7 @@ from bot.errors import ConfigurationError
 
 DEMO_POLICY = Path(__file__).with_name("demo_policy.toml")
 _PLACEHOLDERS = ("xoxb-your", "xapp-your", "changeme", "change-me", "placeholder", "your-signing-secret", "todo")
-AUDIT_KEY_MIN = 32  # characters
+AUDIT_KEY_MIN = 32  # bytes, UTF-8 encoded
 MAKE_AUDIT_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
@@ -83,8 +83,8 @@ class Settings(BaseSettings):
         problems = _secret_problem("offboard_audit_key", self.offboard_audit_key, None)
         if problems == ["OFFBOARD_AUDIT_KEY is not set"]:  # set, to nothing or blanks: say so rather than ignore it
             problems = ["OFFBOARD_AUDIT_KEY is empty"]
-        elif not problems and len(self.offboard_audit_key.get_secret_value()) < AUDIT_KEY_MIN:
-            problems = [f"OFFBOARD_AUDIT_KEY is too short (at least {AUDIT_KEY_MIN} characters)"]
+        elif not problems and len(self.offboard_audit_key.get_secret_value().encode()) < AUDIT_KEY_MIN:
+            problems = [f"OFFBOARD_AUDIT_KEY is too short (at least {AUDIT_KEY_MIN} bytes)"]
         return [f"{problem}. Make a key with: {MAKE_AUDIT_KEY}" for problem in problems]
 
     def console_problems(self) -> list[str]:

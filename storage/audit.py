@@ -3,8 +3,12 @@
 Each row's hash covers the row before it. Without a key the hash is SHA-256, which anyone who can write to the
 database can compute again after an edit. With an audit key (OFFBOARD_AUDIT_KEY) it is HMAC-SHA256 under that
 key, which only a holder of the key can make. Both kinds of row live in the same table: `verify` tells them apart
-by the hash each one matches. Plain rows may come first (a log written before the key was set); once a row is
-sealed with the key, every later row must be sealed too."""
+by the hash each one matches.
+
+A sealed row vouches for every row before it, so a process with the key only appends to a log that is empty or
+ends in a row sealed with it. Plain rows are accepted before or between sealed ones only through a sealed
+`audit.key_in_use` row naming them, which a person writes with `offboard-bot audit adopt-key` after reviewing
+them: when adopting the key on a log written without it, or after a replica ran without it."""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from storage.models import AuditHeadRow, AuditRow
 
 GENESIS = "0" * 64
 EXPORT_FIELDS = ("seq", "at", "actor", "event", "request_id", "data", "prev_hash", "hash")
-KEY_IN_USE = "audit.key_in_use"  # the row a process with a key writes at start unless the newest row is sealed
+KEY_IN_USE = "audit.key_in_use"  # row 1 of a log a process with a key starts on; and what `audit adopt-key` writes
 
 
 def _digest(prev_hash: str, seq: int, at: str, actor: str, event: str, request_id: str | None, data: str, *,
@@ -41,9 +45,27 @@ def _digest(prev_hash: str, seq: int, at: str, actor: str, event: str, request_i
 
 
 def _matches(row: AuditRow, key: SecretStr | None) -> bool:
-    """Whether row's hash is the plain hash of its content (key None) or its HMAC under key."""
+    """Whether row's hash is the plain hash of its content (key None) or its HMAC under key. Compared as bytes: a
+    hash edited to anything, even text that is not ASCII, simply does not match."""
     digest = _digest(row.prev_hash, row.seq, row.at, row.actor, row.event, row.request_id, row.data, key=key)
-    return hmac.compare_digest(digest, row.hash)
+    return hmac.compare_digest(digest.encode(), (row.hash or "").encode("utf-8", "surrogateescape"))
+
+
+def _data(row: AuditRow) -> dict:
+    try:
+        data = json.loads(row.data)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class AuditBroken(OffboardError):
+    """The audit log cannot be appended to safely."""
+
+
+_ADVICE = ("Run `offboard-bot audit verify` with the key to see which rows. If you are adopting the key now, run "
+           "`offboard-bot audit adopt-key` once. If a replica ran without the key, review the rows `verify` names "
+           "and accept them with `offboard-bot audit adopt-key --accept-plain-rows FIRST-LAST`.")
 
 
 def _locked_head(db: Session) -> AuditHeadRow:
@@ -53,10 +75,23 @@ def _locked_head(db: Session) -> AuditHeadRow:
     return head
 
 
-def append(db: Session, entry: AuditEntry, *, now: datetime, key: SecretStr | None = None) -> AuditRow:
-    """Add entry to the chain inside the caller's transaction (which the caller commits); with a key, the row is
-    sealed with it (HMAC-SHA256) instead of plainly hashed."""
-    head = _locked_head(db)
+def _unsealed_end(db: Session, head: AuditHeadRow, key: SecretStr) -> str | None:
+    """Why the log cannot take a row sealed with key: its newest row is missing, is not the one its head names, or
+    is not sealed with key; None when it can (or the log is empty)."""
+    if head.seq == 0:
+        return None
+    newest = db.get(AuditRow, head.seq)
+    if newest is None or newest.hash != head.hash:
+        return (f"the audit log's head says it ends in row {head.seq}, but that row is missing or does not match it "
+                "(rows were removed or rewritten), so nothing more is written to the log. " + _ADVICE)
+    if not _matches(newest, key):
+        return (f"the audit log ends in row {head.seq}, which is not sealed with OFFBOARD_AUDIT_KEY: written by a "
+                "replica running without OFFBOARD_AUDIT_KEY, or rewritten by someone without it. Nothing more is "
+                "written to the log until this is resolved. " + _ADVICE)
+    return None
+
+
+def _write(db: Session, head: AuditHeadRow, entry: AuditEntry, *, now: datetime, key: SecretStr | None) -> AuditRow:
     seq = head.seq + 1
     at = now.astimezone(UTC).isoformat(timespec="microseconds")
     data = json.dumps(entry.data or {}, sort_keys=True, separators=(",", ":"), default=str)
@@ -69,25 +104,109 @@ def append(db: Session, entry: AuditEntry, *, now: datetime, key: SecretStr | No
     return row
 
 
-def seal(db: Session, *, key: SecretStr, now: datetime) -> AuditRow | None:
-    """Make sure the chain's newest row is sealed with key: unless it is, append an `audit.key_in_use` row sealed
-    with it, inside the caller's transaction; return that row, or None when nothing was needed.
+def append(db: Session, entry: AuditEntry, *, now: datetime, key: SecretStr | None = None) -> AuditRow:
+    """Add entry to the chain inside the caller's transaction (which the caller commits); with a key, the row is
+    sealed with it (HMAC-SHA256) instead of plainly hashed.
 
-    A process with a key calls this once at start. From then on the log always ends in a sealed row, so a log
-    with rows but none sealed means the sealed rows were removed or rewritten; and the sealed row covers the
-    plain rows written before the key was set, as its hash covers theirs. The head stays locked from the check
-    to the append, so replicas starting together write one such row, not one each."""
+    With a key, the log must be empty or end in a row sealed with it, checked under the head's lock: otherwise
+    AuditBroken, and nothing is written. A sealed row covers every row before it, so sealing after rows written
+    without the key (by a replica without it, or by someone who replaced the sealed rows) would vouch for them;
+    only `audit adopt-key`, run by a person who reviewed them, does that."""
     head = _locked_head(db)
+    if key is not None:
+        problem = _unsealed_end(db, head, key)
+        if problem:
+            raise AuditBroken(problem)
+    return _write(db, head, entry, now=now, key=key)
+
+
+def seal(db: Session, *, key: SecretStr, now: datetime) -> AuditRow | None:
+    """What a process with a key does once at start, inside the caller's transaction: an empty log gets an
+    `audit.key_in_use` row sealed with key (returned); a log ending in a row sealed with key needs nothing (None);
+    any other log raises AuditBroken, as appending would, so the process refuses to start.
+
+    The head stays locked from the check to the append, so replicas starting together write one row, not one each.
+    From then on the log always ends in a sealed row, and a process with the key writes row 1 of every log."""
+    head = _locked_head(db)
+    problem = _unsealed_end(db, head, key)
+    if problem:
+        raise AuditBroken(problem)
     if head.seq:
-        newest = db.get(AuditRow, head.seq)
-        if newest is not None and newest.hash == head.hash and _matches(newest, key):
-            return None
-    return append(db, AuditEntry(actor="system", event=KEY_IN_USE, data={"rows_before": head.seq}), now=now,
-                  key=key)
+        return None
+    return _write(db, head, AuditEntry(actor="system", event=KEY_IN_USE, data={"rows_before": 0}), now=now, key=key)
 
 
-class AuditBroken(OffboardError):
-    """The audit log cannot be appended to safely."""
+def end_problem(engine: Engine, *, key: SecretStr) -> str | None:
+    """Why a process with key would refuse to start on this log (`offboard-bot check`), or None. Reads only."""
+    with session(engine) as db:
+        head = db.get(AuditHeadRow, 1)
+        if head is None:
+            return "the audit log's head row is missing: the database was not migrated or was tampered with"
+        return _unsealed_end(db, head, key)
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What `adopt_key` did: the sealed `audit.key_in_use` row it wrote (None: the log already ended in one)."""
+
+    seq: int | None
+    rows_before: int = 0  # plain rows before the first sealed row, adopted by it
+    accepted: tuple[int, int] | None = None  # plain rows after sealed ones, accepted by it
+
+
+def adopt_key(engine: Engine, *, key: SecretStr, now: datetime, accept: tuple[int, int] | None = None) -> Adoption:
+    """Let a process with key write to a log that does not end in a row sealed with it, by appending a sealed
+    `audit.key_in_use` row that vouches for the plain rows before it; AuditBroken, with what to do, when it will
+    not. A person runs it (`offboard-bot audit adopt-key`) after reviewing the rows.
+
+    - An empty log is sealed.
+    - A log with no sealed row must be an intact plain chain; the row records {"rows_before": N}.
+    - A log with sealed rows followed by plain ones (a replica ran without the key) is adopted only when `accept`
+      names exactly that plain run, and nothing else is wrong; the row records {"accepted_plain_rows": [F, L]},
+      which is what `verify` needs to accept those rows (only a holder of the key can write such a row)."""
+    with session(engine) as db:
+        head = db.get(AuditHeadRow, 1)
+        if head is not None and head.seq and _unsealed_end(db, head, key) is None:
+            return Adoption(seq=None)  # it ends in a row sealed with the key already: nothing to vouch for
+    checked, seen = _verify(engine, key=key)
+    if seen is None:
+        raise AuditBroken(checked.problems[0])
+    data: dict
+    if checked.keyed == 0:
+        if accept is not None:
+            raise AuditBroken("no row is sealed with OFFBOARD_AUDIT_KEY yet, so there are no plain rows after sealed "
+                              "ones to accept: run `offboard-bot audit adopt-key` without --accept-plain-rows")
+        if seen.seq:
+            checked, seen = _verify(engine, key=None)
+            if seen is None:
+                raise AuditBroken(checked.problems[0])
+            if not checked.ok:
+                raise AuditBroken("the audit log was not sealed: its plain chain is not intact, and sealing it would "
+                                  "vouch for it:\n" + "\n".join(f"  {problem}" for problem in checked.problems))
+        data = {"rows_before": seen.seq, "by": ADOPT_KEY}
+    else:
+        tail = checked.plain_tail
+        if tail is None or len(checked.problems) != 1:
+            raise AuditBroken("the audit log was not sealed: adopt-key only accepts plain rows at the end of an "
+                              "otherwise intact log, and `verify` finds more:\n"
+                              + "\n".join(f"  {problem}" for problem in checked.problems))
+        if accept != tail:
+            named = "" if accept is None else f"--accept-plain-rows {accept[0]}-{accept[1]} does not name them. "
+            raise AuditBroken(f"the audit log was not sealed: rows {tail[0]} to {tail[1]} at its end are not sealed "
+                              f"with OFFBOARD_AUDIT_KEY. {named}Review them (`offboard-bot audit verify`, "
+                              "`offboard-bot audit export`); if a replica running without the key wrote them, run "
+                              f"`offboard-bot audit adopt-key --accept-plain-rows {tail[0]}-{tail[1]}`")
+        data = {"accepted_plain_rows": list(tail), "by": ADOPT_KEY}
+    with session(engine) as db:
+        head = _locked_head(db)
+        if (head.seq, head.hash) != (seen.seq, seen.hash):
+            raise AuditBroken(f"the audit log was not sealed: it changed while it was checked (it ended in row "
+                              f"{seen.seq}, now in row {head.seq}). Stop every replica running without "
+                              "OFFBOARD_AUDIT_KEY, then run `offboard-bot audit adopt-key` again")
+        row = _write(db, head, AuditEntry(actor="system", event=KEY_IN_USE, data=data), now=now, key=key)
+        db.commit()
+    return Adoption(seq=row.seq, rows_before=data.get("rows_before", 0),
+                    accepted=tuple(data["accepted_plain_rows"]) if "accepted_plain_rows" in data else None)
 
 
 @dataclass(frozen=True)
@@ -98,6 +217,9 @@ class Verification:
     keyed: int = 0  # rows sealed with the audit key given to verify
     plain: int = 0  # rows whose hash is plain SHA-256
     unverified: int = 0  # rows that match no plain hash, checked without a key: sealed with a key, or edited
+    accepted: int = 0  # plain rows after sealed ones, accepted by a sealed `audit adopt-key` row naming them
+    needs_key: bool = False  # nothing found wrong, but some rows could be sealed: only the key can verify them
+    plain_tail: tuple[int, int] | None = None  # plain rows after sealed ones that end the log (first, last)
 
 
 # What a run of consecutive rows is reported as: (one row, several rows), formatted with the row numbers.
@@ -106,12 +228,72 @@ _EDITED = ("row {first}: content does not match its hash (edited)",
 _EDITED_OR_OTHER_KEY = ("row {first}: content does not match its hash (edited, or sealed with another audit key)",
                         "rows {first} to {last}: content does not match their hashes (edited, or sealed with "
                         "another audit key)")
-_UNSEALED = ("row {first} is not sealed with the audit key: written or rewritten by someone without it",
-             "rows {first} to {last} are not sealed with the audit key: written or rewritten by someone without it")
 _NEEDS_KEY = ("row {first} is sealed with an audit key, or edited: set OFFBOARD_AUDIT_KEY to verify it",
               "rows {first} to {last} are sealed with an audit key, or edited: set OFFBOARD_AUDIT_KEY to verify them")
-NONE_SEALED = ("no row is sealed with the audit key: the log was written without it or with another key, or its "
-               "sealed rows were removed or rewritten")
+_UNSEALED = ("row {first} is not sealed with the audit key ({seen}): written by a replica running without "
+             "OFFBOARD_AUDIT_KEY, or rewritten by someone without it",
+             "rows {first} to {last} are not sealed with the audit key ({seen}): written by a replica running "
+             "without OFFBOARD_AUDIT_KEY, or rewritten by someone without it")
+_UNSEALED_AT_END = ("; review it (`offboard-bot audit export`) and, if a replica wrote it, accept it with "
+                    "`offboard-bot audit adopt-key --accept-plain-rows {first}-{last}`",
+                    "; review them (`offboard-bot audit export`) and, if a replica wrote them, accept them with "
+                    "`offboard-bot audit adopt-key --accept-plain-rows {first}-{last}`")
+_UNSEALED_BEFORE = ("; the sealed row {sealed} after it does not accept it",
+                    "; the sealed row {sealed} after them does not accept them")
+_NOT_ADOPTED = ("row 1 comes before the first sealed row, row {sealed}, which does not adopt it (an "
+                "`audit.key_in_use` row does): it may have been rewritten before row {sealed} was sealed",
+                "rows 1 to {last} come before the first sealed row, row {sealed}, which does not adopt them (an "
+                "`audit.key_in_use` row does): they may have been rewritten before row {sealed} was sealed")
+NONE_SEALED = ("no row is sealed with the audit key: the log was written without it (to adopt the key, run "
+               "`offboard-bot audit adopt-key` once) or with another key, or its sealed rows were removed or "
+               "rewritten")
+EMPTY_WITH_KEY = ("the log is empty although a key is given: it was wiped, or the bot has never started with the "
+                  "key (a process with the key always writes row 1)")
+ADOPT_KEY = "audit adopt-key"
+
+
+@dataclass
+class _PlainRun:
+    """Plain rows in a row after a sealed one: what a problem about them says."""
+
+    first: int
+    last: int
+    actors: list[str]
+    since: str
+    until: str
+
+    @classmethod
+    def of(cls, row: AuditRow) -> _PlainRun:
+        return cls(first=row.seq, last=row.seq, actors=[row.actor], since=row.at, until=row.at)
+
+    def add(self, row: AuditRow) -> None:
+        self.last, self.until = row.seq, row.at
+        if row.actor not in self.actors:
+            self.actors.append(row.actor)
+
+    def seen(self) -> str:
+        """Who wrote them and when, as the rows say (whoever rewrote them could have written anything there)."""
+        shown = [actor if actor.isprintable() and len(actor) <= 40 else repr(actor[:40]) for actor in self.actors[:5]]
+        actors = ", ".join(shown) + (f" and {len(self.actors) - 5} more" if len(self.actors) > 5 else "")
+        when = (f"at {_when(self.since)}" if self.first == self.last
+                else f"from {_when(self.since)} to {_when(self.until)}")
+        return f"by {actors}, {when}"
+
+    def problem(self, *, followed_by: int | None, at_end: bool) -> str:
+        """The problem text; followed_by: the sealed row that came next without accepting them, if one did."""
+        several = self.first != self.last
+        text = _UNSEALED[several].format(first=self.first, last=self.last, seen=self.seen())
+        if at_end:
+            return text + _UNSEALED_AT_END[several].format(first=self.first, last=self.last)
+        if followed_by is not None:
+            return text + _UNSEALED_BEFORE[several].format(sealed=followed_by)
+        return text
+
+
+def _when(at: str) -> str:
+    """2026-11-02T09:00:01.000000+00:00 as 2026-11-02 09:00:01 UTC."""
+    shown = at[:19].replace("T", " ")
+    return f"{shown} UTC" if shown.isprintable() and len(at) >= 19 else repr(at[:40])
 
 
 def verify(engine: Engine, *, key: SecretStr | None = None) -> Verification:
@@ -119,23 +301,34 @@ def verify(engine: Engine, *, key: SecretStr | None = None) -> Verification:
 
     The head is read first, so rows appended while the check runs are left for the next check.
 
-    With the audit key, each row must match either its plain hash or its HMAC under the key, and no plain row may
-    follow a sealed one; a log with rows of which none is sealed is reported too (a process with the key seals
-    the log when it starts). Without it, rows matching no plain hash at the end of the log (where sealed rows
-    are) cannot be told from edited ones: they are reported, asking for the key."""
+    With the audit key, each row must match either its plain hash or its HMAC under the key. Plain rows may come
+    before the first sealed row only when that row is an `audit.key_in_use` row adopting them; plain rows after a
+    sealed one only when the next sealed row is an `audit.key_in_use` row naming exactly them (`audit adopt-key`).
+    A log with rows of which none is sealed, and an empty log, are reported too (a process with the key writes
+    row 1). Without it, rows matching no plain hash from the first `audit.key_in_use` row on (where sealed rows
+    can be) cannot be told from edited ones: they are reported, asking for the key; before it, they are edited."""
+    return _verify(engine, key=key)[0]
+
+
+def _verify(engine: Engine, *, key: SecretStr | None) -> tuple[Verification, AuditHeadRow | None]:
     with session(engine) as db:
         head = db.get(AuditHeadRow, 1)
     if head is None:
-        return Verification(ok=False, rows=0, problems=("the chain's head row is missing (removed)",))
+        return Verification(ok=False, rows=0, problems=("the chain's head row is missing (removed)",)), None
     problems: list[tuple[int, str]] = []  # (row, text): reported in row order
     runs: list[list] = []  # [messages, first row, last row]: consecutive rows with the same finding
-    expected_prev, expected_seq, count, keyed, plain = GENESIS, 1, 0, 0, 0
+    expected_prev, expected_seq, count, keyed, plain, accepted = GENESIS, 1, 0, 0, 0, 0
+    could_be_sealed: int | None = None  # without a key: the first `audit.key_in_use` row no plain hash matches
+    pending: _PlainRun | None = None  # with a key: plain rows since the last sealed row
 
     def finding(messages: tuple[str, str], seq: int) -> None:
         if runs and runs[-1][0] is messages and runs[-1][2] == seq - 1:
             runs[-1][2] = seq
         else:
             runs.append([messages, seq, seq])
+
+    def unsealed(run: _PlainRun, *, followed_by: int | None = None, at_end: bool = False) -> None:
+        problems.append((run.first, run.problem(followed_by=followed_by, at_end=at_end)))
 
     for row in _rows(engine, upto=head.seq):
         count += 1
@@ -144,28 +337,64 @@ def verify(engine: Engine, *, key: SecretStr | None = None) -> Verification:
         if row.prev_hash != expected_prev:
             problems.append((row.seq, f"row {row.seq}: does not follow the row before it"))
         if key is not None and _matches(row, key):
+            data = _data(row) if row.event == KEY_IN_USE else {}
+            if not keyed and row.seq > 1 and data.get("rows_before") != row.seq - 1:
+                problems.append((1, _NOT_ADOPTED[row.seq > 2].format(last=row.seq - 1, sealed=row.seq)))
+            if pending is not None:
+                if data.get("accepted_plain_rows") == [pending.first, pending.last]:
+                    accepted += pending.last - pending.first + 1
+                else:
+                    unsealed(pending, followed_by=row.seq)
+                pending = None
             keyed += 1
         elif _matches(row, None):
             plain += 1
-            if keyed:
-                finding(_UNSEALED, row.seq)
+            if keyed and pending is not None and pending.last == row.seq - 1:
+                pending.add(row)
+            elif keyed:  # the first plain row after a sealed one, or after a gap or an edited row
+                if pending is not None:
+                    unsealed(pending)
+                pending = _PlainRun.of(row)
         else:
             finding(_EDITED if key is None else _EDITED_OR_OTHER_KEY, row.seq)
+            if key is None and could_be_sealed is None and row.event == KEY_IN_USE:
+                could_be_sealed = row.seq
+            if pending is not None:
+                unsealed(pending)
+                pending = None
         expected_prev, expected_seq = row.hash, row.seq + 1
+    plain_tail = None
+    if pending is not None:
+        unsealed(pending, at_end=True)
+        if head.seq == pending.last and head.hash == expected_prev:
+            plain_tail = (pending.first, pending.last)
     unverified = 0
-    if key is None and runs and runs[-1][0] is _EDITED and runs[-1][2] == expected_seq - 1:
-        runs[-1][0] = _NEEDS_KEY  # the log ends in rows no plain hash matches: sealed rows, unless edited
-        unverified = runs[-1][2] - runs[-1][1] + 1
+    if key is None and could_be_sealed is not None:  # rows no plain hash matches from there on: sealed, or edited
+        split = []
+        for run in runs:
+            if run[2] < could_be_sealed:
+                split.append(run)
+            elif run[1] >= could_be_sealed:
+                split.append([_NEEDS_KEY, run[1], run[2]])
+            else:
+                split += [[run[0], run[1], could_be_sealed - 1], [_NEEDS_KEY, could_be_sealed, run[2]]]
+        runs = split
+        unverified = sum(run[2] - run[1] + 1 for run in runs if run[0] is _NEEDS_KEY)
     for messages, first, last in runs:
         problems.append((first, messages[first != last].format(first=first, last=last)))
     problems.sort(key=lambda problem: problem[0])
+    needs_key = bool(runs) and all(run[0] is _NEEDS_KEY for run in runs) and len(problems) == len(runs)
     if key is not None and count and not keyed:
         problems.append((expected_seq, NONE_SEALED))
+    if key is not None and not count and head.seq == 0:
+        problems.append((1, EMPTY_WITH_KEY))
     if head.seq != expected_seq - 1 or head.hash != expected_prev:
+        needs_key = False
         problems.append((expected_seq, f"the chain ends at row {expected_seq - 1} but its head says row {head.seq} "
                                        "(rows removed from the end, or the head was edited)"))
-    return Verification(ok=not problems, rows=count, problems=tuple(text for _, text in problems), keyed=keyed,
-                        plain=plain, unverified=unverified)
+    return (Verification(ok=not problems, rows=count, problems=tuple(text for _, text in problems), keyed=keyed,
+                         plain=plain, unverified=unverified, accepted=accepted, needs_key=needs_key,
+                         plain_tail=plain_tail), head)
 
 
 def _rows(engine: Engine, *, upto: int | None = None, batch: int = 1000) -> Iterator[AuditRow]:

@@ -38,7 +38,9 @@ def _utc(moment: datetime | None) -> datetime | None:
 class RequestStore:
     """Reads and writes requests, their targets, steps and approvals, and the audit chain.
 
-    With an audit key, every audit row it writes is sealed with it (storage.audit)."""
+    With an audit key, every audit row it writes is sealed with it, and a write whose audit row cannot be sealed
+    onto the log (it does not end in a row sealed with the key) raises AuditBroken and changes nothing
+    (storage.audit.append)."""
 
     def __init__(self, engine: Engine, *, audit_key: SecretStr | None = None) -> None:
         self.engine = engine
@@ -294,8 +296,9 @@ class RequestStore:
             db.commit()
 
     def seal_audit(self, *, now: datetime) -> int | None:
-        """With an audit key, make sure the audit log ends in a row sealed with it (an `audit.key_in_use` row
-        unless it does already); return the number of the row written, or None when none was needed."""
+        """With an audit key, at start: seal an empty audit log (an `audit.key_in_use` row, whose number is
+        returned), or check that the log ends in a row sealed with the key (None); AuditBroken otherwise, as no row
+        could be appended (storage.audit.seal). Without a key, None."""
         if self._audit_key is None:
             return None
         with session(self.engine) as db:

@@ -88,7 +88,10 @@ def test_audit_verify_uses_the_audit_key_and_counts_sealed_and_plain_rows(tmp_pa
     plain = _run(tmp_path, "audit", "verify")
     assert plain.returncode == 0 and "intact: 3 rows verified (3 plain; OFFBOARD_AUDIT_KEY is not set)" in plain.stdout
     store = RequestStore(engine, audit_key=SecretStr(AUDIT_KEY))
-    assert store.seal_audit(now=datetime.now(UTC)) == 4
+    adopted = _run(tmp_path, "audit", "adopt-key", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
+    assert adopted.returncode == 0, adopted.stderr
+    assert "adopted the key: row 4 (audit.key_in_use) is sealed with OFFBOARD_AUDIT_KEY and vouches for the 3 " \
+           "plain rows before it" in adopted.stdout
     store.append_audit(AuditEntry(actor="U0ALICE", event="sealed"), now=datetime.now(UTC))
 
     good = _run(tmp_path, "audit", "verify", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
@@ -118,13 +121,16 @@ def test_audit_verify_uses_the_audit_key_and_counts_sealed_and_plain_rows(tmp_pa
     rewritten = _run(tmp_path, "audit", "verify", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
     assert rewritten.returncode == 1
     assert "audit chain BROKEN (5 rows read: 1 sealed with the audit key, 4 plain)" in rewritten.stderr
-    assert "row 5 is not sealed with the audit key: written or rewritten by someone without it" in rewritten.stderr
+    assert "row 5 is not sealed with the audit key (by U0MALLORY, at " in rewritten.stderr
+    assert ("written by a replica running without OFFBOARD_AUDIT_KEY, or rewritten by someone without it; review it "
+            "(`offboard-bot audit export`) and, if a replica wrote it, accept it with `offboard-bot audit adopt-key "
+            "--accept-plain-rows 5-5`") in rewritten.stderr
     engine.dispose()
 
 
 @pytest.mark.parametrize(("key", "message"), [
     ("", "OFFBOARD_AUDIT_KEY is empty"),
-    ("short-key-Hy7Wd2Qn5Ls8", "OFFBOARD_AUDIT_KEY is too short (at least 32 characters)"),
+    ("short-key-Hy7Wd2Qn5Ls8", "OFFBOARD_AUDIT_KEY is too short (at least 32 bytes)"),
     (f"changeme-{AUDIT_KEY}", "OFFBOARD_AUDIT_KEY still holds a placeholder value"),
     (f"{AUDIT_KEY[:16]} {AUDIT_KEY[16:]}", "OFFBOARD_AUDIT_KEY contains spaces or line breaks"),
 ], ids=["empty", "short", "placeholder", "space"])
@@ -135,7 +141,7 @@ def test_a_bad_audit_key_is_refused_by_serve_and_audit_verify(tmp_path, key, mes
     assert problem.startswith(message)
     assert problem.endswith('. Make a key with: python -c "import secrets; print(secrets.token_urlsafe(32))"')
     _run(tmp_path, "db", "upgrade")
-    for command in (["serve"], ["audit", "verify"]):
+    for command in (["serve"], ["audit", "verify"], ["audit", "adopt-key"]):
         result = _run(tmp_path, *command, OFFBOARD_AUDIT_KEY=key, SLACK_BOT_TOKEN="xoxb-cli-test-token-91b2",
                       SLACK_SIGNING_SECRET=SECRET, OFFBOARD_POLICY=str(DEMO_POLICY))
         assert result.returncode == 2, (command, result.stdout, result.stderr)
@@ -151,26 +157,32 @@ def test_a_good_audit_key_is_accepted():
 
     assert load_settings().audit_key_problems() == []  # optional
     assert load_settings(offboard_audit_key=AUDIT_KEY).audit_key_problems() == []
+    assert load_settings(offboard_audit_key="ü" * 16).audit_key_problems() == []  # 16 characters, 32 bytes
+    [short] = load_settings(offboard_audit_key="ü" * 15 + "x").audit_key_problems()  # 16 characters, 31 bytes
+    assert short.startswith("OFFBOARD_AUDIT_KEY is too short (at least 32 bytes)")
     assert len(secrets.token_urlsafe(32)) >= AUDIT_KEY_MIN  # what the refusal says to run makes a long enough key
 
 
-def test_shell_seals_its_log_with_the_audit_key(tmp_path):
+@pytest.mark.parametrize("key", [AUDIT_KEY, "short-key"], ids=["good key", "bad key"])
+def test_shell_ignores_the_audit_key(tmp_path, key):
+    """The shell's scratch log is never sealed with the production key (its rows could be swapped into
+    production's log), and a key unfit for sealing does not stop the demo."""
     result = subprocess.run([sys.executable, "-m", "bot", "shell", "--data-dir", str(tmp_path)],
                             input="/offboard delete jdoe\nquit\n", capture_output=True, text=True, timeout=120,
-                            cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OFFBOARD_AUDIT_KEY": AUDIT_KEY})
+                            cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OFFBOARD_AUDIT_KEY": key})
     assert result.returncode == 0, result.stderr
-    assert AUDIT_KEY not in result.stdout + result.stderr
+    assert key not in result.stdout + result.stderr
+    assert "OFFBOARD_AUDIT_KEY is ignored here" in result.stdout
     from pydantic import SecretStr
 
     from storage import audit
     from storage.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'offboard.db'}")
-    verification, keyless = audit.verify(engine, key=SecretStr(AUDIT_KEY)), audit.verify(engine)
+    keyless, keyed = audit.verify(engine), audit.verify(engine, key=SecretStr(AUDIT_KEY))
     engine.dispose()
-    assert verification.ok, verification.problems
-    assert verification.keyed == verification.rows >= 2
-    assert keyless.unverified == verification.rows  # not plain SHA-256
+    assert keyless.ok and keyless.plain == keyless.rows >= 1, keyless.problems  # plain SHA-256 rows only
+    assert keyed.keyed == 0 and keyed.problems[-1].startswith("no row is sealed with the audit key")
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -262,6 +274,75 @@ def test_check_reports_each_part(tmp_path):
         assert bad.returncode == 1
         assert "FAIL  Slack refused the bot token: invalid_auth" in bad.stdout
         assert "xoxb-wrong-token-2" not in bad.stdout + bad.stderr
+
+
+def test_a_log_not_ending_in_a_sealed_row_stops_serve_and_check_until_audit_adopt_key(tmp_path):
+    from datetime import UTC, datetime
+
+    from bot.domain.records import AuditEntry
+    from storage.db import make_engine
+    from storage.requests import RequestStore
+
+    def plain_rows(*events):  # what a replica without the key writes
+        engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+        for event in events:
+            RequestStore(engine).append_audit(AuditEntry(actor="U0ALICE", event=event), now=datetime.now(UTC))
+        engine.dispose()
+
+    with FakeSlack(team_id="T0DEMO", bot_token="xoxb-check-token-1") as slack:
+        populate(slack)
+        _run(tmp_path, "db", "upgrade")
+        plain_rows("before.the.key.1", "before.the.key.2", "before.the.key.3")
+        env = dict(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
+                   OFFBOARD_POLICY=str(DEMO_POLICY), OFFBOARD_AUDIT_KEY=AUDIT_KEY)
+        unsealed = ("the audit log ends in row 3, which is not sealed with OFFBOARD_AUDIT_KEY: written by a replica "
+                    "running without OFFBOARD_AUDIT_KEY, or rewritten by someone without it.")
+        check = _run(tmp_path, "check", **env)
+        assert check.returncode == 1 and f"FAIL  {unsealed}" in check.stdout, check.stdout
+        assert "`offboard-bot audit adopt-key` once" in check.stdout
+        serve = _run(tmp_path, "serve", **env)
+        assert serve.returncode == 2, serve.stderr
+        assert f"offboard-bot: cannot start: {unsealed}" in serve.stderr and "Traceback" not in serve.stderr
+        assert len(_audit_rows(tmp_path)) == 3  # nothing sealed over the plain rows
+
+        refused = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "1-3", **env)
+        assert refused.returncode == 1 and "without --accept-plain-rows" in refused.stderr
+        assert _run(tmp_path, "audit", "adopt-key", **(env | {"OFFBOARD_AUDIT_KEY": ""})).returncode == 2
+        adopted = _run(tmp_path, "audit", "adopt-key", **env)
+        assert adopted.returncode == 0, adopted.stderr
+        assert "adopted the key: row 4 (audit.key_in_use)" in adopted.stdout
+        assert "nothing to do" in _run(tmp_path, "audit", "adopt-key", **env).stdout
+        assert "ok    audit rows are sealed with OFFBOARD_AUDIT_KEY" in _run(tmp_path, "check", **env).stdout
+
+        plain_rows("rolled.back.1", "rolled.back.2")  # rows 5 and 6: a replica ran without the key
+        check = _run(tmp_path, "check", **env)
+        assert check.returncode == 1 and "FAIL  the audit log ends in row 6, which is not sealed" in check.stdout
+        broken = _run(tmp_path, "audit", "verify", **env)
+        assert broken.returncode == 1 and "audit chain BROKEN" in broken.stderr
+        assert "rows 5 to 6 are not sealed with the audit key (by U0ALICE, from " in broken.stderr
+        assert "`offboard-bot audit adopt-key --accept-plain-rows 5-6`" in broken.stderr
+        unnamed = _run(tmp_path, "audit", "adopt-key", **env)
+        assert unnamed.returncode == 1 and "--accept-plain-rows 5-6" in unnamed.stderr
+        wrong = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "4-6", **env)
+        assert wrong.returncode == 1 and "--accept-plain-rows 4-6 does not name them" in wrong.stderr
+        assert _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "five", **env).returncode == 2
+        accepted = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "5-6", **env)
+        assert accepted.returncode == 0, accepted.stderr
+        assert "accepted the plain rows 5 to 6: row 7 (audit.key_in_use) names them" in accepted.stdout
+        verify = _run(tmp_path, "audit", "verify", **env)
+        assert verify.returncode == 0, verify.stderr
+        assert ("audit chain intact: 7 rows verified (2 sealed with the audit key, 5 plain, of which 2 after sealed "
+                "ones, accepted with `audit adopt-key`)") in verify.stdout
+        keyless = _run(tmp_path, "audit", "verify")
+        assert keyless.returncode == 1 and "audit chain NOT VERIFIED" in keyless.stderr
+    assert _audit_rows(tmp_path)[-1] == (7, "audit.key_in_use")
+
+
+def test_audit_verify_with_the_key_refuses_an_empty_log(tmp_path):
+    _run(tmp_path, "db", "upgrade")
+    empty = _run(tmp_path, "audit", "verify", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
+    assert empty.returncode == 1 and "the log is empty although a key is given" in empty.stderr
+    assert _run(tmp_path, "audit", "verify").returncode == 0  # without a key, an empty log is all it can be
 
 
 def test_check_reaches_the_8x8_console_and_reports_the_keys_access(tmp_path, eightbyeight):

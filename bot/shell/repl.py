@@ -148,6 +148,9 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
             "slack_app_token": None, "slack_api_url": fake.api_url, "offboard_console": "local",
             "database_url": f"sqlite:///{data_dir / 'offboard.db'}", "offboard_policy": None,
             "offboard_local_console": data_dir / "console.db",
+            # Never the production audit key: rows sealed with it here could be swapped into production's log, and
+            # a key that is not fit for sealing must not stop a newcomer's demo. The scratch log stays plain.
+            "offboard_audit_key": None,
         }))
         stack.callback(container.close)
         migrate.upgrade(container.engine)
@@ -162,6 +165,8 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
         shell = Shell(container, fake, Workspace(fake, signing_secret=signing_secret, send=send), stdout)
         interactive = stdin.isatty()
         shell._say(shell.banner())
+        if settings.offboard_audit_key is not None:
+            shell._say("(OFFBOARD_AUDIT_KEY is ignored here: the shell's scratch audit log is never sealed with it)")
         while True:
             if interactive:
                 try:

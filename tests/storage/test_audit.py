@@ -10,9 +10,11 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot.domain.records import AuditEntry
+from bot.errors import ConfigurationError
 from storage import audit
 from storage.requests import RequestStore
 from tests.fakes import run_together
+from tests.storage.test_requests import _new
 
 
 @pytest.fixture
@@ -135,6 +137,8 @@ def test_export_jsonl_and_csv(chain):
 
 KEY = SecretStr("audit-key-for-tests-Pq7Xr2Lm9Vz4Nb6Kw3Hd")
 OTHER_KEY = SecretStr("another-audit-key-Jt5Gy8Fc1Ws6Qe3Ra0Ub")
+REPLICA = "written or rewritten by a replica running without OFFBOARD_AUDIT_KEY"
+UNSEALED = "written by a replica running without OFFBOARD_AUDIT_KEY, or rewritten by someone without it"
 
 
 def _append(store, clock, *events, actor="U0ALICE"):
@@ -163,17 +167,38 @@ def _rewrite_plainly(engine, start, **changes):
         connection.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash"), dict(seq=max(rows), hash=prev))
 
 
+def _cut_back_to(engine, seq):
+    """Remove every row after `seq` and point the head at row `seq` (or at the genesis of an empty log)."""
+    _run(engine, f"DELETE FROM audit_log WHERE seq > {seq}")
+    last = _export(engine)[-1]["hash"] if seq else audit.GENESIS
+    _run(engine, f"UPDATE audit_head SET seq = {seq}, hash = '{last}'")
+
+
+def _write_sealed(engine, clock, event, data):
+    """A row sealed with the key, appended whatever the log ends in: what the previous release's keyed append did,
+    and what only a holder of the key can do."""
+    from storage.db import session
+
+    clock.advance(timedelta(seconds=1))
+    with session(engine) as db:
+        audit._write(db, audit._locked_head(db), AuditEntry(actor="system", event=event, data=data),
+                     now=clock.now(), key=KEY)
+        db.commit()
+
+
 @pytest.fixture
 def sealed(any_engine, clock):
-    """Five rows written by a store holding the audit key."""
-    _append(RequestStore(any_engine, audit_key=KEY), clock, *(f"event.{n}" for n in range(5)))
+    """Five rows written by a store holding the audit key, from its start (row 1 is `audit.key_in_use`)."""
+    store = RequestStore(any_engine, audit_key=KEY)
+    assert store.seal_audit(now=clock.now()) == 1
+    _append(store, clock, *(f"event.{n}" for n in range(1, 5)))
     return any_engine
 
 
 def test_a_chain_sealed_with_the_key_verifies_with_it(sealed):
     result = audit.verify(sealed, key=KEY)
     assert result.ok, result.problems
-    assert (result.rows, result.keyed, result.plain, result.unverified) == (5, 5, 0, 0)
+    assert (result.rows, result.keyed, result.plain, result.unverified, result.accepted) == (5, 5, 0, 0, 0)
     assert audit.verify(sealed).unverified == 5  # no row's hash is the plain SHA-256 one anyone could make
 
 
@@ -182,9 +207,17 @@ def test_a_sealed_row_rewritten_without_the_key_is_caught(sealed, start):
     _rewrite_plainly(sealed, start, actor="U0MALLORY", data={"n": 99})
     result = audit.verify(sealed, key=KEY)
     assert not result.ok
-    expected = (f"row {start} is not sealed" if start == 5 else f"rows {start} to 5 are not sealed")
-    assert result.problems == (f"{expected} with the audit key: written or rewritten by someone without it",)
-    assert (result.keyed, result.plain) == (start - 1, 5 - start + 1)
+    [problem] = result.problems
+    if start == 5:
+        assert problem == (f"row 5 is not sealed with the audit key (by U0MALLORY, at 2026-11-02 09:00:04 UTC): "
+                           f"{UNSEALED}; review it (`offboard-bot audit export`) and, if a replica wrote it, accept "
+                           "it with `offboard-bot audit adopt-key --accept-plain-rows 5-5`")
+    else:
+        assert problem == (f"rows 3 to 5 are not sealed with the audit key (by U0MALLORY, U0ALICE, from 2026-11-02 "
+                           f"09:00:02 UTC to 2026-11-02 09:00:04 UTC): {UNSEALED}; review them (`offboard-bot audit "
+                           "export`) and, if a replica wrote them, accept them with `offboard-bot audit adopt-key "
+                           "--accept-plain-rows 3-5`")
+    assert (result.keyed, result.plain, result.plain_tail) == (start - 1, 5 - start + 1, (start, 5))
 
 
 def test_rewriting_every_sealed_row_without_the_key_is_caught(sealed):
@@ -208,12 +241,15 @@ def test_a_sealed_row_rehashed_with_a_guessed_key_is_edited(sealed):
 def test_a_plain_row_after_a_sealed_one_is_a_break(sealed, clock):
     _append(RequestStore(sealed), clock, "written.by.a.replica.without.the.key")  # the chain itself holds
     result = audit.verify(sealed, key=KEY)
-    assert result.problems == ("row 6 is not sealed with the audit key: written or rewritten by someone without it",)
+    assert result.problems == (
+        f"row 6 is not sealed with the audit key (by U0ALICE, at 2026-11-02 09:00:05 UTC): {UNSEALED}; review it "
+        "(`offboard-bot audit export`) and, if a replica wrote it, accept it with `offboard-bot audit adopt-key "
+        "--accept-plain-rows 6-6`",)
 
 
 def test_verify_without_the_key_reports_the_sealed_rows(sealed):
     result = audit.verify(sealed)
-    assert not result.ok
+    assert not result.ok and result.needs_key
     assert result.problems == ("rows 1 to 5 are sealed with an audit key, or edited: set OFFBOARD_AUDIT_KEY to "
                                "verify them",)
     assert (result.keyed, result.plain, result.unverified) == (0, 0, 5)
@@ -228,43 +264,6 @@ def test_a_wrong_key_reports_the_rows_as_not_matching(sealed):
     assert (result.keyed, result.plain) == (0, 0)
 
 
-def test_adopting_a_key_seals_the_plain_history_at_once(chain, clock):
-    store = RequestStore(chain, audit_key=KEY)
-    assert not audit.verify(chain, key=KEY).ok  # plain rows only: not yet sealed
-    clock.advance(timedelta(seconds=1))
-    assert store.seal_audit(now=clock.now()) == 6
-    assert store.seal_audit(now=clock.now()) is None  # the log ends in a sealed row already
-    rows = _export(chain)
-    assert (rows[-1]["seq"], rows[-1]["event"], rows[-1]["actor"], rows[-1]["data"]) == (
-        6, audit.KEY_IN_USE, "system", {"rows_before": 5})
-    _append(store, clock, "after.adoption")
-    result = audit.verify(chain, key=KEY)
-    assert result.ok, result.problems
-    assert (result.rows, result.keyed, result.plain) == (7, 2, 5)
-    assert audit.verify(chain).problems == (
-        "rows 6 to 7 are sealed with an audit key, or edited: set OFFBOARD_AUDIT_KEY to verify them",)
-
-
-def test_once_sealed_the_plain_history_cannot_be_rewritten_either(chain, clock):
-    _rewrite_plainly(chain, 2, actor="U0MALLORY", data={"n": 99})
-    assert audit.verify(chain).ok  # the gap: without a key, a consistent rewrite of tail and head goes unseen
-    RequestStore(chain, audit_key=KEY).seal_audit(now=clock.now())
-    _rewrite_plainly(chain, 3, actor="U0EVE")  # rows 3 to 5, and the sealed row 6 with them
-    result = audit.verify(chain, key=KEY)
-    assert not result.ok and result.problems == (audit.NONE_SEALED,)
-
-
-def test_removing_the_sealed_rows_of_an_adopted_log_is_caught(chain, clock):
-    store = RequestStore(chain, audit_key=KEY)
-    store.seal_audit(now=clock.now())
-    _append(store, clock, "after.adoption")
-    _run(chain, "DELETE FROM audit_log WHERE seq > 5")
-    last = _export(chain)[-1]
-    _run(chain, f"UPDATE audit_head SET seq = 5, hash = '{last['hash']}'")
-    result = audit.verify(chain, key=KEY)
-    assert not result.ok and result.problems == (audit.NONE_SEALED,)
-
-
 def test_a_key_seals_an_empty_log_and_replicas_starting_together_seal_it_once(any_engine, clock):
     stores = [RequestStore(any_engine, audit_key=KEY) for _ in range(4)]
     written = run_together(*(lambda store=store: store.seal_audit(now=clock.now()) for store in stores))
@@ -275,14 +274,7 @@ def test_a_key_seals_an_empty_log_and_replicas_starting_together_seal_it_once(an
 
 
 def test_the_key_goes_from_the_settings_through_the_container_to_the_store(any_engine, tmp_path, clock):
-    from bot.container import build
-    from bot.settings import load_settings
-
-    settings = load_settings(
-        slack_bot_token="xoxb-container-test", slack_signing_secret="container-test-secret",
-        database_url=any_engine.url.render_as_string(hide_password=False),
-        offboard_local_console=tmp_path / "console.db", offboard_audit_key=KEY.get_secret_value())
-    container = build(settings, clock=clock)
+    container = _container(any_engine, tmp_path, clock)
     try:
         container.seal_audit_log()
         container.seal_audit_log()
@@ -292,3 +284,261 @@ def test_the_key_goes_from_the_settings_through_the_container_to_the_store(any_e
     assert [row["event"] for row in _export(any_engine)] == [audit.KEY_IN_USE, "after.start"]
     assert audit.verify(any_engine, key=KEY).keyed == 2
     assert audit.verify(any_engine).unverified == 2
+
+
+def _container(engine, tmp_path, clock):
+    from bot.container import build
+    from bot.settings import load_settings
+
+    settings = load_settings(
+        slack_bot_token="xoxb-container-test", slack_signing_secret="container-test-secret",
+        database_url=engine.url.render_as_string(hide_password=False),
+        offboard_local_console=tmp_path / "console.db", offboard_audit_key=KEY.get_secret_value())
+    return build(settings, clock=clock)
+
+
+def _refuses_to_start(engine, tmp_path, clock) -> str:
+    """The message `serve` (through Container.seal_audit_log) refuses to start with; nothing is written."""
+    before = _export(engine)
+    container = _container(engine, tmp_path, clock)
+    try:
+        with pytest.raises(ConfigurationError) as refused:
+            container.seal_audit_log()
+    finally:
+        container.close()
+    assert _export(engine) == before
+    assert refused.value.message.startswith("cannot start: ")
+    return refused.value.message
+
+
+# -- a sealed row vouches for the rows before it: a process with the key only seals onto a sealed end -------
+
+@pytest.mark.parametrize("kept", [0, 3], ids=["every sealed row", "the last two"])
+def test_a_plain_chain_put_in_place_of_sealed_rows_is_never_sealed_over(sealed, clock, tmp_path, kept):
+    """The attack: with write access but no key, remove sealed rows and write a plain chain in their place (the
+    head at its end). Neither the next keyed write nor the next start may seal over it."""
+    _cut_back_to(sealed, kept)
+    _append(RequestStore(sealed), clock, "forged.1", "forged.2", actor="U0MALLORY")
+    forged = _export(sealed)
+    keyed = RequestStore(sealed, audit_key=KEY)
+    with pytest.raises(audit.AuditBroken) as refused:
+        _new(keyed, clock, "OB-FORGED01", "jdoe")
+    message = refused.value.message
+    assert message.startswith(f"the audit log ends in row {kept + 2}, which is not sealed with OFFBOARD_AUDIT_KEY: "
+                              f"{UNSEALED}.")
+    assert "`offboard-bot audit verify`" in message and "`offboard-bot audit adopt-key` once" in message
+    assert keyed.get("OB-FORGED01") is None and _export(sealed) == forged  # the whole write was undone
+    with pytest.raises(audit.AuditBroken):
+        keyed.append_audit(AuditEntry(actor="U0ALICE", event="refused"), now=clock.now())
+    with pytest.raises(audit.AuditBroken):
+        keyed.seal_audit(now=clock.now())
+    assert message in _refuses_to_start(sealed, tmp_path, clock)
+    assert audit.end_problem(sealed, key=KEY) == message  # what `offboard-bot check` reports
+    assert _export(sealed) == forged
+    result = audit.verify(sealed, key=KEY)
+    assert not result.ok
+    if kept:
+        assert result.problems[0].startswith("rows 4 to 5 are not sealed with the audit key (by U0MALLORY, from")
+        assert result.plain_tail == (4, 5)
+    else:
+        assert result.problems == (audit.NONE_SEALED,)
+
+
+def test_a_head_not_matching_the_newest_row_is_never_sealed_over(sealed, clock):
+    _run(sealed, "DELETE FROM audit_log WHERE seq = 5")  # the head still names row 5
+    with pytest.raises(audit.AuditBroken, match="head says it ends in row 5, but that row is missing"):
+        RequestStore(sealed, audit_key=KEY).append_audit(AuditEntry(actor="U0ALICE", event="e"), now=clock.now())
+
+
+def test_a_plain_row_sealed_over_by_a_previous_release_is_still_reported(sealed, clock):
+    # Before this check, a keyed append sealed right after whatever the log ended in.
+    _append(RequestStore(sealed), clock, "plain")
+    _write_sealed(sealed, clock, "request.done", {})
+    result = audit.verify(sealed, key=KEY)
+    assert len(result.problems) == 1 and result.problems[0].startswith("row 6 is not sealed with the audit key")
+    assert result.problems[0].endswith("; the sealed row 7 after it does not accept it")
+    assert (result.accepted, result.plain_tail) == (0, None)
+
+
+def test_a_plain_history_sealed_over_without_adopting_it_is_reported(chain, clock):
+    _write_sealed(chain, clock, "request.done", {})
+    assert audit.verify(chain, key=KEY).problems == (
+        "rows 1 to 5 come before the first sealed row, row 6, which does not adopt them (an `audit.key_in_use` row "
+        "does): they may have been rewritten before row 6 was sealed",)
+
+
+# -- `audit adopt-key`: a person vouches for plain rows, once --------------------------------------------------
+
+def test_adopting_a_key_on_a_plain_log_needs_adopt_key_once(chain, clock, tmp_path):
+    store = RequestStore(chain, audit_key=KEY)
+    with pytest.raises(audit.AuditBroken, match="not sealed with OFFBOARD_AUDIT_KEY"):
+        store.seal_audit(now=clock.now())  # at start: refused, not sealed over
+    assert "offboard-bot audit adopt-key` once" in _refuses_to_start(chain, tmp_path, clock)
+    assert audit.verify(chain, key=KEY).problems == (audit.NONE_SEALED,)
+    assert "`offboard-bot audit adopt-key` once" in audit.NONE_SEALED
+    with pytest.raises(audit.AuditBroken, match="no row is sealed with OFFBOARD_AUDIT_KEY yet"):
+        audit.adopt_key(chain, key=KEY, now=clock.now(), accept=(1, 5))
+    clock.advance(timedelta(seconds=1))
+    assert audit.adopt_key(chain, key=KEY, now=clock.now()) == audit.Adoption(seq=6, rows_before=5)
+    assert audit.adopt_key(chain, key=KEY, now=clock.now()) == audit.Adoption(seq=None)  # once is enough
+    rows = _export(chain)
+    assert (rows[-1]["seq"], rows[-1]["event"], rows[-1]["actor"], rows[-1]["data"]) == (
+        6, audit.KEY_IN_USE, "system", {"rows_before": 5, "by": "audit adopt-key"})
+    assert store.seal_audit(now=clock.now()) is None  # the next start
+    _append(store, clock, "after.adoption")
+    result = audit.verify(chain, key=KEY)
+    assert result.ok, result.problems
+    assert (result.rows, result.keyed, result.plain, result.accepted) == (7, 2, 5, 0)
+    assert audit.verify(chain).problems == (
+        "rows 6 to 7 are sealed with an audit key, or edited: set OFFBOARD_AUDIT_KEY to verify them",)
+
+
+def test_adopt_key_refuses_a_plain_log_that_is_not_intact(chain, clock):
+    _run(chain, "UPDATE audit_log SET actor = 'U0MALLORY' WHERE seq = 2")
+    with pytest.raises(audit.AuditBroken) as refused:
+        audit.adopt_key(chain, key=KEY, now=clock.now())
+    assert "its plain chain is not intact" in refused.value.message
+    assert "row 2: content does not match its hash (edited)" in refused.value.message
+    assert len(_export(chain)) == 5
+
+
+def test_adopt_key_seals_an_empty_log(any_engine, clock):
+    assert audit.adopt_key(any_engine, key=KEY, now=clock.now()) == audit.Adoption(seq=1)
+    assert _export(any_engine)[0]["data"] == {"rows_before": 0, "by": "audit adopt-key"}
+    assert audit.verify(any_engine, key=KEY).ok
+
+
+def test_once_adopted_the_plain_history_cannot_be_rewritten_either(chain, clock):
+    _rewrite_plainly(chain, 2, actor="U0MALLORY", data={"n": 99})
+    assert audit.verify(chain).ok  # the gap: without a key, a consistent rewrite of tail and head goes unseen
+    audit.adopt_key(chain, key=KEY, now=clock.now())
+    _rewrite_plainly(chain, 3, actor="U0EVE")  # rows 3 to 5, and the sealed row 6 with them
+    result = audit.verify(chain, key=KEY)
+    assert not result.ok and result.problems == (audit.NONE_SEALED,)
+
+
+def test_removing_the_sealed_rows_of_an_adopted_log_is_caught(chain, clock):
+    store = RequestStore(chain, audit_key=KEY)
+    audit.adopt_key(chain, key=KEY, now=clock.now())
+    _append(store, clock, "after.adoption")
+    _cut_back_to(chain, 5)
+    result = audit.verify(chain, key=KEY)
+    assert not result.ok and result.problems == (audit.NONE_SEALED,)
+    with pytest.raises(audit.AuditBroken):
+        _append(store, clock, "laundering")
+
+
+@pytest.fixture
+def plain_tail(sealed, clock):
+    """A replica without the key (say, rolled back) wrote rows 6 and 7 after the sealed rows 1 to 5."""
+    _append(RequestStore(sealed), clock, "replica.1", "replica.2", actor="U0BOB")
+    return sealed
+
+
+def test_plain_rows_after_sealed_ones_are_accepted_only_as_named(plain_tail, clock):
+    keyed = RequestStore(plain_tail, audit_key=KEY)
+    with pytest.raises(audit.AuditBroken):
+        _append(keyed, clock, "refused")
+    result = audit.verify(plain_tail, key=KEY)
+    assert result.plain_tail == (6, 7) and result.problems[0].startswith(
+        f"rows 6 to 7 are not sealed with the audit key (by U0BOB, from 2026-11-02 09:00:05 UTC to 2026-11-02 "
+        f"09:00:06 UTC): {UNSEALED}")
+    with pytest.raises(audit.AuditBroken) as unnamed:
+        audit.adopt_key(plain_tail, key=KEY, now=clock.now())
+    assert "rows 6 to 7 at its end are not sealed" in unnamed.value.message
+    assert unnamed.value.message.endswith("run `offboard-bot audit adopt-key --accept-plain-rows 6-7`")
+    for wrong in [(5, 7), (6, 6), (7, 7), (6, 8)]:
+        with pytest.raises(audit.AuditBroken, match=f"--accept-plain-rows {wrong[0]}-{wrong[1]} does not name them"):
+            audit.adopt_key(plain_tail, key=KEY, now=clock.now(), accept=wrong)
+    assert len(_export(plain_tail)) == 7  # nothing written by the refusals
+    clock.advance(timedelta(seconds=1))
+    assert audit.adopt_key(plain_tail, key=KEY, now=clock.now(), accept=(6, 7)) == audit.Adoption(
+        seq=8, accepted=(6, 7))
+    assert _export(plain_tail)[-1]["data"] == {"accepted_plain_rows": [6, 7], "by": "audit adopt-key"}
+    _append(keyed, clock, "after.acceptance")
+    result = audit.verify(plain_tail, key=KEY)
+    assert result.ok, result.problems
+    assert (result.rows, result.keyed, result.plain, result.accepted) == (9, 7, 2, 2)
+    without = audit.verify(plain_tail)  # without the key, sealed rows on both sides of the plain ones
+    assert without.needs_key and without.unverified == 7, without.problems
+
+
+def test_a_plain_row_made_to_look_like_an_acceptance_does_not_count(plain_tail, clock):
+    forged = AuditEntry(actor="system", event=audit.KEY_IN_USE,
+                        data={"accepted_plain_rows": [6, 7], "by": "audit adopt-key"})
+    RequestStore(plain_tail).append_audit(forged, now=clock.now())  # row 8: plain, as anyone can write it
+    result = audit.verify(plain_tail, key=KEY)
+    assert not result.ok and result.accepted == 0 and result.plain_tail == (6, 8)
+    assert result.problems[0].startswith("rows 6 to 8 are not sealed with the audit key")
+    with pytest.raises(audit.AuditBroken):
+        _append(RequestStore(plain_tail, audit_key=KEY), clock, "refused")
+
+
+def test_a_sealed_acceptance_naming_other_rows_does_not_count(plain_tail, clock):
+    _write_sealed(plain_tail, clock, audit.KEY_IN_USE, {"accepted_plain_rows": [6, 6], "by": "audit adopt-key"})
+    result = audit.verify(plain_tail, key=KEY)
+    assert result.accepted == 0 and len(result.problems) == 1
+    assert result.problems[0].startswith("rows 6 to 7 are not sealed with the audit key")
+    assert result.problems[0].endswith("; the sealed row 8 after them does not accept them")
+
+
+def test_adopt_key_refuses_a_plain_tail_when_more_is_wrong(plain_tail, clock):
+    _run(plain_tail, "UPDATE audit_log SET actor = 'U0MALLORY' WHERE seq = 3")
+    with pytest.raises(audit.AuditBroken) as refused:
+        audit.adopt_key(plain_tail, key=KEY, now=clock.now(), accept=(6, 7))
+    assert "only accepts plain rows at the end of an otherwise intact log" in refused.value.message
+    assert "row 3: content does not match its hash" in refused.value.message
+    assert len(_export(plain_tail)) == 7
+
+
+# -- a wiped log, a hash that is not hex, the key's absence ------------------------------------------------------
+
+def test_a_wiped_log_does_not_verify_with_the_key(sealed):
+    _cut_back_to(sealed, 0)
+    result = audit.verify(sealed, key=KEY)
+    assert not result.ok and result.problems == (audit.EMPTY_WITH_KEY,)
+    assert result.problems[0].startswith("the log is empty although a key is given: it was wiped, or the bot has "
+                                         "never started with the key")
+    assert audit.verify(sealed).ok  # without a key, an empty log is all it can be
+
+
+@pytest.mark.parametrize("key", [KEY, None], ids=["sealed", "plain"])
+def test_a_hash_that_is_not_ascii_is_an_edit_not_a_crash(any_engine, clock, tmp_path, key):
+    store = RequestStore(any_engine, audit_key=key)
+    store.seal_audit(now=clock.now())
+    _append(store, clock, "e1", "e2", "e3")
+    last = len(_export(any_engine))
+    with any_engine.begin() as connection:  # the newest row's hash and the head's, both the same odd text
+        connection.execute(text("UPDATE audit_log SET hash = :hash WHERE seq = :seq"),
+                           dict(hash="ünïcödé-hash-✓", seq=last))
+        connection.execute(text("UPDATE audit_head SET hash = :hash"), dict(hash="ünïcödé-hash-✓"))
+    result = audit.verify(any_engine, key=key)
+    assert not result.ok
+    edited = "edited, or sealed with another audit key" if key else "edited"
+    assert f"row {last}: content does not match its hash ({edited})" in result.problems
+    assert not audit.verify(any_engine).ok
+    if key is not None:
+        assert f"ends in row {last}, which is not sealed" in _refuses_to_start(any_engine, tmp_path, clock)
+        with pytest.raises(audit.AuditBroken):
+            _append(store, clock, "refused")
+
+
+def test_without_the_key_an_edit_before_the_first_sealed_row_is_broken(chain, clock):
+    audit.adopt_key(chain, key=KEY, now=clock.now())  # row 6
+    _append(RequestStore(chain, audit_key=KEY), clock, "sealed.7")
+    _run(chain, "UPDATE audit_log SET actor = 'U0MALLORY' WHERE seq = 5")  # the last plain row, next to them
+    result = audit.verify(chain)
+    assert not result.ok and not result.needs_key  # BROKEN, not NOT VERIFIED
+    assert result.problems == (
+        "row 5: content does not match its hash (edited)",
+        "rows 6 to 7 are sealed with an audit key, or edited: set OFFBOARD_AUDIT_KEY to verify them")
+    assert result.unverified == 2
+    assert audit.verify(chain, key=KEY).problems == (
+        "row 5: content does not match its hash (edited, or sealed with another audit key)",)
+
+
+def test_without_the_key_rows_matching_nothing_and_no_key_in_use_row_are_broken(chain):
+    _run(chain, "UPDATE audit_log SET actor = 'U0MALLORY' WHERE seq >= 4")
+    result = audit.verify(chain)
+    assert result.problems == ("rows 4 to 5: content does not match their hashes (edited)",)
+    assert not result.needs_key and result.unverified == 0
