@@ -53,10 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(title="audit commands")
     audit.add_parser("verify", help="check the audit hash chain").set_defaults(run=_audit_verify)
     adopt = audit.add_parser("adopt-key", help="let OFFBOARD_AUDIT_KEY seal a log that does not end in a row sealed "
-                             "with it (adopting the key, or after a replica ran without it)")
-    adopt.add_argument("--accept-plain-rows", metavar="FIRST-LAST", type=_row_range,
-                       help="the plain rows at the end of the log, after sealed ones, that you reviewed and accept "
-                       "(as `audit verify` names them)")
+                             "with it (adopting the key, or after a replica ran without it), once you have reviewed "
+                             "the rows `audit verify` names; it prints the command to run")
+    reviewed = adopt.add_mutually_exclusive_group()
+    reviewed.add_argument("--through", metavar="LAST@HASH", type=_row_named,
+                          help="adopting the key on a log written without it: its newest row and the start of that "
+                          "row's hash, as you reviewed them (as `audit verify` prints them)")
+    reviewed.add_argument("--accept-plain-rows", metavar="FIRST-LAST@HASH", type=_row_range,
+                          help="the plain rows at the end of the log, after sealed ones, that you reviewed and "
+                          "accept, and the start of the last one's hash (as `audit verify` prints them)")
     adopt.set_defaults(run=_audit_adopt_key)
     export = audit.add_parser("export", help="write the audit log as JSON lines or CSV")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
@@ -123,11 +128,32 @@ def _audit_verify(_args, settings: Settings) -> int:
     return 1
 
 
-def _row_range(text: str) -> tuple[int, int]:
-    first, dash, last = text.partition("-")
+def _hash_given(text: str, example: str) -> tuple[str, str | None]:
+    """Split ROWS@HASH; the hash may be left out (`audit adopt-key` then says which to give), not malformed."""
+    from storage.audit import HASH_SHOWN
+
+    rows, at, row_hash = text.partition("@")
+    if at and not (HASH_SHOWN <= len(row_hash) <= 64 and all(c in "0123456789abcdefABCDEF" for c in row_hash)):
+        raise argparse.ArgumentTypeError(f"{text!r}: after @ comes the start of the row's hash, at least "
+                                         f"{HASH_SHOWN} hex characters, e.g. {example}")
+    return rows, row_hash if at else None
+
+
+def _row_named(text: str) -> tuple[int, str | None]:
+    example = "1230@3f9a0c1b2d4e5f60"
+    row, row_hash = _hash_given(text, example)
+    if not row.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not LAST@HASH, e.g. {example}")
+    return int(row), row_hash
+
+
+def _row_range(text: str) -> tuple[int, int, str | None]:
+    example = "1204-1230@3f9a0c1b2d4e5f60"
+    rows, row_hash = _hash_given(text, example)
+    first, dash, last = rows.partition("-")
     if not (dash and first.strip().isdigit() and last.strip().isdigit()) or int(first) > int(last):
-        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST-LAST, e.g. 1204-1230")
-    return int(first), int(last)
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST-LAST@HASH, e.g. {example}")
+    return int(first), int(last), row_hash
 
 
 def _audit_adopt_key(args, settings: Settings) -> int:
@@ -139,8 +165,15 @@ def _audit_adopt_key(args, settings: Settings) -> int:
     if key is None:
         raise ConfigurationError("OFFBOARD_AUDIT_KEY is not set: `audit adopt-key` seals the audit log with it. Set "
                                  "it as the bot's replicas have it")
+    accept, through, row_hash = None, None, None
+    if args.accept_plain_rows:
+        first, last, row_hash = args.accept_plain_rows
+        accept = (first, last)
+    elif args.through:
+        through, row_hash = args.through
     try:
-        done = audit.adopt_key(_engine(settings), key=key, now=datetime.now(UTC), accept=args.accept_plain_rows)
+        done = audit.adopt_key(_engine(settings), key=key, now=datetime.now(UTC), accept=accept, through=through,
+                               row_hash=row_hash)
     except audit.AuditBroken as error:
         print(f"offboard-bot audit adopt-key: {error.message}", file=sys.stderr)
         return 1
@@ -163,12 +196,16 @@ def _audit_export(args, settings: Settings) -> int:
     from storage import audit
 
     engine = _engine(settings)
-    if args.output:
-        with args.output.open("w", encoding="utf-8", newline="") as out:
-            count = audit.export(engine, out, fmt=args.format)
-        print(f"wrote {count} audit rows to {args.output}", file=sys.stderr)
-    else:
-        audit.export(engine, sys.stdout, fmt=args.format)
+    try:
+        if args.output:
+            with args.output.open("w", encoding="utf-8", newline="") as out:
+                count = audit.export(engine, out, fmt=args.format)
+            print(f"wrote {count} audit rows to {args.output}", file=sys.stderr)
+        else:
+            audit.export(engine, sys.stdout, fmt=args.format)
+    except audit.AuditBroken as error:
+        print(f"offboard-bot audit export: {error.message}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -55,9 +55,9 @@ class Container:
     def seal_audit_log(self) -> None:
         """With OFFBOARD_AUDIT_KEY set, at start (once the database is migrated, before serving): seal an empty audit
         log with an `audit.key_in_use` row, or check that the log ends in a row sealed with the key. Any other log
-        (written without the key, or whose sealed rows were replaced) is a ConfigurationError, which `serve`
-        reports with what to do (`offboard-bot audit verify`, `offboard-bot audit adopt-key`) before exiting: no
-        row could be appended to it. Without a key it does nothing."""
+        (written without the key, whose sealed rows were replaced, or with rows after its head) is a
+        ConfigurationError, which `serve` reports with what to do (`offboard-bot audit verify`, `offboard-bot audit
+        adopt-key`) before exiting: no row could be appended to it. Without a key it does nothing."""
         try:
             seq = self.store.seal_audit(now=self.clock.now())
         except AuditBroken as error:

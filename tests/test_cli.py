@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,11 +51,24 @@ def test_db_upgrade_then_audit_verify_and_export(tmp_path):
     assert len((tmp_path / "audit.csv").read_text().splitlines()) == 4
     assert _run(tmp_path, "audit", "export").stdout.count("\n") == 3
 
+    with engine.begin() as connection:  # a row inserted after the head: reported, never exported
+        connection.exec_driver_sql("INSERT INTO audit_log (seq, at, actor, event, data, prev_hash, hash) VALUES "
+                                   "(1000000, '2026-11-02T09:00:00+00:00', 'U0MALLORY', 'forged', '{}', '', '')")
+    assert _run(tmp_path, "audit", "export").stdout.count("\n") == 3
+    inserted = _run(tmp_path, "audit", "verify")
+    assert inserted.returncode == 1
+    assert "1 row after the head, row 1000000: inserted by someone, not by the bot" in inserted.stderr
+
     with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM audit_log WHERE seq = 1000000")
         connection.exec_driver_sql("UPDATE audit_log SET event = 'nothing' WHERE seq = 2")
     broken = _run(tmp_path, "audit", "verify")
     assert broken.returncode == 1
     assert "row 2: content does not match its hash" in broken.stderr
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM audit_head")
+    headless = _run(tmp_path, "audit", "export")
+    assert headless.returncode == 1 and headless.stdout == "" and "head row is missing" in headless.stderr
 
 
 AUDIT_KEY = "cli-audit-key-Hy7Wd2Qn5Ls8Tp1Vg4Rk9Bx"
@@ -88,7 +102,7 @@ def test_audit_verify_uses_the_audit_key_and_counts_sealed_and_plain_rows(tmp_pa
     plain = _run(tmp_path, "audit", "verify")
     assert plain.returncode == 0 and "intact: 3 rows verified (3 plain; OFFBOARD_AUDIT_KEY is not set)" in plain.stdout
     store = RequestStore(engine, audit_key=SecretStr(AUDIT_KEY))
-    adopted = _run(tmp_path, "audit", "adopt-key", OFFBOARD_AUDIT_KEY=AUDIT_KEY)
+    adopted = _run(tmp_path, "audit", "adopt-key", "--through", _named(engine, 3), OFFBOARD_AUDIT_KEY=AUDIT_KEY)
     assert adopted.returncode == 0, adopted.stderr
     assert "adopted the key: row 4 (audit.key_in_use) is sealed with OFFBOARD_AUDIT_KEY and vouches for the 3 " \
            "plain rows before it" in adopted.stdout
@@ -124,8 +138,20 @@ def test_audit_verify_uses_the_audit_key_and_counts_sealed_and_plain_rows(tmp_pa
     assert "row 5 is not sealed with the audit key (by U0MALLORY, at " in rewritten.stderr
     assert ("written by a replica running without OFFBOARD_AUDIT_KEY, or rewritten by someone without it; review it "
             "(`offboard-bot audit export`) and, if a replica wrote it, accept it with `offboard-bot audit adopt-key "
-            "--accept-plain-rows 5-5`") in rewritten.stderr
+            f"--accept-plain-rows 5-5@{digest[:16]}`") in rewritten.stderr
     engine.dispose()
+
+
+def _named(engine, seq):
+    """Row seq as `audit adopt-key` takes it: its number, @, and the first 16 hex characters of its hash."""
+    with engine.connect() as connection:
+        return f"{seq}@{connection.exec_driver_sql(f'SELECT hash FROM audit_log WHERE seq = {seq}').scalar_one()[:16]}"
+
+
+def _printed_command(output):
+    """The `offboard-bot audit adopt-key ...` command an output tells the person to run, as arguments."""
+    [command] = re.findall(r"`offboard-bot (audit adopt-key [^`]+)`", output)
+    return command.split()
 
 
 @pytest.mark.parametrize(("key", "message"), [
@@ -299,16 +325,25 @@ def test_a_log_not_ending_in_a_sealed_row_stops_serve_and_check_until_audit_adop
                     "running without OFFBOARD_AUDIT_KEY, or rewritten by someone without it.")
         check = _run(tmp_path, "check", **env)
         assert check.returncode == 1 and f"FAIL  {unsealed}" in check.stdout, check.stdout
-        assert "`offboard-bot audit adopt-key` once" in check.stdout
+        assert "Run `offboard-bot audit verify` with the key. It names the rows that are not sealed" in check.stdout
         serve = _run(tmp_path, "serve", **env)
         assert serve.returncode == 2, serve.stderr
         assert f"offboard-bot: cannot start: {unsealed}" in serve.stderr and "Traceback" not in serve.stderr
         assert len(_audit_rows(tmp_path)) == 3  # nothing sealed over the plain rows
 
         refused = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "1-3", **env)
-        assert refused.returncode == 1 and "without --accept-plain-rows" in refused.stderr
+        assert refused.returncode == 1 and "adopting the key takes --through instead" in refused.stderr
         assert _run(tmp_path, "audit", "adopt-key", **(env | {"OFFBOARD_AUDIT_KEY": ""})).returncode == 2
-        adopted = _run(tmp_path, "audit", "adopt-key", **env)
+        review = _run(tmp_path, "audit", "verify", **env)  # how to adopt: verify, review, run what it prints
+        assert review.returncode == 1 and "no row is sealed with the audit key" in review.stderr
+        command = _printed_command(review.stderr)
+        assert command[:3] == ["audit", "adopt-key", "--through"] and command[3].startswith("3@")
+        unbound = _run(tmp_path, "audit", "adopt-key", **env)
+        assert unbound.returncode == 1 and _printed_command(unbound.stderr) == command
+        assert len(_audit_rows(tmp_path)) == 3
+        for malformed in ("3@xyz", "3@" + command[3][2:-1], "three@" + command[3][2:]):
+            assert _run(tmp_path, "audit", "adopt-key", "--through", malformed, **env).returncode == 2
+        adopted = _run(tmp_path, *command, **env)
         assert adopted.returncode == 0, adopted.stderr
         assert "adopted the key: row 4 (audit.key_in_use)" in adopted.stdout
         assert "nothing to do" in _run(tmp_path, "audit", "adopt-key", **env).stdout
@@ -320,13 +355,20 @@ def test_a_log_not_ending_in_a_sealed_row_stops_serve_and_check_until_audit_adop
         broken = _run(tmp_path, "audit", "verify", **env)
         assert broken.returncode == 1 and "audit chain BROKEN" in broken.stderr
         assert "rows 5 to 6 are not sealed with the audit key (by U0ALICE, from " in broken.stderr
-        assert "`offboard-bot audit adopt-key --accept-plain-rows 5-6`" in broken.stderr
+        command = _printed_command(broken.stderr)
+        assert command[:3] == ["audit", "adopt-key", "--accept-plain-rows"] and command[3].startswith("5-6@")
         unnamed = _run(tmp_path, "audit", "adopt-key", **env)
-        assert unnamed.returncode == 1 and "--accept-plain-rows 5-6" in unnamed.stderr
-        wrong = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "4-6", **env)
+        assert unnamed.returncode == 1 and _printed_command(unnamed.stderr) == command
+        hash_given = command[3].partition("@")[2]
+        wrong = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", f"4-6@{hash_given}", **env)
         assert wrong.returncode == 1 and "--accept-plain-rows 4-6 does not name them" in wrong.stderr
         assert _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "five", **env).returncode == 2
-        accepted = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", "5-6", **env)
+        both = _run(tmp_path, "audit", "adopt-key", *command[2:], "--through", f"6@{hash_given}", **env)
+        assert both.returncode == 2 and "not allowed with" in both.stderr
+        mistyped = _run(tmp_path, "audit", "adopt-key", "--accept-plain-rows", f"5-6@{'0' * 16}", **env)
+        assert mistyped.returncode == 1 and "row 6 is not the row you reviewed" in mistyped.stderr
+        assert len(_audit_rows(tmp_path)) == 6  # nothing written by the refusals
+        accepted = _run(tmp_path, *command[:3], command[3].upper(), **env)  # the hash in capitals does as well
         assert accepted.returncode == 0, accepted.stderr
         assert "accepted the plain rows 5 to 6: row 7 (audit.key_in_use) names them" in accepted.stdout
         verify = _run(tmp_path, "audit", "verify", **env)
