@@ -84,19 +84,25 @@ _ADVICE = ("Run `offboard-bot audit verify` with the key. It names the rows that
            "key on a log written without it, or after a replica ran without it).")
 
 
+_HEAD_MISSING = "the audit log's head row is missing: the database was not migrated or was tampered with"
+
+
 def _locked_head(db: Session) -> AuditHeadRow:
     head = db.exec(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one_or_none()
     if head is None:
-        raise AuditBroken("the audit log's head row is missing: the database was not migrated or was tampered with")
+        raise AuditBroken(_HEAD_MISSING)
     return head
 
 
+def _after_the_head():
+    """The condition "numbered after the head", with the head read in the same statement: an append writes its row
+    and moves the head in one transaction, so a row it selects is never one being appended: someone inserted it."""
+    return AuditRow.seq > select(AuditHeadRow.seq).where(AuditHeadRow.id == 1).scalar_subquery()
+
+
 def _first_after_head(db: Session) -> int | None:
-    """The first row numbered after the head (one cheap indexed query), or None. An append writes its row and moves
-    the head in one transaction, and the head is read in the same statement, so such a row is never one being
-    appended: someone inserted it."""
-    current = select(AuditHeadRow.seq).where(AuditHeadRow.id == 1).scalar_subquery()
-    return db.exec(select(AuditRow.seq).where(AuditRow.seq > current).order_by(AuditRow.seq).limit(1)).first()
+    """The first row numbered after the head (one cheap indexed query), or None."""
+    return db.exec(select(AuditRow.seq).where(_after_the_head()).order_by(AuditRow.seq).limit(1)).first()
 
 
 def _unsealed_end(db: Session, head: AuditHeadRow, key: SecretStr) -> str | None:
@@ -175,7 +181,7 @@ def end_problem(engine: Engine, *, key: SecretStr) -> str | None:
     with session(engine) as db:
         head = db.get(AuditHeadRow, 1)
         if head is None:
-            return "the audit log's head row is missing: the database was not migrated or was tampered with"
+            return _HEAD_MISSING
         return _unsealed_end(db, head, key)
 
 
@@ -512,11 +518,9 @@ def _verify(engine: Engine, *, key: SecretStr | None) -> tuple[Verification, Aud
 
 
 def _after_head(engine: Engine) -> tuple[int, int | None]:
-    """How many rows come after the head, and the first of them: one statement, which reads the head it compares
-    with, so a row appended meanwhile (committed with the head it moved) is never counted."""
-    current = select(AuditHeadRow.seq).where(AuditHeadRow.id == 1).scalar_subquery()
+    """How many rows come after the head, and the first of them, in one statement (see _after_the_head)."""
     with session(engine) as db:
-        return tuple(db.exec(select(func.count(), func.min(AuditRow.seq)).where(AuditRow.seq > current)).one())
+        return tuple(db.exec(select(func.count(), func.min(AuditRow.seq)).where(_after_the_head())).one())
 
 
 def _below_one(engine: Engine) -> tuple[int, int | None]:

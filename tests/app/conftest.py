@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from bot.clock import ManualClock
 from bot.console.local import LocalConsole
@@ -21,6 +22,8 @@ from bot.shell.fake_slack import FakeSlack
 from bot.shell.live_server import LiveServer
 from bot.shell.workspace import Delivery, Workspace
 from storage import migrate
+from storage.db import session
+from storage.models import AuditRow
 from tests.fakes import FaultyConsole
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -66,6 +69,12 @@ class App:
 
     def dm_texts(self, who: str) -> list[str]:
         return [_text(m) for m in self.slack.dms(U.get(who, who))]
+
+    def audit_events(self, request_id: str) -> list[str]:
+        """The request's audit events, in order."""
+        with session(self.container.engine) as db:
+            rows = db.exec(select(AuditRow).where(AuditRow.request_id == request_id).order_by(AuditRow.seq)).all()
+        return [row.event for row in rows]
 
     def request_id(self, who: str = "alice") -> str:
         import re

@@ -7,13 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import select
 
 from bot.console.eightbyeight import mapping
 from bot.domain.directory import UserStatus
 from bot.domain.requests import RequestState
-from storage.db import session
-from storage.models import AuditRow
 from tests.app.conftest import App, serve
 from tests.console.test_eightbyeight_console import console_for, seed
 from tests.fake_eightbyeight import FakeEightByEight
@@ -57,12 +54,6 @@ def _approved(app: App, text: str) -> str:
 
 def _state(app: App, request_id: str) -> RequestState:
     return app.container.store.get(request_id).state
-
-
-def _events(app: App, request_id: str) -> list[str]:
-    with session(app.container.engine) as db:
-        rows = db.exec(select(AuditRow).where(AuditRow.request_id == request_id).order_by(AuditRow.seq)).all()
-    return [row.event for row in rows]
 
 
 # -- the flows ------------------------------------------------------------------------------------------
@@ -163,7 +154,7 @@ def test_put_unsupported_becomes_a_manual_step_with_recheck(app):
     assert fake.user(jdoe) is None
     assert [put.status for put in _sent(fake, "PUT")] == [405, 202]  # ours (refused), the admin's by hand
     assert len(_sent(fake, "DELETE")) == 1
-    events = _events(app, request_id)
+    events = app.audit_events(request_id)
     assert events.count("request.waiting") == 2 and events.count("request.recheck") == 2
     steps = {step.kind.value: step for step in app.container.store.get(request_id).targets[0].steps}
     assert "done by hand" in steps["release_licenses"].detail

@@ -26,14 +26,11 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlmodel import select
 
 from bot.console.scim import ScimConsole
 from bot.domain.requests import RequestState
 from bot.shell.fake_slack import EventKind, SlackEvent
 from storage import audit
-from storage.db import session
-from storage.models import AuditRow
 from tests.app.conftest import App, serve, serve_local
 from tests.conftest import POSTGRES_URL
 from tests.console.test_eightbyeight_console import console_for, seed
@@ -124,12 +121,6 @@ def _results(app: App) -> str:
     return "\n".join(app.channel_texts("C0RESULTS"))
 
 
-def _events(app: App, request_id: str) -> list[str]:
-    with session(app.container.engine) as db:
-        rows = db.exec(select(AuditRow).where(AuditRow.request_id == request_id).order_by(AuditRow.seq)).all()
-    return [row.event for row in rows]
-
-
 def _check_ended(app: App, request_id: str, ends: RequestState, told: tuple[str, ...], *,
                  user_id: str = "u-1001") -> None:
     request = app.container.store.get(request_id)
@@ -138,7 +129,7 @@ def _check_ended(app: App, request_id: str, ends: RequestState, told: tuple[str,
     for words in told:
         assert words in results
     assert f"Your request {request_id} finished" in app.dm_texts("alice")[-1]
-    assert f"request.{ends.value}" in _events(app, request_id)
+    assert f"request.{ends.value}" in app.audit_events(request_id)
     assert app.container.store.holders([user_id]) == {}  # nothing left claiming the user
     verification = audit.verify(app.container.engine, key=app.container.settings.offboard_audit_key)
     assert verification.ok and verification.plain == 0, verification
@@ -312,7 +303,7 @@ def test_sqlite_locked_by_another_process_is_waited_out(slack, clock, tmp_path):
         assert time.monotonic() - started >= 1.4  # the run waited for the lock, then went on
         _check_ended(app, request_id, DONE, ("deleted successfully",))
         assert [op.name for op in app.console.operations(user_id="u-1001")] == ["release_licenses", "delete"]
-        assert "request.interrupted" not in _events(app, request_id)
+        assert "request.interrupted" not in app.audit_events(request_id)
 
 
 def _lock(path, seconds: float) -> threading.Timer:
