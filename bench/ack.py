@@ -62,7 +62,7 @@ from tally import Tally, quiet_logging  # bench/tally.py, next to this script
 
 from bot.concurrency import TrackedExecutor, freeze_startup_objects
 from bot.container import Container, build
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from bot.server import create_asgi_app
 from bot.settings import DEMO_POLICY, load_settings
 from bot.shell.demo import HOME_CHANNEL, populate
@@ -290,7 +290,7 @@ def serve_bot(slack: SlackAddress, workdir: Path) -> Iterator[tuple[Target, Cont
     container = build(settings)
     migrate.upgrade(container.engine)
     asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET,
-                           metrics=container.metrics)
+                           metrics=container.metrics, in_flight=container.in_flight)
     try:
         with LiveServer(asgi) as server:
             yield Target("bot", server.events_url, container.wait_idle), container

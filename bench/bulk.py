@@ -228,7 +228,7 @@ def serve_bot(fake: FakeEightByEight, args: argparse.Namespace, workdir: Path) -
         try:
             migrate.upgrade(container.engine)
             asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET,
-                                   metrics=container.metrics)
+                                   metrics=container.metrics, in_flight=container.in_flight)
             with LiveServer(asgi) as server, httpx.Client(timeout=60) as http:
 
                 def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

@@ -238,7 +238,7 @@ def _serve(_args, settings: Settings) -> int:
     log.info("serving HTTP on %s:%d (POST /slack/events, GET /healthz, GET /metrics)", settings.offboard_host,
              settings.offboard_port)
     asgi = create_asgi_app(built.bolt, built.engine, signing_secret=settings.slack_signing_secret.get_secret_value(),
-                           metrics=built.metrics)
+                           metrics=built.metrics, in_flight=built.in_flight)
     # log_config=None: uvicorn's own lines go through the root handler too, so they are JSON like the rest
     uvicorn.run(asgi, host=settings.offboard_host, port=settings.offboard_port,
                 log_level=settings.offboard_log_level.lower(), log_config=None)

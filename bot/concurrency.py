@@ -6,26 +6,7 @@ import contextvars
 import gc
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-
-_BACKGROUND = contextvars.ContextVar("offboard_background", default=False)
-
-
-@contextmanager
-def background_work() -> Iterator[None]:
-    """Mark what runs inside as background work (running an approved request): where a shared limit makes
-    callers queue, such as the console's rate limit, people waiting on a command or a click go first."""
-    token = _BACKGROUND.set(True)
-    try:
-        yield
-    finally:
-        _BACKGROUND.reset(token)
-
-
-def is_background() -> bool:
-    return _BACKGROUND.get()
 
 
 class TrackedExecutor(ThreadPoolExecutor):
@@ -63,7 +44,10 @@ class TrackedExecutor(ThreadPoolExecutor):
 
 
 class InFlight:
-    """Counts requests being handled until they are answered, so that other work can let them go first."""
+    """Counts requests being handled until they are answered, so that other work can let them go first.
+
+    The composition root makes one per app: the HTTP server counts the Slack requests it has not answered
+    yet, and the work a command or click does after its ack waits for them (bot.container, handlers)."""
 
     def __init__(self, *, settle: float = 0.05) -> None:
         self._count = 0
@@ -95,10 +79,6 @@ class InFlight:
                     left = min(left, self._settle - quiet_for)
                 self._changed.wait(left)
 
-
-# The Slack requests this process is handling and has not answered yet (the HTTP server counts them): the
-# work a command or click does after its ack waits for them, as it shares the interpreter with their acks.
-AWAITING_ACK = InFlight()
 
 
 def freeze_startup_objects() -> None:

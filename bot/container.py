@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.clock import SystemClock
-from bot.concurrency import TrackedExecutor
+from bot.concurrency import InFlight, TrackedExecutor
 from bot.console.local import LocalConsole
 from bot.errors import ConfigurationError
 from bot.metrics import PrometheusMetrics
@@ -28,7 +28,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.sweeper import Sweeper
 from storage.audit import AuditBroken
 from storage.db import make_engine
-from storage.requests import RequestStore
+from storage.request_store import RequestStore
 
 log = logging.getLogger(__name__)
 LISTENER_THREADS = 32  # Bolt's listeners only ack and hand over, so a burst of clicks never queues its acks
@@ -50,6 +50,7 @@ class Container:
     jobs: TrackedExecutor  # executions of approved requests
     sweeper: Sweeper  # expiries, reminders and due runs; woken by APScheduler in `serve`
     metrics: PrometheusMetrics  # this app's own registry, served as GET /metrics
+    in_flight: InFlight  # the Slack requests not answered yet: the work after earlier acks lets them go first
     clock: Clock
 
     def seal_audit_log(self) -> None:
@@ -138,7 +139,8 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
         token_verification_enabled=False,
         request_verification_enabled=True,
     )
-    handlers.register(bolt, service, answers=answers)
+    in_flight = InFlight()
+    handlers.register(bolt, service, answers=answers, in_flight=in_flight)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
                      service=service, bolt=bolt, listeners=listeners, answers=answers, jobs=jobs,
-                     sweeper=Sweeper(service, metrics=metrics), metrics=metrics, clock=clock)
+                     sweeper=Sweeper(service, metrics=metrics), metrics=metrics, in_flight=in_flight, clock=clock)

@@ -11,14 +11,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.concurrency import background_work
+from bot.ambient import LeaseLost, background_work
 from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.manual import manual_instructions
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Target, TargetOutcome
-from bot.domain.requests import Action, RequestState
 from bot.errors import ConsoleError, ConsoleUnsupported, DeactivatedOnly, OutcomeUnknown
-from bot.leases import LeaseLost
 from bot.ports import Clock, Console, RequestRepository
 
 log = logging.getLogger(__name__)

@@ -12,37 +12,12 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.ports import Clock, RequestRepository
 
 log = logging.getLogger(__name__)
-_guard: ContextVar[Callable[[], bool] | None] = ContextVar("offboard_lease_guard", default=None)
-
-
-class LeaseLost(Exception):
-    """Another process took the request over (our lease lapsed): stop before touching anything more."""
-
-
-@contextmanager
-def guarding(still_held: Callable[[], bool]) -> Iterator[None]:
-    """Within this block (this thread), console clients check `still_held` right before sending a change."""
-    token = _guard.set(still_held)
-    try:
-        yield
-    finally:
-        _guard.reset(token)
-
-
-def ensure_still_held(what: str) -> None:
-    """Raise LeaseLost when the running job's lease is gone. Clients call it just before a change goes on
-    the wire, after any wait for the rate limit, so a job that waited too long never sends it."""
-    still_held = _guard.get()
-    if still_held is not None and not still_held():
-        raise LeaseLost(f"the lease was lost before {what} could be sent")
 
 
 def new_owner_id() -> str:

@@ -1,24 +1,23 @@
-"""Logging: one JSON object per line (or plain text in a terminal), each stamped with the id of the Slack
-request or background job it belongs to, the same id an admin is shown when something goes wrong.
+"""Logging: one JSON object per line (or plain text in a terminal), each stamped with the trace id of the
+Slack request or background job it belongs to (bot.ambient), the same id an admin is shown when something
+goes wrong. In the JSON lines the field is called `request_id`: it names the Slack request.
 
-Standard library only: the service and the handlers may use the request id without pulling in anything."""
+Standard library only."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal, TextIO
+
+from bot.ambient import current_trace_id
 
 LogFormat = Literal["json", "text"]
 REDACTED = "[redacted]"
 _MIN_SECRET = 8  # shorter values would blank out ordinary words
-_request_id: ContextVar[str | None] = ContextVar("offboard_request_id", default=None)
 # What every LogRecord has anyway; anything else on a record was passed as `extra=` and is logged as a field
 # (but not uvicorn's copy of the message with terminal colours).
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "request_tag",
@@ -26,35 +25,12 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 HANDLER_NAME = "offboard"
 
 
-def new_request_id() -> str:
-    """Return a fresh id for a Slack request or a background job: short enough to quote over the phone."""
-    return uuid.uuid4().hex[:10]
-
-
-def current_request_id() -> str | None:
-    """Return the id of the Slack request or job this code runs for, or None outside any."""
-    return _request_id.get()
-
-
-@contextmanager
-def request_scope(request_id: str | None = None) -> Iterator[str]:
-    """Tag every log line inside with request_id (a fresh one when None); yield the id in force.
-
-    Work handed to a TrackedExecutor inside carries the id along (the executor copies the context)."""
-    request_id = request_id or new_request_id()
-    token = _request_id.set(request_id)
-    try:
-        yield request_id
-    finally:
-        _request_id.reset(token)
-
-
 class RequestIdFilter(logging.Filter):
-    """Stamps each record with the current request id when it is made, in the thread that logs it."""
+    """Stamps each record with the current trace id when it is made, in the thread that logs it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = _request_id.get()
+            record.request_id = current_trace_id()
         return True
 
 
@@ -85,7 +61,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "thread": record.threadName,
         }
-        request_id = getattr(record, "request_id", None) or _request_id.get()
+        request_id = getattr(record, "request_id", None) or current_trace_id()
         if request_id:
             entry["request_id"] = request_id
         for key, value in vars(record).items():
@@ -108,7 +84,7 @@ class TextFormatter(logging.Formatter):
         self._redact = _Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        request_id = getattr(record, "request_id", None) or _request_id.get()
+        request_id = getattr(record, "request_id", None) or current_trace_id()
         record.request_tag = f" [{request_id}]" if request_id else ""
         return self._redact(super().format(record))
 

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from bot.domain.requests import TERMINAL_STATES, Action, RequestState
+from bot.domain.lifecycle import TERMINAL_STATES, Action, RequestState
 from bot.ports import ConsoleCall
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # "text/plain; version=0.0.4; charset=utf-8"

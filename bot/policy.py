@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain.durations import parse_duration
-from bot.domain.requests import Action
+from bot.domain.lifecycle import Action
 from bot.errors import ConfigurationError
 
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, TargetOutcome
-from bot.domain.requests import Action, RequestState
 
 
 class Console(Protocol):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bot.ambient import current_trace_id, trace_scope
 from bot.concurrency import TrackedExecutor
-from bot.logs import current_request_id, request_scope
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,8 @@ class BackgroundRunner:
 
     @staticmethod
     def _run(job: Callable[[], object], name: str) -> None:
-        with request_scope(current_request_id()) as request_id:
+        with trace_scope(current_trace_id()) as trace_id:
             try:
                 job()
             except Exception:  # the job recorded what it could; keep the worker alive and say where to look
-                log.exception("background job %s failed (error id %s)", name, request_id)
+                log.exception("background job %s failed (error id %s)", name, trace_id)

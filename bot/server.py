@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.concurrency import AWAITING_ACK
+from bot.ambient import trace_scope
+from bot.concurrency import InFlight
 from bot.errors import StorageUnavailable
-from bot.logs import request_scope
 from bot.metrics import CONTENT_TYPE, PrometheusMetrics
 from handlers.errors import STORAGE_DOWN
 from storage.replays import ReplayGuard
@@ -61,11 +61,13 @@ async def _read_capped(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
-                    metrics: PrometheusMetrics | None = None) -> Starlette:
+def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str, metrics: PrometheusMetrics | None = None,
+                    in_flight: InFlight | None = None) -> Starlette:
     """Return the ASGI app: POST /slack/events into Bolt (off the event loop), GET /healthz, and GET /metrics
-    when given the metrics to serve."""
+    when given the metrics to serve. `in_flight` counts the Slack requests not answered yet, for the work
+    after earlier acks to let them go first (the container's; a fresh one when nothing waits on it)."""
     verifier = SignatureVerifier(signing_secret)
+    in_flight = in_flight or InFlight()
     replays = ReplayGuard(engine)
 
     async def slack_events(request: Request) -> Response:
@@ -85,7 +87,7 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
         if first is False:
             log.warning("refused a replayed Slack request (its signature was taken before)")
             return Response("replayed request", status_code=401)
-        with AWAITING_ACK:  # a real Slack request, until answered: work after earlier acks lets it go first
+        with in_flight:  # a real Slack request, until answered: work after earlier acks lets it go first
             return await _handle(body, headers, request, storage_down=first is None)
 
     async def _handle(body: bytes, headers: dict[str, str], request: Request, *,
@@ -98,7 +100,7 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str,
             return Response("malformed request" if signed else "invalid request", status_code=400 if signed else 401)
         if storage_down:
             bolt_request.context[STORAGE_DOWN] = True
-        with request_scope():  # every log line of this Slack request, and the error id it may show, share it
+        with trace_scope():  # every log line of this Slack request, and the error id it may show, share it
             response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request)
         return Response(content=response.body, status_code=response.status,
                         headers={key: values[0] for key, values in response.headers.items() if values})

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.access import Admin, Gatekeeper
+from bot.ambient import LeaseLost, holding_lease
 from bot.domain.commands import MAX_REASON, Command, UserRef, Verb
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import StepKind, TargetPlan, build_plan
 from bot.domain.records import Actor, AuditEntry, OffboardRequest, TargetOutcome
-from bot.domain.requests import Action, RequestState
 from bot.domain.schedule import Schedule
 from bot.domain.text import escape, quote
 from bot.errors import AlreadyDecided, NotFound, Refusal, StorageUnavailable
 from bot.executor import Executor
-from bot.leases import Lease, LeaseLost, guarding, new_owner_id
+from bot.leases import Lease, new_owner_id
 from bot.policy import Policy, Role
 from bot.ports import (
     Clock,
@@ -616,7 +617,7 @@ class OffboardService:
     def _run_leased(self, request_id: str, token: str, *, rechecked_by: str | None = None) -> None:
         """Run the request while holding the lease claim_due gave it, then let the lease go."""
         with (Lease(self._store, self._clock, request_id=request_id, token=token, ttl=self._lease_ttl) as lease,
-              guarding(lambda: lease.held)):
+              holding_lease(lambda: lease.held)):
             if lease.held:
                 self.run(request_id=request_id, rechecked_by=rechecked_by, keep_going=lambda: lease.held)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.logs import request_scope
+from bot.ambient import trace_scope
 from bot.ports import Metrics, NoMetrics
 from bot.service import OffboardService
 
@@ -55,7 +55,7 @@ class Sweeper:
             return []
 
     def safe_sweep(self) -> None:
-        with request_scope():  # the sweep's log lines, and those of the runs it starts, share an id
+        with trace_scope():  # the sweep's log lines, and those of the runs it starts, share an id
             try:
                 self.sweep()
             except Exception:  # a database hiccup: the next tick tries again, nothing was lost (all state is in rows)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from bot.service import Decision, OffboardService
 from bot.slack import blocks
 from bot.slack.ids import ActionId, BlockId

@@ -13,10 +13,10 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.concurrency import AWAITING_ACK
+from bot.ambient import current_trace_id, new_trace_id, trace_scope
+from bot.concurrency import InFlight
 from bot.domain.text import escape
 from bot.errors import OffboardError, Refusal, StorageUnavailable
-from bot.logs import current_request_id, new_request_id, request_scope
 from bot.service import OffboardService
 from bot.slack import blocks
 from handlers.payload import actor_from, answer_privately, doing_from
@@ -54,9 +54,11 @@ class Guard:
     `after_ack` frees the thread at once: acks only ever wait for an ack, and the work runs on a small
     pool of its own, which also keeps it from crowding the acks out of the CPU."""
 
-    def __init__(self, report: Callable[[Exception, dict, WebClient], None], answers: Executor | None) -> None:
+    def __init__(self, report: Callable[[Exception, dict, WebClient], None], answers: Executor | None,
+                 in_flight: InFlight) -> None:
         self._report = report
         self._answers = answers
+        self._in_flight = in_flight
 
     def __call__(self, listener: Listener) -> Listener:
         return self._wrap(listener, deferred=False)
@@ -74,7 +76,7 @@ class Guard:
     def _after_acks(self, run: Callable[..., None], kwargs: dict) -> None:
         """Run the work once the requests in flight were acked (Slack's 3 s are hard, an answer's are
         not), waiting QUIET_WAIT at most, so a steady stream of requests never holds it back for long."""
-        AWAITING_ACK.wait_quiet(QUIET_WAIT)
+        self._in_flight.wait_quiet(QUIET_WAIT)
         run(**kwargs)
 
     def _wrap(self, listener: Listener, *, deferred: bool,
@@ -107,7 +109,8 @@ class Guard:
         return guarded
 
 
-def register(app: App, service: OffboardService, *, answers: Executor | None = None) -> Guard:
+def register(app: App, service: OffboardService, *, answers: Executor | None = None,
+             in_flight: InFlight | None = None) -> Guard:
     """Install the error handler and the request id; return the Guard every listener wears. Listeners
     marked `after_ack` do their work on `answers` (inline when None)."""
 
@@ -115,8 +118,8 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
     def tag_request(context: BoltContext, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Give the Slack request its id (the HTTP server's, else a new one) for its log lines and error id;
         the listener's thread and the jobs it starts inherit it (TrackedExecutor copies the context)."""
-        with request_scope(current_request_id()) as request_id:
-            context["request_id"] = request_id
+        with trace_scope(current_trace_id()) as trace_id:
+            context["trace_id"] = trace_id
             return next_()
 
     @app.middleware
@@ -136,7 +139,7 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
                 return BoltResponse(status=200, body={"response_action": "errors", "errors": {field: NOT_TAKEN[:150]}})
         user_id = actor_from(body).user_id
         if kind in ("block_actions", None) and user_id:  # a click, or a command (which has no type)
-            message = blocks.refusal(NOT_TAKEN, reference=current_request_id())
+            message = blocks.refusal(NOT_TAKEN, reference=current_trace_id())
 
             def reply() -> None:
                 _reply(client, body, user_id, message)
@@ -149,7 +152,7 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
 
     def report(error: Exception, body: dict, client: WebClient) -> None:
         actor = actor_from(body)
-        reference = current_request_id()  # in every answer, so an admin can quote it and we can find the logs
+        reference = current_trace_id()  # in every answer, so an admin can quote it and we can find the logs
         if isinstance(error, Refusal):
             service.record_refusal(actor=actor, refusal=error, doing=doing_from(body))
             log.info("refused %s: %s", doing_from(body), error.code)
@@ -161,7 +164,7 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
             log.warning("%s failed: %s", doing_from(body), error.message)
             message = blocks.refusal(escape(error.message), reference=reference)
         else:
-            error_id = current_request_id() or new_request_id()
+            error_id = current_trace_id() or new_trace_id()
             log.error("unexpected error %s while handling %s", error_id, doing_from(body), exc_info=error)
             message = blocks.refusal(f"Something went wrong on my side (error id `{error_id}`). Whatever was "
                                      "already recorded is kept: check `/offboard list`, and quote the id to "
@@ -170,10 +173,10 @@ def register(app: App, service: OffboardService, *, answers: Executor | None = N
 
     @app.error
     def handle(error: Exception, body: dict, client: WebClient, context: BoltContext) -> None:
-        with request_scope(context.get("request_id") or current_request_id()):
+        with trace_scope(context.get("trace_id") or current_trace_id()):
             report(error, body, client)
 
-    return Guard(report, answers)
+    return Guard(report, answers, in_flight or InFlight())
 
 
 def _reply(client: WebClient, body: dict, user_id: str, message: dict) -> None:

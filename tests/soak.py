@@ -75,9 +75,9 @@ from typing import Any
 from bot.clock import ManualClock
 from bot.console.local import LocalConsole
 from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType, UserStatus
+from bot.domain.lifecycle import RequestState
 from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.records import OffboardRequest, StepRecord, StepStatus, TargetOutcome
-from bot.domain.requests import RequestState
 from bot.errors import ConsoleError, ConsoleRejected, ConsoleUnavailable, OutcomeUnknown
 from bot.shell.demo import HOME_CHANNEL, populate
 from bot.shell.fake_slack import Ephemeral, EventKind, FakeSlack, Message, SlackEvent

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.console.demo_data import DEMO_USERS
 from bot.domain.commands import command_from_form
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
 from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
-from bot.domain.requests import Action, RequestState
 from bot.domain.schedule import GRACE_FIELD, RETAIN_FIELD, RUN_AT_FIELD
 from bot.shell.workspace import client_side_problems, state_values
 from bot.slack import blocks

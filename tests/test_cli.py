@@ -41,7 +41,7 @@ def test_db_upgrade_then_audit_verify_and_export(tmp_path):
 
     from bot.domain.records import AuditEntry
     from storage.db import make_engine
-    from storage.requests import RequestStore
+    from storage.request_store import RequestStore
 
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     for n in range(3):
@@ -93,7 +93,7 @@ def test_audit_verify_uses_the_audit_key_and_counts_sealed_and_plain_rows(tmp_pa
 
     from bot.domain.records import AuditEntry
     from storage.db import make_engine
-    from storage.requests import RequestStore
+    from storage.request_store import RequestStore
 
     _run(tmp_path, "db", "upgrade")
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
@@ -307,7 +307,7 @@ def test_a_log_not_ending_in_a_sealed_row_stops_serve_and_check_until_audit_adop
 
     from bot.domain.records import AuditEntry
     from storage.db import make_engine
-    from storage.requests import RequestStore
+    from storage.request_store import RequestStore
 
     def plain_rows(*events):  # what a replica without the key writes
         engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import logs
+from bot import ambient, logs
 from bot.console.eightbyeight.client import Backoff, EightByEightClient
 from bot.console.scim import ScimConsole
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from bot.metrics import PrometheusMetrics
 from bot.shell.demo import populate
 from bot.shell.fake_slack import FakeSlack
@@ -312,7 +312,7 @@ def test_text_format_for_people_and_fields_given_as_extra():
     for fmt in ("text", "json"):
         handler = logs.make_handler(stream, fmt=fmt, secrets=["s3cret-value-123"])
         logger.addHandler(handler)
-        with logs.request_scope("abc123def0"):
+        with ambient.trace_scope("abc123def0"):
             logger.warning("hello %s", "s3cret-value-123", extra={"offboard_request": "OB-2345"})
         logger.warning("outside any request")
         logger.removeHandler(handler)

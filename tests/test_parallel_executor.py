@@ -10,17 +10,17 @@ from datetime import timedelta
 
 import pytest
 
+from bot.ambient import LeaseLost
 from bot.console.local import LocalConsole
 from bot.domain.directory import ConsoleUser, Extension, ExtensionType
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
 from bot.domain.records import AuditEntry, TargetOutcome
-from bot.domain.requests import Action, RequestState
 from bot.errors import ConsoleRejected
 from bot.executor import Executor
-from bot.leases import LeaseLost
 from bot.ports import NewRequest
 from storage import audit
-from storage.requests import RequestStore
+from storage.request_store import RequestStore
 from tests.fakes import FaultyConsole
 
 USERS = 12

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.domain.requests import Action
+from bot.domain.lifecycle import Action
 from bot.errors import ConfigurationError
 from bot.policy import Role, load_policy, parse_policy
 

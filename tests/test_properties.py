@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from bot.domain.commands import MAX_REASON, Command, Verb, command_from_form, parse_command, parse_user_ref
 from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
 from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
-from bot.domain.requests import Action, RequestState
 from bot.domain.text import escape, quote
 from bot.errors import BadCommand
 from bot.ports import Home

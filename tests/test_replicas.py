@@ -21,16 +21,16 @@ from bot.console.eightbyeight.client import EightByEightClient
 from bot.console.eightbyeight.console import EightByEightConsole
 from bot.console.local import LocalConsole
 from bot.domain.directory import ConsoleUser
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
 from bot.domain.records import AuditEntry
-from bot.domain.requests import Action, RequestState
 from bot.ports import NewRequest
 from bot.settings import DEMO_POLICY
 from bot.shell.demo import populate
 from bot.shell.fake_slack import FakeSlack
 from storage import audit
 from storage.db import make_engine
-from storage.requests import RequestStore
+from storage.request_store import RequestStore
 from tests.fake_eightbyeight import FakeEightByEight, make_user
 from tests.processes import free_port, wait_for
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.console.demo_data import DEMO_USERS
 from bot.domain.directory import ConsoleUser
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import StepKind, build_plan
 from bot.domain.records import OffboardRequest, StepRecord, StepStatus, Target, TargetOutcome
-from bot.domain.requests import Action, RequestState
 from bot.slack import reports
 
 USERS = {user.username: user for user in DEMO_USERS}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.console.demo_data import DEMO_USERS
+from bot.domain.lifecycle import Action
 from bot.domain.plan import build_plan
-from bot.domain.requests import Action
 from bot.service import _stages_of
 
 

@@ -33,8 +33,8 @@ from bot.cli import _secret_values
 from bot.console.eightbyeight.client import EightByEightClient
 from bot.console.scim import ScimConsole
 from bot.container import build, build_console
+from bot.domain.lifecycle import RequestState
 from bot.domain.records import AuditEntry
-from bot.domain.requests import RequestState
 from bot.errors import AccessDenied, ConfigurationError
 from bot.settings import DEMO_POLICY, load_settings
 from bot.shell.demo import populate
@@ -42,7 +42,7 @@ from bot.shell.fake_slack import FakeSlack
 from storage import audit, migrate
 from storage.db import make_engine, session
 from storage.models import AuditRow
-from storage.requests import RequestStore
+from storage.request_store import RequestStore
 from tests.app import conftest as app_conftest
 from tests.app.conftest import App, serve
 from tests.console.test_eightbyeight_console import console_for, seed

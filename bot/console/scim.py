@@ -15,6 +15,7 @@ import httpx
 from pydantic import ValidationError
 from scim2_models import Context, Error, PatchOp, PatchOperation, ServiceProviderConfig, User
 
+from bot.ambient import ensure_lease_held
 from bot.console.lookup import find_each
 from bot.console.retry_after import retry_after_seconds
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
@@ -31,7 +32,6 @@ from bot.errors import (
     UserGone,
     UsernameTaken,
 )
-from bot.leases import ensure_still_held
 from bot.ports import ConsoleCall
 
 log = logging.getLogger(__name__)
@@ -547,7 +547,7 @@ class ScimConsole:
         while True:
             attempt += 1
             if mutation is not None:
-                ensure_still_held(f"{method} {path}")  # a retry may come after a wait: the lease may be gone
+                ensure_lease_held(f"{method} {path}")  # a retry may come after a wait: the lease may be gone
             started = time.monotonic()
             try:
                 response = self._client.request(method, path, params=params, content=content, headers=headers)

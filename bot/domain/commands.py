@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.requests import Action
+from bot.domain.lifecycle import Action
 from bot.domain.schedule import (
     GRACE_FIELD,
     RETAIN_FIELD,

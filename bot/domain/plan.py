@@ -8,7 +8,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from bot.domain.directory import ConsoleUser, Device, UserStatus
-from bot.domain.requests import Action
+from bot.domain.lifecycle import Action
 from bot.domain.schedule import span_text
 
 

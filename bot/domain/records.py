@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import StepKind, TargetPlan
-from bot.domain.requests import Action, RequestState
 
 
 class TargetOutcome(StrEnum):

@@ -8,9 +8,9 @@ from typing import Literal
 
 from bot.domain.commands import USAGE
 from bot.domain.directory import ConsoleUser
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import TargetPlan
 from bot.domain.records import OffboardRequest, Target, TargetOutcome
-from bot.domain.requests import Action, RequestState
 from bot.domain.text import escape
 from bot.ports import Home
 from bot.slack.ids import COMMAND, ActionId, BlockId, CallbackId

@@ -8,9 +8,9 @@ from __future__ import annotations
 import csv
 import io
 
+from bot.domain.lifecycle import Action
 from bot.domain.plan import StepKind
 from bot.domain.records import OffboardRequest, Target, TargetOutcome
-from bot.domain.requests import Action
 
 CSV_ABOVE_TARGETS = 20  # a request with more users than this gets its results as a CSV file too
 NOT_STARTED = "not started"  # a planned step that never ran (the user failed or was stopped before it)

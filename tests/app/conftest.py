@@ -128,7 +128,7 @@ def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any 
     migrate.upgrade(container.engine)
     container.seal_audit_log()  # as `serve` does at start (nothing without OFFBOARD_AUDIT_KEY)
     asgi = create_asgi_app(container.bolt, container.engine, signing_secret=SIGNING_SECRET,
-                           metrics=container.metrics)
+                           metrics=container.metrics, in_flight=container.in_flight)
     with LiveServer(asgi) as server, httpx.Client(timeout=10) as http:
 
         def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from bot.shell.demo import DEMO_CHANNELS
 from bot.shell.fake_slack import FakeSlack
 from tests.app.conftest import App, U, serve_local

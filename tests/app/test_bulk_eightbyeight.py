@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.console.eightbyeight.limits import ApiLimits
+from bot.domain.lifecycle import RequestState
 from bot.domain.records import TargetOutcome
-from bot.domain.requests import RequestState
 from tests.app.conftest import App, U, serve
 from tests.console.test_eightbyeight_console import console_for, seed
 from tests.fake_eightbyeight import FakeEightByEight, Limits, make_user

@@ -9,8 +9,8 @@ import io
 import pytest
 
 from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.lifecycle import RequestState
 from bot.domain.records import TargetOutcome
-from bot.domain.requests import RequestState
 from bot.errors import ConsoleRejected
 from bot.shell.fake_slack import UPLOAD
 from bot.slack import reports

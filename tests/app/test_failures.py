@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.lifecycle import RequestState
 from bot.domain.records import TargetOutcome
-from bot.domain.requests import RequestState
 from bot.errors import ConsoleRejected, ConsoleUnavailable
 from storage import audit
 

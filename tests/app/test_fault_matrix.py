@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.console.scim import ScimConsole
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from bot.shell.fake_slack import EventKind, SlackEvent
 from storage import audit
 from tests.app.conftest import App, serve, serve_local

@@ -4,7 +4,7 @@ the local console and SQLite. Assertions are on state: the console, the channels
 from __future__ import annotations
 
 from bot.domain.directory import UserStatus
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from storage import audit
 
 JDOE = "u-1001"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from tests.app.conftest import App
 
 S = RequestState

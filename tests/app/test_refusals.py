@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from storage import audit
 from storage.db import session
 from storage.models import AuditRow

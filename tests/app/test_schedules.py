@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.directory import UserStatus
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from tests.app.conftest import App
 
 JDOE = "u-1001"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.console.scim import ScimConsole
-from bot.domain.requests import RequestState
+from bot.domain.lifecycle import RequestState
 from tests.app.conftest import App, serve
 from tests.console.test_scim_console import Proxy
 from tests.scim_server import SeededScim

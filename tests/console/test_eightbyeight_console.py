@@ -306,10 +306,10 @@ def test_many_callers_at_once_never_exceed_the_limits(fake):
 
 
 def test_a_change_is_not_sent_once_the_runs_lease_is_gone(console, fake):
-    from bot.leases import LeaseLost, guarding
+    from bot.ambient import LeaseLost, holding_lease
 
-    with guarding(lambda: False), pytest.raises(LeaseLost):
+    with holding_lease(lambda: False), pytest.raises(LeaseLost):
         console.delete(user_id=_id(fake, "jdoe"))
-    with guarding(lambda: False):
+    with holding_lease(lambda: False):
         assert console.get_user(user_id=_id(fake, "jdoe")) is not None  # reads are harmless
     assert _sent(fake, "DELETE") == [] and fake.applied == []

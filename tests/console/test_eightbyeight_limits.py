@@ -87,7 +87,7 @@ def test_operation_slots_are_shared_and_bounded():
 
 
 def test_an_admin_waiting_for_a_slot_goes_before_a_running_request():
-    from bot.concurrency import background_work
+    from bot.ambient import background_work
 
     throttle = Throttle(ApiLimits(requests=1, period=0.3, burst=100, burst_period=1.0))
     throttle.answered(throttle.acquire())  # the window is full for the next 0.3 s

@@ -2,8 +2,8 @@ from dataclasses import replace
 
 from bot.console.demo_data import DEMO_USERS
 from bot.domain.directory import username_problem
+from bot.domain.lifecycle import Action
 from bot.domain.plan import StepKind, TargetPlan, build_plan
-from bot.domain.requests import Action
 
 USERS = {user.username: user for user in DEMO_USERS}
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from bot.domain.requests import InvalidTransition, RequestState, can_move, check_move
+from bot.domain.lifecycle import InvalidTransition, RequestState, can_move, check_move
 
 S = RequestState
 # Written out independently of the table in the code, so a slip in either is caught.

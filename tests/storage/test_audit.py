@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bot.domain.records import AuditEntry
 from bot.errors import ConfigurationError
 from storage import audit
-from storage.requests import RequestStore
+from storage.request_store import RequestStore
 from tests.fakes import run_together
 from tests.storage.test_requests import _new
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.directory import ConsoleUser
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
-from bot.domain.requests import Action, RequestState
 from bot.ports import NewRequest
 from storage import audit
 from storage.db import make_engine
-from storage.requests import RequestStore
+from storage.request_store import RequestStore
 from tests.conftest import _fresh_schema
 from tests.fakes import run_together
 from tests.storage.test_requests import USERS, _awaiting, _entry, _new

@@ -8,12 +8,12 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from bot.console.demo_data import DEMO_USERS
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
 from bot.domain.records import AuditEntry
-from bot.domain.requests import Action, RequestState
 from bot.ports import NewRequest, TargetsBusy
 from storage import audit
-from storage.requests import RequestStore
+from storage.request_store import RequestStore
 from tests.fakes import run_together
 
 USERS = {user.username: user for user in DEMO_USERS}

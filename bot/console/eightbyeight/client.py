@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from bot.ambient import ensure_lease_held
 from bot.console.eightbyeight.limits import Throttle
 from bot.console.retry_after import retry_after_seconds
 from bot.errors import (
@@ -35,7 +36,6 @@ from bot.errors import (
     OutcomeUnknown,
     UserGone,
 )
-from bot.leases import ensure_still_held
 from bot.ports import ConsoleCall
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class EightByEightClient:
         while True:
             ticket = self.throttle.acquire()
             if not safe:
-                ensure_still_held(f"{method} {path}")  # after the wait for a slot: the lease may be gone
+                ensure_lease_held(f"{method} {path}")  # after the wait for a slot: the lease may be gone
             self.calls += 1
             started = time.monotonic()
             try:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bot.concurrency import is_background
+from bot.ambient import is_background
 
 
 @dataclass(frozen=True)

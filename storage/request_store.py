@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.domain.lifecycle import Action, RequestState, check_move
 from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.records import (
     Approval,
@@ -22,7 +23,6 @@ from bot.domain.records import (
     Target,
     TargetOutcome,
 )
-from bot.domain.requests import Action, RequestState, check_move
 from bot.ports import ApprovalResult, NewRequest, TargetsBusy
 from storage import audit
 from storage.db import session
