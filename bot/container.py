@@ -17,11 +17,11 @@ from bot.clock import SystemClock
 from bot.concurrency import InFlight, TrackedExecutor
 from bot.console.local import LocalConsole
 from bot.errors import ConfigurationError
+from bot.jobs import BackgroundJobs
 from bot.metrics import PrometheusMetrics
 from bot.policy import Policy, load_policy
 from bot.ports import Clock, Console, ConsoleCall
-from bot.runner import BackgroundRunner
-from bot.service import OffboardService
+from bot.service import OffboardService, build_service
 from bot.settings import Settings
 from bot.slack.members import SlackMembers
 from bot.slack.notifier import SlackNotifier
@@ -33,6 +33,7 @@ from storage.request_store import RequestStore
 log = logging.getLogger(__name__)
 LISTENER_THREADS = 32  # Bolt's listeners only ack and hand over, so a burst of clicks never queues its acks
 ANSWER_THREADS = 2  # commands and clicks worked on at once; few, so the work never crowds out the acks
+FORM_THREADS = 4  # submitted forms checked at once, within Slack's 3 s for the answer
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Container:
     bolt: App
     listeners: TrackedExecutor  # Bolt's listeners: they ack, and hand what follows to `answers`
     answers: TrackedExecutor  # what a command or click does after its ack: the service call and the answer
+    forms: TrackedExecutor  # submitted forms, checked while Slack waits for the answer
     jobs: TrackedExecutor  # executions of approved requests
     sweeper: Sweeper  # expiries, reminders and due runs; woken by APScheduler in `serve`
     metrics: PrometheusMetrics  # this app's own registry, served as GET /metrics
@@ -68,10 +70,10 @@ class Container:
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every listener and every job they started has finished (shell and tests)."""
-        return all(pool.wait_idle(timeout) for pool in (self.listeners, self.answers, self.jobs))
+        return all(pool.wait_idle(timeout) for pool in (self.listeners, self.answers, self.forms, self.jobs))
 
     def close(self) -> None:
-        for pool in (self.listeners, self.answers, self.jobs):
+        for pool in (self.listeners, self.answers, self.forms, self.jobs):
             pool.shutdown(wait=True)
         self.engine.dispose()
         close_console = getattr(self.console, "close", None)
@@ -123,15 +125,16 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
                        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)])
     listeners = TrackedExecutor(max_workers=LISTENER_THREADS, name="listener")
     answers = TrackedExecutor(max_workers=ANSWER_THREADS, name="answer")
+    forms = TrackedExecutor(max_workers=FORM_THREADS, name="form")
     jobs = TrackedExecutor(max_workers=4, name="job")
     metrics.watch_pool("jobs", jobs)
     metrics.watch_pool("listeners", listeners)
     metrics.watch_pool("answers", answers)
-    service = OffboardService(store=store, console=console, members=SlackMembers(client=client), policy=policy,
-                              notifier=SlackNotifier(client=client, policy=policy),
-                              runner=BackgroundRunner(jobs), clock=clock,
-                              lease_ttl=timedelta(seconds=settings.offboard_lease_seconds), metrics=metrics,
-                              max_users=settings.offboard_max_users, workers=settings.offboard_workers)
+    metrics.watch_pool("forms", forms)
+    service = build_service(store=store, console=console, members=SlackMembers(client=client), policy=policy,
+                            notifier=SlackNotifier(client=client, policy=policy), jobs=BackgroundJobs(jobs),
+                            clock=clock, lease_ttl=timedelta(seconds=settings.offboard_lease_seconds),
+                            metrics=metrics, max_users=settings.offboard_max_users, workers=settings.offboard_workers)
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -140,7 +143,8 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
         request_verification_enabled=True,
     )
     in_flight = InFlight()
-    handlers.register(bolt, service, answers=answers, in_flight=in_flight)
+    handlers.register(bolt, service, answers=answers, forms=forms, in_flight=in_flight)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
-                     service=service, bolt=bolt, listeners=listeners, answers=answers, jobs=jobs,
-                     sweeper=Sweeper(service, metrics=metrics), metrics=metrics, in_flight=in_flight, clock=clock)
+                     service=service, bolt=bolt, listeners=listeners, answers=answers, forms=forms, jobs=jobs,
+                     sweeper=Sweeper(service.timers, metrics=metrics), metrics=metrics, in_flight=in_flight,
+                     clock=clock)

@@ -1,6 +1,12 @@
-"""The project's exception hierarchy. Known errors carry words an admin can act on."""
+"""The project's exception hierarchy. Refusals carry a code and facts, which the Slack layer says in words; the
+console's errors carry the console's own words (and its response id)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.domain.records import OffboardRequest
 
 
 class OffboardError(Exception):
@@ -12,32 +18,42 @@ class OffboardError(Exception):
 
 
 class Refusal(OffboardError):
-    """The request or click is not allowed; nothing was changed. The edge audits every refusal once."""
+    """The request or click is not allowed; nothing was changed.
 
-    def __init__(self, code: str, message: str, *, request_id: str | None = None) -> None:
-        super().__init__(message)
+    It carries a `code` and the facts (JSON-friendly values, audited as they are); the Slack layer says it in
+    words (bot/slack/messages). `field` names the form input at fault, when there is one. The edge audits
+    every refusal once."""
+
+    def __init__(self, code: str, *, request_id: str | None = None, field: str | None = None, **facts: object) -> None:
+        super().__init__(code)
         self.code = code
         self.request_id = request_id
+        self.field = field
+        self.facts = facts
 
 
 class BadCommand(Refusal):
-    """The command text (or a form field, named by `field`) could not be understood."""
+    """What was typed (or a form field, named by `field`) could not be understood: `problem` says what."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__("bad_command", message)
-        self.field = field
+    def __init__(self, problem: str, *, field: str | None = None, **facts: object) -> None:
+        super().__init__("bad_command", field=field, problem=problem, **facts)
+        self.problem = problem
 
 
 class AlreadyDecided(Refusal):
-    """Someone or something else already moved the request on."""
+    """Someone or something else already moved the request on: `request` is how it stands now. With
+    `you_approved`, it still waits, but for an admin other than the one who clicked."""
 
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
-        super().__init__("already_decided", message, request_id=request_id)
+    def __init__(self, request: OffboardRequest, *, you_approved: bool = False) -> None:
+        super().__init__("already_decided", request_id=request.id, state=request.state.value,
+                         decided_by=request.decided_by, you_approved=you_approved)
+        self.request = request
+        self.you_approved = you_approved
 
 
 class NotFound(Refusal):
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
-        super().__init__("not_found", message, request_id=request_id)
+    def __init__(self, request_id: str) -> None:
+        super().__init__("not_found", request_id=request_id)
 
 
 class ConsoleError(OffboardError):
@@ -111,9 +127,7 @@ class StorageUnavailable(OffboardError):
     before stays; what was being written was not."""
 
     def __init__(self, driver_error: str) -> None:
-        super().__init__("My database is not answering right now, so I could not finish this. Whatever was "
-                         "already recorded is kept. Try again in a minute; if it keeps happening, tell whoever "
-                         "runs the bot.")
+        super().__init__(f"the database did not answer ({driver_error})")
         self.driver_error = driver_error  # the database driver's error name, e.g. OperationalError
 
 

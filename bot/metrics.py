@@ -10,7 +10,7 @@ from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from bot.domain.lifecycle import TERMINAL_STATES, Action, RequestState
+from bot.domain.lifecycle import TERMINAL, Action, RequestState
 from bot.ports import ConsoleCall
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # "text/plain; version=0.0.4; charset=utf-8"
@@ -58,7 +58,7 @@ class PrometheusMetrics:
         self._pending = Gauge("offboard_pool_pending", "Work submitted to a thread pool and not finished yet "
                               "(jobs: request executions; listeners: Slack requests).", ["pool"], registry=registry)
         for action in Action:  # every series exists from the start, so rate() sees the first one
-            for outcome in sorted(TERMINAL_STATES):
+            for outcome in sorted(TERMINAL):
                 self._requests.labels(action=action.value, outcome=outcome.value)
         for outcome in ("ok", "failed"):
             self._sweeps.labels(outcome=outcome)

@@ -8,9 +8,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.events import Event
 from bot.domain.lifecycle import Action, RequestState
+from bot.domain.moves import Move
+from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
+from bot.domain.problems import Problem
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, TargetOutcome
+from bot.errors import Refusal
 
 
 class Console(Protocol):
@@ -107,22 +112,18 @@ class NotificationFailed(Exception):
 
 
 class Notifier(Protocol):
-    """Tells people in Slack what happened to a request."""
+    """Shows requests in Slack and tells people what happened to them; Slack failing raises NotificationFailed."""
 
     def announce(self, request: OffboardRequest, *, channel: str) -> tuple[str, str]:
-        """Post the request's message (approval, or manual steps) to channel; return its (channel, ts)."""
+        """Post the request's message (approval, progress or manual steps) to channel; return its (channel, ts)."""
         ...
 
     def refresh(self, request: OffboardRequest) -> None:
-        """Redraw the request's approval message to match its state (buttons only while undecided)."""
+        """Redraw the request's message to match its state (buttons only while someone can act on them)."""
         ...
 
-    def post_outcome(self, request: OffboardRequest) -> None:
-        """Post the finished request's per-user results to the results channel."""
-        ...
-
-    def tell(self, user_id: str, text: str) -> None:
-        """Send a direct message to one member."""
+    def publish(self, event: Event) -> None:
+        """Tell the people concerned what happened: direct messages, results in the results channel."""
         ...
 
     def publish_home(self, home: Home) -> None:
@@ -134,7 +135,7 @@ class Notifier(Protocol):
         ...
 
 
-class Runner(Protocol):
+class Jobs(Protocol):
     """Runs long jobs (executing a request) away from the thread that answers Slack."""
 
     def submit(self, job: Callable[[], object], *, name: str) -> None:
@@ -217,7 +218,8 @@ class NewRequest:
     plans: tuple[TargetPlan, ...]
     run_at: datetime | None = None
     requester_tz: str = "UTC"
-    left_out: tuple[str, ...] = ()  # problems of the users named but left out of the request, a line each
+    left_out: tuple[tuple[Problem, ...], ...] = ()  # the problems of each user named but left out
+    retry_of: str | None = None  # the finished request whose failed users this asks for again
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ class Home:
     scheduled: tuple[OffboardRequest, ...] = ()  # approved, to run later (or their next stage)
     recent: tuple[OffboardRequest, ...] = ()  # finished lately
     admins: tuple[str, ...] = ()  # Slack user ids of the admins (for members who are not one)
-    why_not: str = ""  # why this member is not an admin here
+    why_not: Refusal | None = None  # why this member is not an admin here
 
 
 @dataclass(frozen=True)
@@ -252,9 +254,9 @@ class RequestRepository(Protocol):
 
     def create(self, new: NewRequest, *, now: datetime, entry: AuditEntry) -> OffboardRequest: ...
 
-    def transition(self, request_id: str, *, to: RequestState, allowed_from: Iterable[RequestState], now: datetime,
-                   entry: AuditEntry, changes: dict | None = None,
-                   fail_pending: str | None = None) -> OffboardRequest | None: ...
+    def apply(self, move: Move, *, now: datetime) -> OffboardRequest | None: ...
+
+    def version_of(self, request_id: str) -> int | None: ...
 
     def record_approval(self, request_id: str, *, approver_id: str, approver_email: str, now: datetime,
                         entry: AuditEntry, approved_entry: AuditEntry,
@@ -264,10 +266,10 @@ class RequestRepository(Protocol):
 
     def start_step(self, target_id: int, kind: StepKind, *, now: datetime, entry: AuditEntry) -> None: ...
 
-    def finish_step(self, target_id: int, kind: StepKind, *, status: StepStatus, detail: str, now: datetime,
+    def finish_step(self, target_id: int, kind: StepKind, *, status: StepStatus, note: Note | None, now: datetime,
                     entry: AuditEntry) -> None: ...
 
-    def finish_target(self, target_id: int, *, outcome: TargetOutcome, detail: str, now: datetime,
+    def finish_target(self, target_id: int, *, outcome: TargetOutcome, note: Note, now: datetime,
                       entry: AuditEntry) -> None: ...
 
     def append_audit(self, entry: AuditEntry, *, now: datetime) -> None: ...

@@ -22,7 +22,7 @@ from bot.ambient import trace_scope
 from bot.concurrency import InFlight
 from bot.errors import StorageUnavailable
 from bot.metrics import CONTENT_TYPE, PrometheusMetrics
-from handlers.errors import STORAGE_DOWN
+from handlers.middleware import STORAGE_DOWN_KEY
 from storage.replays import ReplayGuard
 
 log = logging.getLogger(__name__)
@@ -61,25 +61,27 @@ async def _read_capped(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str, metrics: PrometheusMetrics | None = None,
-                    in_flight: InFlight | None = None) -> Starlette:
-    """Return the ASGI app: POST /slack/events into Bolt (off the event loop), GET /healthz, and GET /metrics
-    when given the metrics to serve. `in_flight` counts the Slack requests not answered yet, for the work
-    after earlier acks to let them go first (the container's; a fresh one when nothing waits on it)."""
-    verifier = SignatureVerifier(signing_secret)
-    in_flight = in_flight or InFlight()
-    replays = ReplayGuard(engine)
+class SlackEvents:
+    """POST /slack/events: the signature checked, a replay refused, then the request handed to Bolt off the event
+    loop, counted as in flight until it is answered."""
 
-    async def slack_events(request: Request) -> Response:
+    def __init__(self, bolt: App, engine: Engine, *, signing_secret: str, in_flight: InFlight) -> None:
+        self._bolt = bolt
+        self._verifier = SignatureVerifier(signing_secret)
+        self._replays = ReplayGuard(engine)
+        self._in_flight = in_flight
+
+    async def handle(self, request: Request) -> Response:
         body = await _read_capped(request)
         if body is None:
             return Response("payload too large", status_code=413)
         headers = dict(request.headers)
-        if not verifier.is_valid_request(body, headers):
-            return await _handle(body, headers, request)  # Bolt refuses it, and says so in its log
+        if not self._verifier.is_valid_request(body, headers):
+            return await self._dispatch(body, headers, request)  # Bolt refuses it, and says so in its log
         signature = headers.get("x-slack-signature", "")
         try:
-            first = await anyio.to_thread.run_sync(lambda: replays.first_time(signature, now=datetime.now(UTC)))
+            first = await anyio.to_thread.run_sync(
+                lambda: self._replays.first_time(signature, now=datetime.now(UTC)))
         except StorageUnavailable as down:  # not known to be new: it is answered, with the reason, and does nothing
             log.warning("could not check a Slack request against the shared replay record: the database did not "
                         "answer (%s)", down.driver_error)
@@ -87,23 +89,27 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str, metrics: 
         if first is False:
             log.warning("refused a replayed Slack request (its signature was taken before)")
             return Response("replayed request", status_code=401)
-        with in_flight:  # a real Slack request, until answered: work after earlier acks lets it go first
-            return await _handle(body, headers, request, storage_down=first is None)
+        with self._in_flight:  # a real Slack request, until answered: work after earlier acks lets it go first
+            return await self._dispatch(body, headers, request, storage_down=first is None)
 
-    async def _handle(body: bytes, headers: dict[str, str], request: Request, *,
-                      storage_down: bool = False) -> Response:
+    async def _dispatch(self, body: bytes, headers: dict[str, str], request: Request, *,
+                        storage_down: bool = False) -> Response:
         try:
             bolt_request = to_bolt_request(body, headers=headers, query=request.url.query)
         except (ValueError, TypeError, AttributeError, KeyError):
             # Bolt parses before it checks the signature; answer garbage the way Bolt answers forgeries.
-            signed = verifier.is_valid_request(body, headers)
+            signed = self._verifier.is_valid_request(body, headers)
             return Response("malformed request" if signed else "invalid request", status_code=400 if signed else 401)
         if storage_down:
-            bolt_request.context[STORAGE_DOWN] = True
+            bolt_request.context[STORAGE_DOWN_KEY] = True
         with trace_scope():  # every log line of this Slack request, and the error id it may show, share it
-            response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request)
+            response = await anyio.to_thread.run_sync(self._bolt.dispatch, bolt_request)
         return Response(content=response.body, status_code=response.status,
                         headers={key: values[0] for key, values in response.headers.items() if values})
+
+
+def health_check(engine: Engine):
+    """GET /healthz: 200 while the database answers, 503 naming the driver's error otherwise."""
 
     async def healthz(_request: Request) -> Response:
         def probe() -> None:
@@ -117,13 +123,23 @@ def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str, metrics: 
             return JSONResponse({"ok": False, "database": name}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok"})
 
-    async def scrape(_request: Request) -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+    return healthz
 
+
+def create_asgi_app(bolt: App, engine: Engine, *, signing_secret: str, metrics: PrometheusMetrics | None = None,
+                    in_flight: InFlight | None = None) -> Starlette:
+    """Return the ASGI app: POST /slack/events into Bolt (off the event loop), GET /healthz, and GET /metrics
+    when given the metrics to serve. `in_flight` counts the Slack requests not answered yet, for the work
+    after earlier acks to let them go first (the container's; a fresh one when nothing waits on it)."""
     routes = [
-        Route("/slack/events", slack_events, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/slack/events", SlackEvents(bolt, engine, signing_secret=signing_secret,
+                                           in_flight=in_flight or InFlight()).handle, methods=["POST"]),
+        Route("/healthz", health_check(engine), methods=["GET"]),
     ]
     if metrics is not None:
+
+        async def scrape(_request: Request) -> Response:
+            return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
         routes.append(Route("/metrics", scrape, methods=["GET"]))
     return Starlette(routes=routes)

@@ -11,7 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.ambient import trace_scope
 from bot.ports import Metrics, NoMetrics
-from bot.service import OffboardService
+from bot.service.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +27,17 @@ class Sweep:
 
 
 class Sweeper:
-    def __init__(self, service: OffboardService, *, batch: int = 20, metrics: Metrics | None = None) -> None:
-        self._service = service
+    def __init__(self, timers: Timers, *, batch: int = 20, metrics: Metrics | None = None) -> None:
+        self._timers = timers
         self._batch = batch
         self._metrics = metrics or NoMetrics()
 
     def sweep(self) -> Sweep:
         """Expire what is overdue, send due reminders, and start the runs that are due (ours to lease)."""
         done = Sweep()
-        done.expired = self._phase(done, "expire", self._service.expire_overdue)
-        done.reminded = self._phase(done, "remind", self._service.send_due_reminders)
-        done.started = self._phase(done, "start runs", lambda: self._service.start_due_runs(limit=self._batch))
+        done.expired = self._phase(done, "expire", self._timers.expire_overdue)
+        done.reminded = self._phase(done, "remind", self._timers.send_due_reminders)
+        done.started = self._phase(done, "start runs", lambda: self._timers.start_due_runs(limit=self._batch))
         if done.expired or done.reminded or done.started:
             log.info("sweep: expired %s, reminded %s, started %s", done.expired, done.reminded, done.started)
         self._metrics.sweep_finished(ok=not done.failed, expired=len(done.expired), reminded=len(done.reminded),

@@ -7,87 +7,74 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.domain.lifecycle import RequestState
-from bot.service import Decision, OffboardService
+from bot.domain.events import Event
+from bot.domain.records import Actor
+from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import ActionId, BlockId
+from bot.slack.messages.events import answer
 from bot.slack.values import RequestRef
-from handlers.errors import Guard
-from handlers.payload import actor_from, answer_privately, checked
+from handlers.deferral import Guard
+from handlers.payload import checked
+from handlers.replies import reply_privately
 
-
-def _ref(body: dict) -> str:
-    return RequestRef.load((body.get("actions") or [{}])[0].get("value")).r
-
-
-def _decide(body: dict, client: WebClient, decide: Callable[..., Decision]) -> None:
-    """Make the clicked decision on the request the button names, and tell the clicker how it went."""
-    decision = decide(actor=actor_from(body), request_id=_ref(body))
-    answer_privately(body, client, blocks.notice(decision.message))
+# The buttons whose click is one decision of the service (by name), answered privately with what it did.
+DECISIONS: dict[ActionId, str] = {
+    ActionId.APPROVE: "approve",
+    ActionId.CANCEL_REQUEST: "cancel",
+    ActionId.RECHECK: "recheck",
+    ActionId.STOP_WAITING: "stop_waiting",
+}
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
+    results = service.core.policy.channels.results
+    decisions = service.decisions
+
+    def decided_by(decision: Callable[..., Event]) -> Callable[..., None]:
+        def decided(ack: Ack, body: dict, client: WebClient, actor: Actor, ref: RequestRef) -> None:
+            ack()
+            event = decision(actor=actor, request_id=ref.r)
+            reply_privately(client, body, blocks.notice(answer(event, results=results)))
+
+        decided.__name__ = decision.__name__
+        return decided
+
+    for action_id, name in DECISIONS.items():
+        app.action(action_id.value)(guard.after_ack(decided_by(getattr(decisions, name))))
+
     @app.action(ActionId.REQUEST_APPROVAL.value)
     @app.action(ActionId.CONFIRM.value)
     @guard.after_ack
-    def go_ahead(ack: Ack, body: dict, respond: Respond) -> None:
+    def go_ahead(ack: Ack, body: dict, respond: Respond, actor: Actor, ref: RequestRef) -> None:
         ack()
         attested = "attested" in checked(body, BlockId.ATTESTATION.value, ActionId.ATTEST_CONTACT_CENTER.value)
-        request = service.submit(actor=actor_from(body), request_id=_ref(body), attested=attested)
-        if request.state is RequestState.AWAITING_APPROVAL:
-            where = f" in <#{request.message_channel}>" if request.message_channel else ""
-            note = f"Sent for approval{where}. I will tell you how it ends."
-        else:
-            note = "Confirmed. It is running now; I will send you the outcome."
-        respond(replace_original=True, **blocks.preview_closed(request, note))
-
-    @app.action(ActionId.CANCEL_REQUEST.value)
-    @guard.after_ack
-    def cancel(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
-        _decide(body, client, service.cancel)
+        event = service.intake.submit(actor=actor, request_id=ref.r, attested=attested)
+        respond(replace_original=True, **blocks.preview_closed(event.request, answer(event, results=results)))
 
     @app.action(ActionId.DISCARD.value)
     @guard.after_ack
-    def discard(ack: Ack, body: dict, respond: Respond) -> None:
+    def discard(ack: Ack, respond: Respond, actor: Actor, ref: RequestRef) -> None:
         ack()
-        decision = service.cancel(actor=actor_from(body), request_id=_ref(body))
-        respond(replace_original=True, **blocks.preview_closed(decision.request, decision.message))
+        event = decisions.cancel(actor=actor, request_id=ref.r)
+        respond(replace_original=True, **blocks.preview_closed(event.request, answer(event, results=results)))
 
     @app.action(ActionId.ATTEST_CONTACT_CENTER.value)
     @guard
     def attest(ack: Ack) -> None:
         ack()  # the ticked box travels with the next button click
 
-    @app.action(ActionId.APPROVE.value)
-    @guard.after_ack
-    def approve(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
-        _decide(body, client, service.approve)
-
     @app.action(ActionId.REJECT.value)
     @guard  # opens a modal: on the listener thread, within its trigger id's 3 s
-    def reject(ack: Ack, body: dict, client: WebClient) -> None:
+    def reject(ack: Ack, body: dict, client: WebClient, actor: Actor, ref: RequestRef) -> None:
         ack()
-        request = service.check_can_reject(actor=actor_from(body), request_id=_ref(body))
+        request = decisions.check_can_reject(actor=actor, request_id=ref.r)
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(request))
-
-    @app.action(ActionId.RECHECK.value)
-    @guard.after_ack
-    def recheck(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
-        _decide(body, client, service.recheck)
-
-    @app.action(ActionId.STOP_WAITING.value)
-    @guard.after_ack
-    def stop_waiting(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
-        _decide(body, client, service.stop_waiting)
 
     @app.action(ActionId.RETRY_FAILED.value)
     @guard.after_ack
-    def retry_failed(ack: Ack, body: dict, client: WebClient) -> None:
+    def retry_failed(ack: Ack, body: dict, client: WebClient, actor: Actor, ref: RequestRef) -> None:
         ack()
-        draft = service.retry_failed(actor=actor_from(body), request_id=_ref(body))
+        drafted = service.intake.retry_failed(actor=actor, request_id=ref.r)
         # The results channel is public: the new plan goes to the clicker only, and the results stay as they are.
-        answer_privately(body, client, blocks.preview(draft))
+        reply_privately(client, body, blocks.preview(drafted.request))

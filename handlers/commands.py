@@ -5,34 +5,38 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.domain.commands import Verb, parse_command
+from bot.domain.commands import Verb
+from bot.domain.records import Actor
 from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import COMMAND
+from bot.slack.messages.events import answer
 from bot.slack.values import ModalOrigin
-from handlers.errors import Guard
-from handlers.payload import actor_from
+from handlers.deferral import Guard
+from handlers.parsing import parse_command
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
+    results = service.core.policy.channels.results
+
     @app.command(COMMAND)
     @guard.after_ack(inline_when=lambda body: not (body.get("text") or "").strip())  # the form: a trigger id
-    def offboard(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+    def offboard(ack: Ack, body: dict, respond: Respond, client: WebClient, actor: Actor) -> None:
         ack()
-        actor = actor_from(body)
         command = parse_command(body.get("text") or "")
         if command.verb is Verb.HELP:
             respond(**blocks.help_message())
         elif command.verb is Verb.MODAL:
-            service.ensure_admin(actor=actor)
+            service.queries.ensure_admin(actor=actor)
             client.views_open(trigger_id=body["trigger_id"],
                               view=blocks.new_request_modal(ModalOrigin(channel=body.get("channel_id"))))
         elif command.verb is Verb.STATUS:
-            respond(**blocks.status_message(service.status(actor=actor, request_id=command.request_id)))
+            respond(**blocks.status_message(service.queries.status(actor=actor, request_id=command.request_id)))
         elif command.verb is Verb.LIST:
-            respond(**blocks.list_message(service.open_requests(actor=actor)))
+            respond(**blocks.list_message(service.queries.open_requests(actor=actor)))
         elif command.verb is Verb.CANCEL:
-            respond(**blocks.notice(service.cancel(actor=actor, request_id=command.request_id).message))
+            event = service.decisions.cancel(actor=actor, request_id=command.request_id)
+            respond(**blocks.notice(answer(event, results=results)))
         else:
-            request = service.prepare(actor=actor, command=command, origin_channel=body.get("channel_id"))
-            respond(**blocks.preview(request))
+            drafted = service.intake.prepare(actor=actor, command=command, origin_channel=body.get("channel_id"))
+            respond(**blocks.preview(drafted.request))

@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from bot.domain.records import Actor
 from bot.service import OffboardService
 from bot.slack import blocks
-from handlers.errors import Guard
+from handlers.deferral import Guard
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
@@ -18,4 +18,4 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
             return
         actor = Actor(user_id=event.get("user", ""), team_id=body.get("team_id"),
                       enterprise_id=body.get("enterprise_id"))
-        client.views_publish(user_id=actor.user_id, view=blocks.home_view(service.home(actor=actor)))
+        client.views_publish(user_id=actor.user_id, view=blocks.home_view(service.queries.home(actor=actor)))

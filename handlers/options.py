@@ -6,12 +6,12 @@ import logging
 
 from slack_bolt import Ack, App
 
+from bot.domain.records import Actor
 from bot.errors import OffboardError
 from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import ActionId
-from handlers.errors import Guard
-from handlers.payload import actor_from
+from handlers.deferral import Guard
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 def register(app: App, service: OffboardService, guard: Guard) -> None:
     @app.options(ActionId.PICK_USERS.value)
     @guard
-    def pick_users(ack: Ack, body: dict) -> None:
+    def pick_users(ack: Ack, body: dict, actor: Actor) -> None:
         try:
-            found = service.search_console(actor=actor_from(body), text=str(body.get("value") or "")[:100])
+            found = service.queries.search_console(actor=actor, text=str(body.get("value") or "")[:100])
         except OffboardError:  # not an admin, or the console is away: nothing to offer (the submit explains)
             found = []
         except Exception:  # never a DM per keystroke: log it, offer nothing

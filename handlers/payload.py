@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
-
 from bot.domain.records import Actor
 
 
 def actor_from(body: dict) -> Actor:
-    """Return the actor of a slash command, block action or view submission payload."""
+    """Return the actor of a slash command, block action, view submission or options payload."""
     if "user_id" in body:  # slash command
         return Actor(user_id=body["user_id"], team_id=body.get("team_id"), enterprise_id=body.get("enterprise_id"))
     user = body.get("user") or {}
@@ -60,17 +57,20 @@ def _element(view: dict, block_id: str) -> dict:
     return next(iter((state.get(block_id) or {}).values()), {}) or {}
 
 
-def answer_privately(body: dict, client: WebClient, message: dict) -> None:
-    """Answer the clicker only them: an ephemeral through the response URL, or a DM where a click has none
-    (the App Home tab)."""
-    response_url = body.get("response_url")
-    if response_url:
-        WebhookClient(response_url).send(response_type="ephemeral", replace_original=False, **message)
-    else:
-        client.chat_postMessage(channel=actor_from(body).user_id, **message)
-
-
 def checked(body: dict, block_id: str, action_id: str) -> set[str]:
     """Return the values ticked in a message's checkboxes, as sent with a button click."""
     values = ((body.get("state") or {}).get("values") or {}).get(block_id) or {}
     return {option.get("value") for option in (values.get(action_id) or {}).get("selected_options") or []}
+
+
+def request_ref_text(body: dict) -> str | None:
+    """The request a payload names, as the bot wrote it: a button's value, or a modal's private_metadata."""
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+        return first.get("value")
+    if body.get("type") == "view_submission":
+        view = body.get("view")
+        return view.get("private_metadata") if isinstance(view, dict) else None
+    return None
+

@@ -43,6 +43,7 @@ class RequestRow(SQLModel, table=True):
     interruptions: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # unexpected errors mid-run
     # A bulk request's users that were left out before approval, each with its problems (a JSON list of text).
     left_out_json: str = Field(default="[]", sa_type=Text, sa_column_kwargs={"server_default": "[]"})
+    retry_of: str | None = Field(default=None, max_length=24)  # the finished request whose failed users it retries
 
 
 class TargetRow(SQLModel, table=True):

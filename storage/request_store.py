@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
@@ -13,7 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.domain.lifecycle import Action, RequestState, check_move
+from bot.domain.moves import Changes, Move
+from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
+from bot.domain.problems import problems_from_json, problems_to_json
 from bot.domain.records import (
     Approval,
     AuditEntry,
@@ -80,7 +83,8 @@ class RequestStore:
                 id=new.id, action=new.action.value, state=RequestState.DRAFT.value, requester_id=new.requester_id,
                 requester_email=new.requester_email, reason=new.reason, approvals_required=new.approvals_required,
                 created_at=now, updated_at=now, expires_at=new.expires_at, origin_channel=new.origin_channel,
-                run_at=new.run_at, requester_tz=new.requester_tz, left_out_json=json.dumps(list(new.left_out)),
+                run_at=new.run_at, requester_tz=new.requester_tz, left_out_json=problems_to_json(new.left_out),
+                retry_of=new.retry_of,
             ))
             db.flush()
             for position, plan in enumerate(new.plans):
@@ -90,43 +94,36 @@ class RequestStore:
             db.commit()
             return self._load(db, db.get(RequestRow, new.id))
 
-    def transition(
-        self,
-        request_id: str,
-        *,
-        to: RequestState,
-        allowed_from: Iterable[RequestState],
-        now: datetime,
-        entry: AuditEntry,
-        changes: dict | None = None,
-        fail_pending: str | None = None,
-    ) -> OffboardRequest | None:
-        """Move the request to `to` if it is still in one of allowed_from; None when another writer won.
+    def apply(self, move: Move, *, now: datetime) -> OffboardRequest | None:
+        """Apply a move if the request is still in one of its starting states; None when another writer won.
 
-        Entering a state that holds targets takes the users (TargetsBusy when another request has one);
-        entering a terminal state releases them. The audit entry is written in the same transaction, and so
-        is `fail_pending`: the detail given to every target not finished yet, marked failed.
-        """
-        allowed = [state for state in allowed_from]
-        for state in allowed:
-            check_move(state, to)
+        Entering an open state takes the users (TargetsBusy when another request has one); entering a terminal
+        state releases them. The move's audit entry is written in the same transaction, and so is its
+        `fail_pending` note: given to every user not finished yet, marked failed."""
         with session(self.engine) as db:
             result = db.exec(
                 update(RequestRow)
-                .where(RequestRow.id == request_id, col(RequestRow.state).in_([s.value for s in allowed]))
-                .values(state=to.value, version=RequestRow.version + 1, updated_at=now, **(changes or {}))
+                .where(RequestRow.id == move.request_id,
+                       col(RequestRow.state).in_([state.value for state in move.allowed_from]))
+                .values(state=move.to.value, version=RequestRow.version + 1, updated_at=now,
+                        **_columns(move.changes))
             )
             if result.rowcount != 1:
                 db.rollback()
                 return None
-            if fail_pending is not None:
-                db.exec(update(TargetRow).where(TargetRow.request_id == request_id,
+            if move.fail_pending is not None:
+                db.exec(update(TargetRow).where(TargetRow.request_id == move.request_id,
                                                 TargetRow.outcome == TargetOutcome.PENDING.value)
-                        .values(outcome=TargetOutcome.FAILED.value, detail=fail_pending))
-            self._hold_or_release(db, request_id, to)
-            audit.append(db, entry, now=now, key=self._audit_key)
+                        .values(outcome=TargetOutcome.FAILED.value, detail=move.fail_pending.to_json()))
+            self._hold_or_release(db, move.request_id, move.to)
+            audit.append(db, move.entry, now=now, key=self._audit_key)
             db.commit()
-            return self._load(db, db.get(RequestRow, request_id))
+            return self._load(db, db.get(RequestRow, move.request_id))
+
+    def version_of(self, request_id: str) -> int | None:
+        """The request's version (it grows with every change), without loading the request."""
+        with session(self.engine) as db:
+            return db.exec(select(RequestRow.version).where(RequestRow.id == request_id)).first()
 
     def record_approval(
         self, request_id: str, *, approver_id: str, approver_email: str, now: datetime, entry: AuditEntry,
@@ -267,22 +264,22 @@ class RequestStore:
             audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
 
-    def finish_step(
-        self, target_id: int, kind: StepKind, *, status: StepStatus, detail: str, now: datetime, entry: AuditEntry
-    ) -> None:
-        """Journal a step as done or failed, after the console answered."""
+    def finish_step(self, target_id: int, kind: StepKind, *, status: StepStatus, note: Note | None, now: datetime,
+                    entry: AuditEntry) -> None:
+        """Journal a step as done, failed or waiting for hands, after the console answered."""
         with session(self.engine) as db:
             row = db.exec(select(StepRow).where(StepRow.target_id == target_id, StepRow.kind == kind.value)).one()
-            row.status, row.detail, row.finished_at = status.value, detail, now
+            row.status, row.detail, row.finished_at = status.value, note.to_json() if note else "", now
             db.add(row)
             audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
 
-    def finish_target(self, target_id: int, *, outcome: TargetOutcome, detail: str, now: datetime,
+    def finish_target(self, target_id: int, *, outcome: TargetOutcome, note: Note, now: datetime,
                       entry: AuditEntry) -> None:
-        """Record how one target ended; its user is free for other requests from now on."""
+        """Record how one target ended, and why; its user is free for other requests from now on."""
         with session(self.engine) as db:
-            db.exec(update(TargetRow).where(TargetRow.id == target_id).values(outcome=outcome.value, detail=detail))
+            db.exec(update(TargetRow).where(TargetRow.id == target_id).values(outcome=outcome.value,
+                                                                              detail=note.to_json()))
             target = db.get(TargetRow, target_id)
             db.exec(delete(OpenTargetRow).where(OpenTargetRow.request_id == target.request_id,
                                                 OpenTargetRow.console_user_id == target.console_user_id))
@@ -312,7 +309,7 @@ class RequestStore:
         if state.is_terminal:
             db.exec(delete(OpenTargetRow).where(OpenTargetRow.request_id == request_id))
             return
-        if not state.holds_targets:
+        if not state.is_open:
             return
         wanted = list(db.exec(select(TargetRow.console_user_id).where(  # users whose part is still to come
             TargetRow.request_id == request_id, TargetRow.outcome == TargetOutcome.PENDING.value)).all())
@@ -335,9 +332,10 @@ class RequestStore:
         targets = tuple(
             Target(
                 id=t.id, position=t.position, plan=TargetPlan.from_json(t.plan_json),
-                outcome=TargetOutcome(t.outcome), detail=t.detail,
-                steps=tuple(StepRecord(kind=StepKind(s.kind), status=StepStatus(s.status), detail=s.detail,
-                                       started_at=_utc(s.started_at), finished_at=_utc(s.finished_at))
+                outcome=TargetOutcome(t.outcome), note=Note.from_json(t.detail),
+                steps=tuple(StepRecord(kind=StepKind(s.kind), status=StepStatus(s.status),
+                                       note=Note.from_json(s.detail), started_at=_utc(s.started_at),
+                                       finished_at=_utc(s.finished_at))
                             for s in step_rows if s.target_id == t.id),
             )
             for t in target_rows
@@ -352,5 +350,10 @@ class RequestStore:
             attested_by=row.attested_by, message_channel=row.message_channel, message_ts=row.message_ts,
             decided_by=row.decided_by, decision_note=row.decision_note, run_at=_utc(row.run_at),
             started_at=_utc(row.started_at), remind_at=_utc(row.remind_at), requester_tz=row.requester_tz,
-            lease_owner=row.lease_owner, left_out=tuple(json.loads(row.left_out_json or "[]")),
+            lease_owner=row.lease_owner, left_out=problems_from_json(row.left_out_json), retry_of=row.retry_of,
         )
+
+
+def _columns(changes: Changes) -> dict:
+    """The request columns a move sets besides its state (the fields it leaves as they are are None)."""
+    return {field.name: value for field in fields(changes) if (value := getattr(changes, field.name)) is not None}

@@ -7,15 +7,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.console.demo_data import DEMO_USERS
-from bot.domain.commands import command_from_form
 from bot.domain.lifecycle import Action, RequestState
+from bot.domain.notes import Note, Why
 from bot.domain.plan import build_plan
+from bot.domain.problems import Problem, ProblemKind
 from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
 from bot.domain.schedule import GRACE_FIELD, RETAIN_FIELD, RUN_AT_FIELD
 from bot.shell.workspace import client_side_problems, state_values
 from bot.slack import blocks
+from bot.slack.blocks.kit import sections
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.values import ModalOrigin, RequestRef
+from handlers.parsing import command_from_form
 from handlers.payload import input_datetime, input_value
 
 USERS = {user.username: user for user in DEMO_USERS}
@@ -24,7 +27,7 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def _request(action=Action.DELETE, state=RequestState.DRAFT, users=("jdoe",), approvals_required=1, **changes):
     targets = tuple(Target(id=i, position=i, plan=build_plan(action, USERS[name]), outcome=TargetOutcome.PENDING,
-                           detail="") for i, name in enumerate(users))
+                           note=None) for i, name in enumerate(users))
     request = OffboardRequest(id="OB-ABCDEFGH", action=action, state=state, version=1, requester_id="U0ALICE",
                               requester_email="alice@example.com", reason="left", approvals_required=approvals_required,
                               created_at=NOW, expires_at=NOW + timedelta(hours=24), origin_channel="C0GENERAL",
@@ -70,8 +73,8 @@ def test_outcome_lists_every_user():
     request = _request(state=RequestState.FAILED, users=("jdoe", "msmith"),
                        approvals=(Approval("U0BOB", "bob@example.com", NOW),))
     request = replace(request, targets=(
-        replace(request.targets[0], outcome=TargetOutcome.DONE, detail="deleted successfully"),
-        replace(request.targets[1], outcome=TargetOutcome.FAILED, detail="delete failed: busy"),
+        replace(request.targets[0], outcome=TargetOutcome.DONE, note=Note(Why.COMPLETED)),
+        replace(request.targets[1], outcome=TargetOutcome.FAILED, note=Note(Why.TEXT, said="delete failed: busy")),
     ))
     text = json.dumps(blocks.outcome_message(request))
     assert "`jdoe`: deleted successfully" in text and "`msmith`: delete failed: busy" in text
@@ -175,8 +178,8 @@ def test_big_outcomes_show_failures_first():
     request = _request(users=names, state=RequestState.FAILED)
     failed = len(names) - 1
     request = replace(request, targets=(
-        *(replace(t, outcome=TargetOutcome.DONE, detail="deleted successfully") for t in request.targets[:-1]),
-        replace(request.targets[-1], outcome=TargetOutcome.FAILED, detail="delete failed: busy"),
+        *(replace(t, outcome=TargetOutcome.DONE, note=Note(Why.COMPLETED)) for t in request.targets[:-1]),
+        replace(request.targets[-1], outcome=TargetOutcome.FAILED, note=Note(Why.TEXT, said="delete failed: busy")),
     ))
     for message in (blocks.outcome_message(request, csv_file="attached"), blocks.approval_message(request)):
         _all_blocks_fit(message)
@@ -187,7 +190,7 @@ def test_big_outcomes_show_failures_first():
 
 def test_sections_say_how_many_lines_were_left_out():
     lines = [f"line {n} " + "x" * 1400 for n in range(20)]
-    packed = blocks._sections(lines, budget=5, overflow="…and {hidden} more users.")
+    packed = sections(lines, budget=5, overflow="…and {hidden} more users.")
     assert len(packed) == 5
     assert [b["type"] for b in packed] == ["section"] * 4 + ["context"]
     assert all(len(b["text"]["text"]) <= blocks.SECTION_LIMIT for b in packed[:4])
@@ -251,13 +254,14 @@ def _bulk(state: RequestState, count: int = 500) -> OffboardRequest:
     outcomes = (TargetOutcome.DONE, TargetOutcome.FAILED, TargetOutcome.ABORTED, TargetOutcome.PENDING)
     targets = tuple(
         Target(id=i, position=i, outcome=outcomes[i % 4] if state is not RequestState.AWAITING_APPROVAL
-               else TargetOutcome.PENDING, detail="x" * 300 if i % 4 else "",
+               else TargetOutcome.PENDING, note=Note(Why.TEXT, said="x" * 300) if i % 4 else None,
                plan=build_plan(Action.DELETE, ConsoleUser(id=f"u{i}", username=f"user.{i:04}.{'n' * 50}",
                                                           email=f"user{i}@example.com", first_name="A" * 40,
                                                           licenses=("X Series X4",))))
         for i in range(count))
     return replace(_request(state=state), targets=targets, reason="r" * 3000,
-                   left_out=tuple(f"`someone{i}`: no user with this username or email." for i in range(200)))
+                   left_out=tuple((Problem(ProblemKind.NOT_FOUND, f"someone{i}", console="local"),)
+                                  for i in range(200)))
 
 
 def test_every_message_of_a_500_user_request_stays_inside_block_kit_limits():

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from bot.slack.ids import BOT_SCOPES, COMMAND, ActionId, CallbackId
+from handlers.actions import DECISIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Web API methods the bot calls -> the bot scope each needs (None: no scope).
@@ -59,6 +60,7 @@ def _listeners() -> dict[str, set[str]]:
     for path in (ROOT / "handlers").glob("*.py"):
         for kind, name in re.findall(r"@app\.(command|event|action|view|options)\(([^)]*)\)", path.read_text()):
             found[kind].add(name.strip())
+    found["action"] |= {f"ActionId.{action_id.name}" for action_id in DECISIONS}  # registered from a table
     return found
 
 

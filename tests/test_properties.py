@@ -12,16 +12,19 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.commands import MAX_REASON, Command, Verb, command_from_form, parse_command, parse_user_ref
+from bot.domain.commands import MAX_REASON, Command, Verb
 from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType
 from bot.domain.lifecycle import Action, RequestState
+from bot.domain.notes import Note, Why
 from bot.domain.plan import build_plan
+from bot.domain.problems import Problem, ProblemKind
 from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
-from bot.domain.text import escape, quote
 from bot.errors import BadCommand
 from bot.ports import Home
 from bot.shell.fake_slack import block_problems, view_problems
 from bot.slack import blocks
+from bot.slack.markup import escape
+from handlers.parsing import command_from_form, parse_command, parse_user_ref
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(SETTINGS, max_examples=25)  # each example builds every message of a request
@@ -112,7 +115,7 @@ def requests(draw) -> OffboardRequest:
     state = draw(st.sampled_from(list(RequestState)))
     targets = tuple(
         Target(id=i, position=i, plan=build_plan(Action.DELETE, draw(console_users(i))),
-               outcome=draw(st.sampled_from(list(TargetOutcome))), detail=draw(hostile_text))
+               outcome=draw(st.sampled_from(list(TargetOutcome))), note=Note(Why.TEXT, said=draw(hostile_text)))
         for i in range(count))
     return OffboardRequest(
         id="OB-ABCDEFGH", action=Action.DELETE, state=state, version=1, requester_id="U0ALICE",
@@ -120,8 +123,8 @@ def requests(draw) -> OffboardRequest:
         approvals_required=2, created_at=NOW, expires_at=NOW + timedelta(hours=24), origin_channel="C0GENERAL",
         targets=targets, approvals=(Approval(approver_id="U0BOB", approver_email="bob@example.com", at=NOW),),
         decision_note=draw(hostile_text),
-        left_out=tuple(f"{quote(text)}: no user with this username or email in the local console."
-                       for text in draw(st.lists(hostile_text, max_size=5))),  # as the service words them
+        left_out=tuple((Problem(ProblemKind.NOT_FOUND, text, console="local"),)
+                       for text in draw(st.lists(hostile_text, max_size=5))),  # names as typed, from outside
         message_channel="C0APPROVALS", message_ts="1.0")
 
 

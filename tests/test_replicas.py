@@ -32,6 +32,7 @@ from storage import audit
 from storage.db import make_engine
 from storage.request_store import RequestStore
 from tests.fake_eightbyeight import FakeEightByEight, make_user
+from tests.moves import transition
 from tests.processes import free_port, wait_for
 
 pytestmark = pytest.mark.postgres
@@ -89,7 +90,7 @@ def _approved(store: RequestStore, request_id: str, action: Action, plans) -> No
                             reason="replica test", approvals_required=0, expires_at=now + timedelta(hours=1),
                             origin_channel=None, plans=tuple(plans)),
                  now=now, entry=AuditEntry(actor="U0ALICE", event="request.drafted", request_id=request_id))
-    store.transition(request_id, to=RequestState.APPROVED, allowed_from=[RequestState.DRAFT], now=now,
+    transition(store, request_id, to=RequestState.APPROVED, allowed_from=[RequestState.DRAFT], now=now,
                      entry=AuditEntry(actor="U0ALICE", event="request.confirmed", request_id=request_id))
 
 

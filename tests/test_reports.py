@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from bot.console.demo_data import DEMO_USERS
 from bot.domain.directory import ConsoleUser
 from bot.domain.lifecycle import Action, RequestState
+from bot.domain.notes import Note, Why
 from bot.domain.plan import StepKind, build_plan
 from bot.domain.records import OffboardRequest, StepRecord, StepStatus, Target, TargetOutcome
 from bot.slack import reports
@@ -27,9 +28,10 @@ def _request(targets: list[Target], action: Action = Action.DELETE) -> OffboardR
 
 def _target(position: int, user: ConsoleUser, outcome: TargetOutcome, detail: str, *steps: tuple[StepKind, StepStatus],
             action: Action = Action.DELETE, new_username: str | None = None) -> Target:
-    records = tuple(StepRecord(kind, status, "", NOW, NOW) for kind, status in steps)
+    records = tuple(StepRecord(kind, status, None, NOW, NOW) for kind, status in steps)
+    note = Note(Why.TEXT, said=detail) if detail else None  # the words as stored, shown as they are
     return Target(id=position, position=position, plan=build_plan(action, user, new_username=new_username),
-                  outcome=outcome, detail=detail, steps=records)
+                  outcome=outcome, note=note, steps=records)
 
 
 def _rows(text: str) -> list[dict[str, str]]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.console.lookup import find_each
-from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType, UserStatus, username_problem
+from bot.console.rules import username_refusal
+from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType, UserStatus
 from bot.errors import ConfigurationError, ConsoleError, ConsoleRejected, ConsoleUnavailable, UserGone, UsernameTaken
 from bot.ports import Clock
 
@@ -152,7 +153,7 @@ class LocalConsole:
         """Change the user's username; raises UsernameTaken when another user has it."""
 
         def change(user: ConsoleUser) -> tuple[ConsoleUser, str]:
-            problem = username_problem(new_username)
+            problem = username_refusal(new_username)
             if problem:
                 raise ConsoleRejected(f"cannot rename {user.username} to {new_username!r}: {problem}")
             return replace(user, username=new_username), f"{user.username} -> {new_username}"

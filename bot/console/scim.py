@@ -18,7 +18,8 @@ from scim2_models import Context, Error, PatchOp, PatchOperation, ServiceProvide
 from bot.ambient import ensure_lease_held
 from bot.console.lookup import find_each
 from bot.console.retry_after import retry_after_seconds
-from bot.domain.directory import ConsoleUser, UserStatus, username_problem
+from bot.console.rules import username_refusal
+from bot.domain.directory import ConsoleUser, UserStatus
 from bot.errors import (
     AccessDenied,
     ConcurrentChange,
@@ -249,7 +250,7 @@ class ScimConsole:
 
     def rename(self, *, user_id: str, new_username: str) -> None:
         """Change the user's username; raises UsernameTaken when another user has it."""
-        problem = username_problem(new_username)
+        problem = username_refusal(new_username)
         if problem:
             raise ConsoleRejected(f"cannot rename user {self._label(user_id)} to {new_username!r}: {problem}")
         action = _Action(self, "rename", user_id, f" to {new_username}")

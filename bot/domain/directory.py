@@ -85,10 +85,17 @@ USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9.@\-_/]+$")
 USERNAME_MIN, USERNAME_MAX = 3, 70
 
 
-def username_problem(username: str) -> str | None:
-    """Return why a username is not acceptable to the console, or None when it is."""
+class UsernameProblem(StrEnum):
+    """Which of the console's rules a username breaks."""
+
+    LENGTH = "length"  # USERNAME_MIN to USERNAME_MAX characters
+    CHARACTERS = "characters"  # letters, digits and . @ - _ / only
+
+
+def username_problem(username: str) -> UsernameProblem | None:
+    """Return the rule a username breaks, or None when the console accepts it."""
     if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
-        return f"a username must be {USERNAME_MIN} to {USERNAME_MAX} characters long"
+        return UsernameProblem.LENGTH
     if not USERNAME_PATTERN.fullmatch(username):
-        return "a username may only contain letters, digits and . @ - _ /"
+        return UsernameProblem.CHARACTERS
     return None

@@ -9,6 +9,10 @@ _PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+class DurationTooLong(ValueError):
+    """A duration too long for a date to hold."""
+
+
 def parse_duration(text: str) -> timedelta:
     """Return the timedelta written in text; raise ValueError when it is not a duration (or far too long)."""
     compact = text.strip().lower().replace(" ", "")
@@ -19,7 +23,7 @@ def parse_duration(text: str) -> timedelta:
         for amount, unit in _PART.findall(compact):
             total += timedelta(**{_UNITS[unit]: int(amount)})
     except OverflowError:
-        raise ValueError(f"{text!r} is far too long") from None
+        raise DurationTooLong(f"{text!r} is far too long") from None
     if total <= timedelta():
         raise ValueError(f"{text!r} must be longer than zero")
     return total

@@ -1,4 +1,6 @@
-"""An offboarding request's life: its states, the allowed moves, and the verbs that make them."""
+"""An offboarding request's life: its states, the sets of states the rules speak of, and the allowed moves.
+
+The verbs that make the moves (submit, reject, cancel, begin a run, …) are in bot/domain/moves.py."""
 
 from __future__ import annotations
 
@@ -10,15 +12,6 @@ class Action(StrEnum):
     DEACTIVATE = "deactivate"
     REACTIVATE = "reactivate"
     RENAME = "rename"
-
-    @property
-    def past_tense(self) -> str:
-        return {
-            Action.DELETE: "deleted",
-            Action.DEACTIVATE: "deactivated",
-            Action.REACTIVATE: "reactivated",
-            Action.RENAME: "renamed",
-        }[self]
 
 
 class RequestState(StrEnum):
@@ -35,32 +28,51 @@ class RequestState(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in TERMINAL_STATES
+        """Nothing more happens to the request."""
+        return self in TERMINAL
 
     @property
-    def holds_targets(self) -> bool:
-        """True while the request keeps its users from being part of another request."""
-        return self in {RequestState.AWAITING_APPROVAL, RequestState.APPROVED, RequestState.EXECUTING,
-                        RequestState.WAITING}
+    def is_open(self) -> bool:
+        """Asked for and not finished: the request holds its users, so no other request can take them."""
+        return self in OPEN
 
+    @property
+    def is_undecided(self) -> bool:
+        """Nobody has approved it yet (or confirmed it); it expires when its time is up."""
+        return self in UNDECIDED
 
-TERMINAL_STATES = frozenset(
-    {RequestState.DONE, RequestState.FAILED, RequestState.REJECTED, RequestState.EXPIRED, RequestState.CANCELLED}
-)
+    @property
+    def is_cancellable(self) -> bool:
+        """Its requester (or a primary admin) may call it off: a Cancel that stops a waiting request."""
+        return self in CANCELLABLE
+
+    @property
+    def is_finished_run(self) -> bool:
+        """It ran to its end: every user has a result."""
+        return self in FINISHED_RUN
+
 
 S = RequestState
+TERMINAL = frozenset({S.DONE, S.FAILED, S.REJECTED, S.EXPIRED, S.CANCELLED})
+OPEN = frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.EXECUTING, S.WAITING})
+UNDECIDED = frozenset({S.DRAFT, S.AWAITING_APPROVAL})
+CANCELLABLE = frozenset({S.DRAFT, S.AWAITING_APPROVAL, S.APPROVED, S.WAITING})
+FINISHED_RUN = frozenset({S.DONE, S.FAILED})
+
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     S.DRAFT: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.CANCELLED, S.EXPIRED}),
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED}),
     S.APPROVED: frozenset({S.EXECUTING, S.CANCELLED}),
-    S.EXECUTING: frozenset({S.DONE, S.FAILED, S.WAITING, S.APPROVED}),  # approved again: the next stage waits
-    S.WAITING: frozenset({S.EXECUTING, S.FAILED}),
+    # approved again: the next stage waits; cancelled: called off when it may no longer run
+    S.EXECUTING: frozenset({S.DONE, S.FAILED, S.WAITING, S.APPROVED, S.CANCELLED}),
+    S.WAITING: frozenset({S.EXECUTING, S.FAILED, S.CANCELLED}),
     S.DONE: frozenset(),
     S.FAILED: frozenset(),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
     S.CANCELLED: frozenset(),
 }
+INTO_EXECUTION = frozenset(start for start, ends in TRANSITIONS.items() if S.EXECUTING in ends)
 del S
 
 

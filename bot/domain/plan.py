@@ -1,15 +1,21 @@
-"""The plan for one target: what will be done to the user, in which order, and what it means."""
+"""The plan for one target: which steps, in which order, and the facts of the user they act on.
+
+A plan holds facts, never sentences: the Slack layer (bot/slack/messages) says what each step does and what
+the user will lose or keep, from the action and these facts."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.directory import ConsoleUser, Device, UserStatus
 from bot.domain.lifecycle import Action
-from bot.domain.schedule import span_text
+
+if TYPE_CHECKING:
+    from bot.domain.problems import Problem
 
 
 class StepKind(StrEnum):
@@ -24,9 +30,21 @@ class StepKind(StrEnum):
 @dataclass(frozen=True)
 class PlanStep:
     kind: StepKind
-    summary: str
     manual: bool = False  # done by a person (attested), not through the console API
     after: int = 0  # staged offboarding: seconds after the run started before this step may run
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The words a plan stored before plans held only facts: shown as they were written."""
+
+    steps: tuple[str, ...]
+    notes: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+IN_USE_DEVICE_STATUSES = ("ACTIVE", "BINDED", "RESERVED")
 
 
 @dataclass(frozen=True)
@@ -40,42 +58,64 @@ class TargetPlan:
     display_name: str
     fingerprint: str
     steps: tuple[PlanStep, ...]
-    removed: tuple[str, ...] = ()
-    kept: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
     new_username: str | None = None
-    blockers: tuple[str, ...] = field(default=(), compare=False)
+    licenses: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    devices: tuple[Device, ...] = ()
+    call_queues: tuple[str, ...] = ()
+    ring_groups: tuple[str, ...] = ()
+    inactive: bool = False  # the user was deactivated already when the plan was made
+    services_visible: bool = True  # False: the console shows no licenses, numbers or Contact Center (SCIM)
+    wording: Wording | None = None  # a plan stored with its words by an earlier version
+    blockers: tuple[Problem, ...] = field(default=(), compare=False)
 
     @property
     def manual_steps(self) -> tuple[PlanStep, ...]:
         """Steps a person does by hand before approval and confirms with the attestation box."""
         return tuple(step for step in self.steps if step.manual)
 
-    def with_blockers(self, blockers: list[str]) -> TargetPlan:
-        return TargetPlan(**{**self.__dict__, "blockers": tuple(blockers)})
+    @property
+    def staged(self) -> bool:
+        """Its steps are spread over time (a staged delete)."""
+        return any(step.after for step in self.steps)
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """The licenses and phone numbers the user holds, as the plan was made."""
+        return (*self.licenses, *self.numbers)
+
+    def with_blockers(self, blockers: list[Problem]) -> TargetPlan:
+        return replace(self, blockers=tuple(blockers))
 
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("blockers")
+        if self.wording is None:
+            data.pop("wording")
         return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> TargetPlan:
         data = json.loads(text)
-        data["action"] = Action(data["action"])
-        data["steps"] = tuple(
-            PlanStep(kind=StepKind(step["kind"]), summary=step["summary"], manual=step["manual"],
-                     after=step.get("after", 0))
-            for step in data["steps"]
+        if "wording" not in data and any("summary" in step for step in data["steps"]):
+            data["wording"] = {"steps": [step["summary"] for step in data["steps"]], "notes": data.pop("notes", []),
+                               "removed": data.pop("removed", []), "kept": data.pop("kept", [])}
+        data.update(
+            action=Action(data["action"]),
+            steps=tuple(PlanStep(kind=StepKind(step["kind"]), manual=step["manual"], after=step.get("after", 0))
+                        for step in data["steps"]),
+            devices=tuple(Device(**device) for device in data.get("devices", ())),
+            wording=_wording(data.get("wording")),
         )
-        for key in ("removed", "kept", "notes"):
-            data[key] = tuple(data[key])
+        for key in ("licenses", "numbers", "call_queues", "ring_groups"):
+            data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
 
-IN_USE_DEVICE_STATUSES = ("ACTIVE", "BINDED", "RESERVED")
-REMOVED_ON_DELETE = ("voicemails", "faxes", "chat and SMS history")
-KEPT_ON_DELETE = ("call recordings",)
+def _wording(data: dict | None) -> Wording | None:
+    if data is None:
+        return None
+    return Wording(**{key: tuple(data.get(key, ())) for key in ("steps", "notes", "removed", "kept")})
 
 
 def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = None,
@@ -87,111 +127,60 @@ def build_plan(action: Action, user: ConsoleUser, *, new_username: str | None = 
     extensions: a delete then gets those steps as manual ones, confirmed by the requester.
     `retain` makes a delete staged, as the vendor recommends: deactivate at the start, release the licenses
     `grace` later (or with the delete), and delete `retain` after the start."""
-    builders = {
-        Action.DELETE: _delete_plan,
-        Action.DEACTIVATE: _deactivate_plan,
-        Action.REACTIVATE: _reactivate_plan,
-        Action.RENAME: _rename_plan,
-    }
-    steps, removed, kept, notes = builders[action](user, new_username)
+    steps = _STEPS[action](user)
     if action is Action.DELETE and not services_visible:
-        steps = [*_unseen_service_steps(), *steps]
-        notes = [*notes, "This console shows no licenses, numbers or Contact Center details, so those steps are "
-                 "done by hand in the admin console before approval"]
+        steps = [PlanStep(StepKind.RELEASE_LICENSES, manual=True), PlanStep(StepKind.CONTACT_CENTER, manual=True),
+                 *steps]
     if action is Action.DELETE and retain is not None:
         steps = _staged(steps, user, grace=grace, retain=retain)
-        notes = [note for note in notes if note != "The user is already deactivated"]
     return TargetPlan(
-        action=action,
-        user_id=user.id,
-        username=user.username,
-        email=user.email,
-        display_name=user.display_name,
-        fingerprint=user.fingerprint(),
-        steps=tuple(steps),
-        removed=tuple(removed),
-        kept=tuple(kept),
-        notes=tuple(notes),
-        new_username=new_username,
+        action=action, user_id=user.id, username=user.username, email=user.email, display_name=user.display_name,
+        fingerprint=user.fingerprint(), steps=tuple(steps), new_username=new_username,
+        licenses=user.licenses, numbers=user.phone_numbers, devices=user.devices, call_queues=user.call_queues,
+        ring_groups=user.ring_groups, inactive=user.status is UserStatus.INACTIVE, services_visible=services_visible,
     )
 
 
-def _delete_plan(user: ConsoleUser, _: str | None):
-    steps = []
-    if user.holds_numbers:
-        held = ", ".join([*user.licenses, *user.phone_numbers])
-        steps.append(PlanStep(StepKind.RELEASE_LICENSES, f"Release licenses and numbers first ({held}), then verify"))
+def _delete_steps(user: ConsoleUser) -> list[PlanStep]:
+    steps = [PlanStep(StepKind.RELEASE_LICENSES)] if user.holds_numbers else []
     if user.is_contact_center_agent:
-        steps.append(PlanStep(
-            StepKind.CONTACT_CENTER,
-            "Contact Center: remove the agent from every queue in Contact Center admin "
-            "(a Contact Center admin cannot be deleted at all)",
-            manual=True,
-        ))
-    steps.append(PlanStep(StepKind.DELETE, "Delete the user profile and its user ID (final, cannot be undone)"))
-    notes = [_device_note(device) for device in user.devices]
-    notes += _memberships(user, "will lose")
-    if user.status is UserStatus.INACTIVE:
-        notes.append("The user is already deactivated")
-    return steps, REMOVED_ON_DELETE, KEPT_ON_DELETE, notes
+        steps.append(PlanStep(StepKind.CONTACT_CENTER, manual=True))
+    return [*steps, PlanStep(StepKind.DELETE)]
+
+
+_STEPS = {
+    Action.DELETE: _delete_steps,
+    Action.DEACTIVATE: lambda user: [PlanStep(StepKind.DEACTIVATE)],
+    Action.REACTIVATE: lambda user: [PlanStep(StepKind.REACTIVATE)],
+    Action.RENAME: lambda user: [PlanStep(StepKind.RENAME)],
+}
 
 
 def _staged(steps: list[PlanStep], user: ConsoleUser, *, grace: timedelta | None,
             retain: timedelta) -> list[PlanStep]:
     """Spread a delete's steps over time: deactivate now, release after the grace period, delete at the end."""
     release_after = grace if grace is not None else retain
-    staged = []
-    if user.status is UserStatus.ACTIVE:
-        staged.append(PlanStep(StepKind.DEACTIVATE, "At the start: deactivate the user (the profile is kept)"))
+    staged = [PlanStep(StepKind.DEACTIVATE)] if user.status is UserStatus.ACTIVE else []
     for step in steps:
         if step.manual:  # done by hand before approval (confirmed by the requester): no stage of its own
             staged.append(step)
             continue
         after = release_after if step.kind is StepKind.RELEASE_LICENSES else retain
-        summary = step.summary[:1].lower() + step.summary[1:]
-        staged.append(PlanStep(step.kind, f"{span_text(after)} after the start: {summary}", manual=step.manual,
-                               after=int(after.total_seconds())))
+        staged.append(PlanStep(step.kind, after=int(after.total_seconds())))
     return staged
 
 
-def _unseen_service_steps() -> list[PlanStep]:
-    return [
-        PlanStep(StepKind.RELEASE_LICENSES, "In the admin console, release the user's licenses and phone numbers "
-                 "(this console's API does not show them)", manual=True),
-        PlanStep(StepKind.CONTACT_CENTER, "Contact Center: if the user is an agent, remove them from every queue "
-                 "in Contact Center admin (a Contact Center admin cannot be deleted at all)", manual=True),
-    ]
+def device_in_use(device: Device) -> bool:
+    """True for a desk phone that deleting the user inactivates (one not inactive already)."""
+    return device.status in IN_USE_DEVICE_STATUSES
 
 
-def _device_note(device: Device) -> str:
-    if device.status in IN_USE_DEVICE_STATUSES:
-        return f"Desk phone {device.model} ({device.id}, {device.status}) will be inactivated"
-    return f"Desk phone {device.model} ({device.id}) is {device.status} already"
-
-
-def _deactivate_plan(user: ConsoleUser, _: str | None):
-    steps = [PlanStep(StepKind.DEACTIVATE, "Deactivate the user (the profile is kept)")]
-    notes = ["Licenses stay assigned; release them separately if they should be reused"] if user.licenses else []
-    if user.devices:
-        notes.append("A deactivated user with an active desk phone can still dial emergency numbers")
-    return steps, (), ("the profile", "licenses and numbers", "voicemails and call recordings"), notes
-
-
-def _reactivate_plan(user: ConsoleUser, _: str | None):
-    steps = [PlanStep(StepKind.REACTIVATE, "Reactivate the user")]
-    return steps, (), ("the profile as it is",), []
-
-
-def _rename_plan(user: ConsoleUser, new_username: str | None):
-    steps = [PlanStep(StepKind.RENAME, f"Change the username from {user.username} to {new_username}")]
-    notes = ["The profile, its licenses and numbers stay as they are, ready to be reused"]
-    return steps, (), ("the profile", "licenses and numbers"), notes
-
-
-def _memberships(user: ConsoleUser, verb: str) -> list[str]:
-    notes = []
-    if user.call_queues:
-        notes.append(f"Call queues it {verb}: {', '.join(user.call_queues)}")
-    if user.ring_groups:
-        notes.append(f"Ring groups it {verb}: {', '.join(user.ring_groups)}")
-    return notes
+def stages_of(plans: list[TargetPlan]) -> tuple[timedelta | None, timedelta | None]:
+    """The (grace, retain) a staged delete's plans were made with; (None, None) for a delete at once. Every plan
+    of a request shares them, but only a user holding numbers has the release step that shows the grace."""
+    retain = max((step.after for plan in plans for step in plan.steps if step.kind is StepKind.DELETE), default=0)
+    if not retain:
+        return None, None
+    releases = [step.after for plan in plans for step in plan.steps
+                if step.kind is StepKind.RELEASE_LICENSES and not step.manual and step.after != retain]
+    return (timedelta(seconds=releases[0]) if releases else None), timedelta(seconds=retain)

@@ -7,7 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.lifecycle import Action, RequestState
+from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
+from bot.domain.problems import Problem
 
 
 class TargetOutcome(StrEnum):
@@ -38,7 +40,7 @@ class AuditEntry:
 class StepRecord:
     kind: StepKind
     status: StepStatus
-    detail: str
+    note: Note | None
     started_at: datetime
     finished_at: datetime | None
 
@@ -49,7 +51,7 @@ class Target:
     position: int
     plan: TargetPlan
     outcome: TargetOutcome
-    detail: str
+    note: Note | None  # why it ended as it did (None while pending)
     steps: tuple[StepRecord, ...] = ()
 
     def step(self, kind: StepKind) -> StepRecord | None:
@@ -104,7 +106,8 @@ class OffboardRequest:
     remind_at: datetime | None = None  # next reminder to the approvers
     requester_tz: str = "UTC"  # the requester's Slack time zone, for showing times
     lease_owner: str | None = None  # the process running it, if any
-    left_out: tuple[str, ...] = ()  # problems of the users named but left out before approval, a line each
+    left_out: tuple[tuple[Problem, ...], ...] = ()  # the problems of each user named but left out before approval
+    retry_of: str | None = None  # the finished request whose failed users this asks for again
 
     @property
     def approvals_missing(self) -> int:
@@ -116,9 +119,21 @@ class OffboardRequest:
         return any(target.plan.manual_steps for target in self.targets)
 
     @property
-    def manual_step_summaries(self) -> tuple[str, ...]:
-        """The distinct manual steps of all targets, in plan order."""
-        return tuple(dict.fromkeys(step.summary for target in self.targets for step in target.plan.manual_steps))
+    def manual_step_kinds(self) -> tuple[StepKind, ...]:
+        """The distinct kinds of manual steps of all targets, in plan order."""
+        return tuple(dict.fromkeys(step.kind for target in self.targets for step in target.plan.manual_steps))
+
+    @property
+    def any_step_begun(self) -> bool:
+        """True once some step of some user was journalled (a staged request past its first stage, say)."""
+        return any(target.steps for target in self.targets)
+
+    def counts(self) -> dict[TargetOutcome, int]:
+        """How many users ended (or are pending) each way."""
+        counted = dict.fromkeys(TargetOutcome, 0)
+        for target in self.targets:
+            counted[target.outcome] += 1
+        return counted
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at

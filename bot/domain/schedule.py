@@ -1,7 +1,8 @@
 """When a request runs, and how a staged delete waits between its stages. Standard library only.
 
 A staged delete deactivates the users when the request runs, releases their licenses `grace` later
-and deletes them `retain` later; both periods count from the deactivation."""
+and deletes them `retain` later; both periods count from the deactivation. A time that cannot be used raises
+BadCommand with a `problem` code and the facts; bot/slack/messages says it in words."""
 
 from __future__ import annotations
 
@@ -10,16 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from bot.domain.durations import parse_duration
-from bot.domain.text import quote
+from bot.domain.durations import DurationTooLong, parse_duration
 from bot.errors import BadCommand
 
 MAX_AHEAD = timedelta(days=365)  # for a run time, and for each stage period
 RUN_AT_FIELD = "run_at"  # the form's block ids, so BadCommand.field names the faulty input
 GRACE_FIELD = "grace"
 RETAIN_FIELD = "retain"
-WHEN_FORMATS = ("`YYYY-MM-DD HH:MM` in your Slack time zone (add `UTC` or an offset such as `+02:00` "
-                "to mean another), or a delay such as `in 2h` or `+3d`")
 
 _ABSOLUTE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})\s*(?:(UTC|Z)|([+-])(\d{2}):(\d{2}))?",
                        re.IGNORECASE)
@@ -38,16 +36,13 @@ class Schedule:
     def staged(self) -> bool:
         return self.retain is not None
 
-    def describe(self, tz: str) -> str:
-        """Say when this runs, in tz (the requester's time zone) and in UTC, and what each stage does."""
-        when = "runs once approved" if self.run_at is None else f"runs {_moment(self.run_at, tz)}"
-        if not self.staged:
-            return when
-        stages = ["deactivates the users"]
-        if self.grace is not None:
-            stages.append(f"releases their licenses {span_text(self.grace)} later")
-        stages.append(f"deletes them {span_text(self.retain or timedelta())} after deactivating")
-        return f"{when}; staged: {', '.join(stages)}"
+    def to_audit(self) -> dict:
+        """The schedule as the audit log records it."""
+        data: dict = {"run_at": self.run_at.isoformat() if self.run_at else None}
+        if self.staged:
+            data.update(grace=self.grace.total_seconds() if self.grace else None,
+                        retain=self.retain.total_seconds() if self.retain else None)
+        return data
 
 
 def resolve_when(text: str, *, tz: str, now: datetime) -> datetime:
@@ -56,7 +51,7 @@ def resolve_when(text: str, *, tz: str, now: datetime) -> datetime:
     written = _read(text)
     if isinstance(written, timedelta):
         if written > MAX_AHEAD:
-            raise _too_far(f"{span_text(written)} from now")
+            raise _too_far(delay=written.total_seconds())
         return check_run_at(now + written, now=now)
     if written.tzinfo is not None:
         return check_run_at(written, now=now)
@@ -67,8 +62,7 @@ def resolve_when(text: str, *, tz: str, now: datetime) -> datetime:
     except OverflowError:
         raise _out_of_range(written) from None
     if not exists:
-        raise BadCommand(f"{written:%Y-%m-%d %H:%M} does not exist in {_name(zone)}: the clocks skip that hour "
-                         "(daylight saving time). Pick another time.", field=RUN_AT_FIELD)
+        raise BadCommand("time_skipped", field=RUN_AT_FIELD, written=f"{written:%Y-%m-%d %H:%M}", zone=_name(zone))
     return check_run_at(local, now=now)  # a wall time that happens twice (clocks go back) means the first
 
 
@@ -86,10 +80,9 @@ def check_run_at(moment: datetime, *, now: datetime) -> datetime:
     except OverflowError:
         raise _out_of_range(moment) from None
     if moment <= now:
-        raise BadCommand(f"{moment:%Y-%m-%d %H:%M} UTC is not in the future. Pick a later time, or leave it out "
-                         "to run once approved.", field=RUN_AT_FIELD)
+        raise BadCommand("time_not_ahead", field=RUN_AT_FIELD, moment=f"{moment:%Y-%m-%d %H:%M}")
     if moment - now > MAX_AHEAD:
-        raise _too_far(f"{moment:%Y-%m-%d %H:%M} UTC")
+        raise _too_far(moment=f"{moment:%Y-%m-%d %H:%M}")
     return moment
 
 
@@ -101,16 +94,14 @@ def parse_period(text: str, *, field: str) -> timedelta:
 def check_stages(grace: timedelta | None, retain: timedelta | None) -> None:
     """Raise BadCommand unless the stage periods make sense: grace needs retain, comes before it, both within a year."""
     if grace is not None and retain is None:
-        raise BadCommand("Releasing licenses after a grace period needs a retention period too: say when the "
-                         "users are deleted, e.g. 30d.", field=RETAIN_FIELD)
-    for period, field, name in ((grace, GRACE_FIELD, "grace"), (retain, RETAIN_FIELD, "retention")):
+        raise BadCommand("grace_without_retain", field=RETAIN_FIELD)
+    for period, field in ((grace, GRACE_FIELD), (retain, RETAIN_FIELD)):
         if period is not None and period > MAX_AHEAD:
-            raise BadCommand(f"The {name} period is {span_text(period)}; keep it within {MAX_AHEAD.days} days.",
-                             field=field)
+            raise BadCommand("period_over_a_year", field=field, period=period.total_seconds(),
+                             days=MAX_AHEAD.days)
     if grace is not None and retain is not None and grace >= retain:
-        raise BadCommand(f"The grace period ({span_text(grace)}) must be shorter than the retention period "
-                         f"({span_text(retain)}): licenses are released before the users are deleted.",
-                         field=GRACE_FIELD)
+        raise BadCommand("grace_not_shorter", field=GRACE_FIELD, grace=grace.total_seconds(),
+                         retain=retain.total_seconds())
 
 
 # -- reading ------------------------------------------------------------------------------------------
@@ -122,20 +113,18 @@ def _read(text: str) -> datetime | timedelta:
         return _duration(relative.group(1), field=RUN_AT_FIELD)
     match = _ABSOLUTE.fullmatch(text.strip())
     if not match:
-        raise BadCommand(f"I can't read the time {quote(text, 40)}. Write {WHEN_FORMATS}.", field=RUN_AT_FIELD)
+        raise BadCommand("time_unreadable", field=RUN_AT_FIELD, text=text)
     year, month, day, hour, minute, utc, sign, offset_hours, offset_minutes = match.groups()
     try:
         written = datetime(int(year), int(month), int(day), int(hour), int(minute))
     except ValueError:
-        raise BadCommand(f"{quote(text, 40)} is not a real date and time. Write {WHEN_FORMATS}.",
-                         field=RUN_AT_FIELD) from None
+        raise BadCommand("time_not_real", field=RUN_AT_FIELD, text=text) from None
     if utc:
         return written.replace(tzinfo=UTC)
     if sign:
         offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
         if offset > timedelta(hours=14) or int(offset_minutes) >= 60:
-            raise BadCommand(f"{quote(text, 40)} has an offset no time zone uses; they run from -14:00 to +14:00.",
-                             field=RUN_AT_FIELD)
+            raise BadCommand("offset_unused", field=RUN_AT_FIELD, text=text)
         return written.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     return written
 
@@ -143,20 +132,20 @@ def _read(text: str) -> datetime | timedelta:
 def _duration(text: str, *, field: str) -> timedelta:
     try:
         return parse_duration(text)
-    except ValueError as problem:
-        if "far too long" in str(problem):
-            raise BadCommand(f"{quote(text, 40)} is far too long a period.", field=field) from None
-        raise BadCommand(f"{quote(text, 40)} is not a period like 30m, 36h, 7d or 2w.", field=field) from None
+    except DurationTooLong:
+        raise BadCommand("period_far_too_long", field=field, text=text) from None
+    except ValueError:
+        raise BadCommand("period_unreadable", field=field, text=text) from None
 
 
 def _out_of_range(moment: datetime) -> BadCommand:
-    return BadCommand(f"{moment.replace(tzinfo=None).isoformat(' ', 'minutes')} is out of range; "
-                      "pick a time within the next year.", field=RUN_AT_FIELD)
+    return BadCommand("time_out_of_range", field=RUN_AT_FIELD,
+                      moment=moment.replace(tzinfo=None).isoformat(" ", "minutes"))
 
 
-def _too_far(what: str) -> BadCommand:
-    return BadCommand(f"{what} is more than {MAX_AHEAD.days} days away; pick a time within a year.",
-                      field=RUN_AT_FIELD)
+def _too_far(**what: object) -> BadCommand:
+    """A time more than MAX_AHEAD away: `moment` (UTC, as text) or `delay` (seconds from now)."""
+    return BadCommand("time_too_far", field=RUN_AT_FIELD, days=MAX_AHEAD.days, **what)
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -171,25 +160,3 @@ def _zone(tz: str) -> tzinfo:
 
 def _name(zone: tzinfo) -> str:
     return "UTC" if zone is UTC else str(zone)
-
-
-def _moment(moment: datetime, tz: str) -> str:
-    """e.g. "2026-12-01 09:00 Europe/Paris (08:00 UTC)"; the UTC date too when it differs."""
-    zone = _zone(tz)
-    utc = moment.astimezone(UTC)
-    if _name(zone) in ("UTC", "Etc/UTC"):
-        return f"{utc:%Y-%m-%d %H:%M} UTC"
-    local = moment.astimezone(zone)
-    in_utc = f"{utc:%H:%M}" if utc.date() == local.date() else f"{utc:%Y-%m-%d %H:%M}"
-    return f"{local:%Y-%m-%d %H:%M} {_name(zone)} ({in_utc} UTC)"
-
-
-def span_text(period: timedelta) -> str:
-    """e.g. "7 days", "1 day 12 hours", "1 hour 30 minutes"."""
-    seconds = int(period.total_seconds())
-    parts = []
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        amount, seconds = divmod(seconds, size)
-        if amount:
-            parts.append(f"{amount} {unit}{'' if amount == 1 else 's'}")
-    return " ".join(parts) or "0 seconds"

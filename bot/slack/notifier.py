@@ -7,10 +7,12 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.domain.events import Event, Finished, Progressed, Stopped
 from bot.domain.records import OffboardRequest
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
 from bot.slack import blocks, reports
+from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,39 @@ class SlackNotifier:
         if request.message_channel and request.message_ts:
             self._call(self._client.chat_update, channel=request.message_channel, ts=request.message_ts,
                        **blocks.approval_message(request))
+
+    def publish(self, event: Event) -> None:
+        """Say what happened: redraw a running request's progress, post results, send direct messages."""
+        request = event.request
+        if isinstance(event, Progressed):
+            self.refresh(request)
+            return
+        if isinstance(event, Finished):
+            self._report(request)
+            return
+        if isinstance(event, Stopped):
+            self._quietly(self.post_outcome, request)
+        for user_id, text in direct_messages(event, approvals=self._policy.channels.approvals):
+            self._quietly(self.tell, user_id, text)
+
+    def _report(self, request: OffboardRequest) -> None:
+        """Post the results, and tell the requester how it ended; when the results could not be posted, the
+        requester's message says so and where to read them instead."""
+        try:
+            self.post_outcome(request)
+        except NotificationFailed as failure:
+            log.warning("could not post the results of %s: %s", request.id, failure)
+            text = results_not_posted(request, results=self._policy.channels.results, failure=str(failure))
+        else:
+            text = outcome_line(request)
+        self._quietly(self.tell, request.requester_id, text)
+
+    @staticmethod
+    def _quietly(send, *args) -> None:
+        try:
+            send(*args)
+        except NotificationFailed as failure:
+            log.warning("could not notify Slack: %s", failure)
 
     def post_outcome(self, request: OffboardRequest) -> None:
         """Post the results; for a big request, then upload every row as a CSV file into the message's thread.

@@ -11,6 +11,7 @@ import io
 from bot.domain.lifecycle import Action
 from bot.domain.plan import StepKind
 from bot.domain.records import OffboardRequest, Target, TargetOutcome
+from bot.slack.messages.notes import target_text
 
 CSV_ABOVE_TARGETS = 20  # a request with more users than this gets its results as a CSV file too
 NOT_STARTED = "not started"  # a planned step that never ran (the user failed or was stopped before it)
@@ -42,7 +43,8 @@ def results_csv(request: OffboardRequest) -> str:
     for target in sorted(request.targets, key=lambda target: target.outcome is TargetOutcome.DONE):
         plan = target.plan
         row = [plan.username, plan.email, plan.display_name, *([plan.new_username or ""] if renames else []),
-               target.outcome.value, target.detail, *(_step_status(target, kind) for kind in kinds)]
+               target.outcome.value, target_text(request.action, target) if target.note else "",
+               *(_step_status(target, kind) for kind in kinds)]
         writer.writerow([_cell(text) for text in row])
     return out.getvalue()
 

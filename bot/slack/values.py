@@ -23,7 +23,7 @@ class RequestRef(BaseModel):
         try:
             return cls.model_validate_json(text or "")
         except ValidationError:
-            raise BadCommand("That button does not belong to a request I know.") from None
+            raise BadCommand("not_our_button") from None
 
 
 class ModalOrigin(BaseModel):

@@ -152,7 +152,8 @@ def test_mixed_outcomes_then_a_retry_of_just_the_failed_users(app):
     app.workspace.press(U["dana"], "Retry the 2 failed users", channel_id="C0RESULTS")
     app.settle()
     [retry] = app.container.store.list(states=[RequestState.DRAFT], limit=5)
-    assert retry.requester_id == U["dana"] and "Retry of the users that failed in " + request_id in retry.reason
+    assert retry.requester_id == U["dana"] and retry.retry_of == request_id
+    assert "Retry of the users that failed in " + request_id in app.last_ephemeral("dana")
     assert sorted(target.plan.username for target in retry.targets) == ["bulk003", "bulk007"]
     app.press("dana", "Request approval")
     app.press("alice", "Approve")

@@ -11,6 +11,7 @@ import pytest
 from bot.console.eightbyeight import mapping
 from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
+from bot.domain.notes import Note, Why
 from tests.app.conftest import App, serve
 from tests.console.test_eightbyeight_console import console_for, seed
 from tests.fake_eightbyeight import FakeEightByEight
@@ -157,7 +158,7 @@ def test_put_unsupported_becomes_a_manual_step_with_recheck(app):
     events = app.audit_events(request_id)
     assert events.count("request.waiting") == 2 and events.count("request.recheck") == 2
     steps = {step.kind.value: step for step in app.container.store.get(request_id).targets[0].steps}
-    assert "done by hand" in steps["release_licenses"].detail
+    assert steps["release_licenses"].note == Note(Why.DONE_BY_HAND)
 
 
 def test_recheck_stops_when_the_profile_is_no_longer_the_approved_one(app):

@@ -99,7 +99,7 @@ def test_approvals_channel_the_bot_is_not_in(app):
 
 def test_unconfirmable_step_is_reported_as_unknown_not_as_failed(app):
     request_id = _approved_delete(app)
-    app.container.service._executor._sleep = lambda _seconds: None
+    app.container.service.steps.sleep = lambda _seconds: None
     app.faults.fail_next("delete", ConsoleUnavailable("connection dropped"), after_applying=True)
     app.faults.after("delete", lambda: [  # then every attempt to read the user back times out
         app.faults.fail_next("get_user", ConsoleUnavailable("timeout")) for _ in range(3)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
+from bot.domain.notes import Note, Why
 from storage import audit
 
 JDOE = "u-1001"
@@ -64,7 +65,7 @@ def test_contact_center_agent_needs_the_attested_manual_step(app):
     steps = app.container.store.get(app.request_id()).targets[0].steps
     assert [(s.kind.value, s.status.value) for s in steps] == [
         ("release_licenses", "done"), ("contact_center", "done"), ("delete", "done")]
-    assert steps[1].detail == "confirmed by the requester before approval"
+    assert steps[1].note == Note(Why.ATTESTED)
     assert app.container.store.get(app.request_id()).attested_by == "U0ALICE"
 
 

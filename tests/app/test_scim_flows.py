@@ -10,6 +10,7 @@ import pytest
 
 from bot.console.scim import ScimConsole
 from bot.domain.lifecycle import RequestState
+from bot.domain.notes import Note, Why
 from tests.app.conftest import App, serve
 from tests.console.test_scim_console import Proxy
 from tests.scim_server import SeededScim
@@ -51,8 +52,8 @@ def test_delete_has_manual_steps_for_what_scim_cannot_see(app):
     assert _state(app, request_id) is RequestState.DONE
     assert scim.server.raw_user(scim.ids["jdoe"]) is None
     assert "deleted successfully" in _results(app)
-    steps = {s.kind.value: s.detail for s in app.container.store.get(request_id).targets[0].steps}
-    assert steps["release_licenses"] == "confirmed by the requester before approval"
+    steps = {s.kind.value: s.note for s in app.container.store.get(request_id).targets[0].steps}
+    assert steps["release_licenses"] == Note(Why.ATTESTED)
 
 
 def test_deactivate_and_reactivate(app):

@@ -5,6 +5,8 @@ import pytest
 
 from bot.domain.schedule import Schedule, check_run_at, check_stages, check_when, parse_period, resolve_when
 from bot.errors import BadCommand
+from bot.slack.markup import in_zone, span
+from tests.words import raises_saying
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PARIS = "Europe/Paris"
@@ -39,12 +41,12 @@ def test_the_same_wall_time_in_other_zones():
 @pytest.mark.parametrize("tz", ["", "Mars/Olympus_Mons", "../../etc/passwd", "Europe", "utc"])
 def test_an_unknown_time_zone_means_utc(tz):
     assert resolve_when("2026-12-01 09:00", tz=tz, now=NOW) == _utc(2026, 12, 1, 9, 0)
-    assert Schedule(run_at=_utc(2026, 12, 1, 9, 0)).describe(tz) == "runs 2026-12-01 09:00 UTC"
+    assert in_zone(_utc(2026, 12, 1, 9, 0), tz) == "2026-12-01 09:00 UTC"
 
 
 @pytest.mark.parametrize(("tz", "text"), [(PARIS, "2027-03-28 02:30"), ("America/New_York", "2027-03-14 02:00")])
 def test_a_wall_time_skipped_by_daylight_saving_is_refused(tz, text):
-    with pytest.raises(BadCommand, match=r"does not exist in .*daylight saving") as problem:
+    with raises_saying(BadCommand, r"does not exist in .*daylight saving") as problem:
         resolve_when(text, tz=tz, now=NOW)
     assert problem.value.field == "run_at"
     assert resolve_when(text + " UTC", tz=tz, now=NOW)  # with an explicit zone it is an ordinary time
@@ -82,7 +84,7 @@ def test_relative_times_count_from_now_whatever_the_zone(text, delay):
     ("0001-01-01 00:00", "0001-01-01 00:00 is out of range"),
 ])
 def test_unusable_times_are_explained(text, message):
-    with pytest.raises(BadCommand, match=message) as problem:
+    with raises_saying(BadCommand, message) as problem:
         resolve_when(text, tz=PARIS, now=NOW)
     assert problem.value.field == "run_at"
 
@@ -94,14 +96,14 @@ def test_a_year_ahead_is_the_limit():
 def test_check_when_reads_the_format_only():
     check_when("2020-01-01 09:00")  # in the past, but readable: that is decided once the time is known
     check_when("in 2h")
-    with pytest.raises(BadCommand, match="can't read"):
+    with raises_saying(BadCommand, "can't read"):
         check_when("next friday")
 
 
 def test_check_run_at_compares_aware_times():
     tokyo = datetime(2026, 12, 1, 19, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert check_run_at(tokyo, now=NOW) == _utc(2026, 12, 1, 10, 0) and check_run_at(tokyo, now=NOW).tzinfo is UTC
-    with pytest.raises(BadCommand, match="not in the future"):
+    with raises_saying(BadCommand, "not in the future"):
         check_run_at(NOW - timedelta(seconds=1), now=NOW)
     with pytest.raises(ValueError):
         check_run_at(datetime(2026, 12, 1, 10, 0), now=NOW)
@@ -115,7 +117,7 @@ def test_check_run_at_compares_aware_times():
     (timedelta(days=400), timedelta(days=500), "grace", "grace period is 400 days"),
 ])
 def test_bad_stages_are_explained(grace, retain, field, message):
-    with pytest.raises(BadCommand, match=message) as problem:
+    with raises_saying(BadCommand, message) as problem:
         check_stages(grace, retain)
     assert problem.value.field == field
 
@@ -131,24 +133,20 @@ def test_good_stages_pass(grace, retain):
 def test_periods():
     assert parse_period("7d", field="grace") == timedelta(days=7)
     assert parse_period(" 1w 2d ", field="grace") == timedelta(days=9)
-    with pytest.raises(BadCommand, match="not a period") as problem:
+    with raises_saying(BadCommand, "not a period") as problem:
         parse_period("a week", field="retain")
     assert problem.value.field == "retain"
 
 
-def test_describe_shows_the_requesters_zone_and_utc():
-    assert Schedule().describe(PARIS) == "runs once approved"
+def test_times_show_in_the_requesters_zone_and_utc():
     assert not Schedule().staged
-    run_at = _utc(2026, 12, 1, 8, 0)
-    assert Schedule(run_at=run_at).describe(PARIS) == "runs 2026-12-01 09:00 Europe/Paris (08:00 UTC)"
-    assert (Schedule(run_at=_utc(2026, 12, 1, 23, 30)).describe("Asia/Tokyo")
-            == "runs 2026-12-02 08:30 Asia/Tokyo (2026-12-01 23:30 UTC)")
+    assert in_zone(_utc(2026, 12, 1, 8, 0), PARIS) == "2026-12-01 09:00 Europe/Paris (08:00 UTC)"
+    assert in_zone(_utc(2026, 12, 1, 23, 30), "Asia/Tokyo") == "2026-12-02 08:30 Asia/Tokyo (2026-12-01 23:30 UTC)"
 
 
-def test_describe_staged():
+def test_a_staged_schedule_is_audited_as_facts():
     staged = Schedule(grace=timedelta(days=7), retain=timedelta(days=30, hours=12))
     assert staged.staged
-    assert staged.describe(PARIS) == ("runs once approved; staged: deactivates the users, releases their licenses "
-                                      "7 days later, deletes them 30 days 12 hours after deactivating")
-    assert Schedule(retain=timedelta(days=1)).describe("UTC") == (
-        "runs once approved; staged: deactivates the users, deletes them 1 day after deactivating")
+    assert staged.to_audit() == {"run_at": None, "grace": 7 * 86400.0, "retain": (30 * 24 + 12) * 3600.0}
+    assert Schedule(run_at=_utc(2026, 12, 1, 9, 0)).to_audit() == {"run_at": "2026-12-01T09:00:00+00:00"}
+    assert span(timedelta(days=30, hours=12)) == "30 days 12 hours" and span(timedelta(days=1)) == "1 day"

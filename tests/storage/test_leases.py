@@ -17,7 +17,8 @@ from storage.db import make_engine
 from storage.request_store import RequestStore
 from tests.conftest import _fresh_schema
 from tests.fakes import run_together
-from tests.storage.test_requests import USERS, _awaiting, _entry, _new
+from tests.moves import transition
+from tests.storage.test_request_store import USERS, _awaiting, _entry, _new
 
 S = RequestState
 ROUNDS = 200
@@ -52,12 +53,12 @@ def _approved(store, clock, request_id, username="jdoe", *, run_at=None):
                                 expires_at=clock.now() + timedelta(hours=24), origin_channel=None,
                                 plans=(build_plan(Action.DEACTIVATE, user),)), now=clock.now(), entry=_entry())
     changes = {"run_at": run_at} if run_at else None
-    return store.transition(request_id, to=S.APPROVED, allowed_from=[S.DRAFT], now=clock.now(), entry=_entry(),
+    return transition(store, request_id, to=S.APPROVED, allowed_from=[S.DRAFT], now=clock.now(), entry=_entry(),
                             changes=changes)
 
 
 def _close(store, clock, request_id):
-    store.transition(request_id, to=S.CANCELLED, allowed_from=[S.APPROVED, S.AWAITING_APPROVAL],
+    transition(store, request_id, to=S.CANCELLED, allowed_from=[S.APPROVED, S.AWAITING_APPROVAL],
                      now=clock.now(), entry=_entry())
 
 
@@ -102,7 +103,7 @@ def test_only_due_requests_are_claimed(store, clock):
 def test_expiries_and_reminders_are_found_and_each_reminder_is_claimed_once(store, clock):
     now = clock.now()
     _new(store, clock, "OB-REMIND01", "jdoe")
-    store.transition("OB-REMIND01", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=now, entry=_entry(),
+    transition(store, "OB-REMIND01", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=now, entry=_entry(),
                      changes={"remind_at": now + timedelta(hours=4)})
     every = timedelta(hours=4)
     assert store.claim_reminders(now=now, every=every) == []
@@ -145,7 +146,7 @@ def test_approve_racing_expiry_200_rounds(pg_store, clock):
             lambda request_id=request_id, deadline=deadline: store.record_approval(  # clicked just before it
                 request_id, approver_id="U0BOB", approver_email="bob@example.com",
                 now=deadline - timedelta(milliseconds=1), entry=_entry(), approved_entry=_entry("approved")),
-            lambda request_id=request_id, deadline=deadline: store.transition(  # a sweeper just after it
+            lambda request_id=request_id, deadline=deadline: transition(store,   # a sweeper just after it
                 request_id, to=S.EXPIRED, allowed_from=[S.AWAITING_APPROVAL], now=deadline, entry=_entry()))
         assert [approval.became_approved, expiry is not None].count(True) == 1, round_number
         final = store.get(request_id)
@@ -165,7 +166,7 @@ def test_approve_racing_cancel_200_rounds(pg_store, clock):
             lambda request_id=request_id: store.record_approval(
                 request_id, approver_id="U0BOB", approver_email="bob@example.com", now=clock.now(),
                 entry=_entry(), approved_entry=_entry("approved")),
-            lambda request_id=request_id: store.transition(
+            lambda request_id=request_id: transition(store,
                 request_id, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(), entry=_entry()))
         assert [approval.became_approved, cancellation is not None].count(True) == 1, round_number
         if store.get(request_id).state is S.APPROVED:

@@ -17,7 +17,8 @@ from typing import Any
 
 from bot.console.eightbyeight import mapping
 from bot.console.eightbyeight.client import EightByEightClient
-from bot.domain.directory import ConsoleUser, UserStatus, username_problem
+from bot.console.rules import username_refusal
+from bot.domain.directory import ConsoleUser, UserStatus
 from bot.errors import ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, UserGone, UsernameTaken
 
 FIND_PAGES = 3  # an exact lookup never needs more than a few pages of wildcard matches
@@ -131,7 +132,7 @@ class EightByEightConsole:
                      doing=f"{'deactivate' if status is UserStatus.INACTIVE else 'reactivate'} user {user_id}")
 
     def rename(self, *, user_id: str, new_username: str) -> None:
-        problem = username_problem(new_username)
+        problem = username_refusal(new_username)
         if problem:
             raise ConsoleRejected(f"{new_username} cannot be used: {problem}")
         holder = self._exact("basicInfo.userName", new_username)

@@ -10,18 +10,18 @@ from datetime import timedelta
 
 import pytest
 
-from bot.ambient import LeaseLost
 from bot.console.local import LocalConsole
 from bot.domain.directory import ConsoleUser, Extension, ExtensionType
-from bot.domain.lifecycle import Action, RequestState
-from bot.domain.plan import build_plan
-from bot.domain.records import AuditEntry, TargetOutcome
+from bot.domain.lifecycle import RequestState
+from bot.domain.notes import Note, Why
+from bot.domain.plan import StepKind
+from bot.domain.records import TargetOutcome
 from bot.errors import ConsoleRejected
-from bot.executor import Executor
-from bot.ports import NewRequest
+from bot.service.batch import Batch
+from bot.service.steps import TargetRun
 from storage import audit
-from storage.request_store import RequestStore
 from tests.fakes import FaultyConsole
+from tests.service.conftest import Desk, make_desk
 
 USERS = 12
 
@@ -51,8 +51,9 @@ class SlowConsole(FaultyConsole):
 
 
 @pytest.fixture
-def console(tmp_path) -> SlowConsole:
+def slow(tmp_path) -> SlowConsole:
     local = LocalConsole(tmp_path / "console.db")
+    local.seed_if_empty()
     for number in range(USERS):
         local.add_user(ConsoleUser(
             id=f"u-{number:03}", username=f"user{number:03}", email=f"user{number:03}@example.com",
@@ -62,18 +63,25 @@ def console(tmp_path) -> SlowConsole:
     return SlowConsole(local)
 
 
-def _executing(store: RequestStore, console, clock) -> object:
-    plans = tuple(build_plan(Action.DELETE, console.get_user(user_id=f"u-{n:03}")) for n in range(USERS))
-    store.create(NewRequest(id="OB-BULK0001", action=Action.DELETE, requester_id="U0ALICE",
-                            requester_email="alice@example.com", reason="", approvals_required=2,
-                            expires_at=clock.now() + timedelta(hours=1), origin_channel=None, plans=plans),
-                 now=clock.now(), entry=AuditEntry(actor="t", event="t"))
-    entry = AuditEntry(actor="t", event="t")
-    for to, start in ((RequestState.AWAITING_APPROVAL, RequestState.DRAFT),
-                      (RequestState.APPROVED, RequestState.AWAITING_APPROVAL),
-                      (RequestState.EXECUTING, RequestState.APPROVED)):
-        request = store.transition("OB-BULK0001", to=to, allowed_from=[start], now=clock.now(), entry=entry)
-    return request
+def _desk(engine, slow, policy, clock, *, workers: int) -> Desk:
+    return make_desk(engine, slow, policy, clock, workers=workers)
+
+
+def _approved(desk: Desk):
+    """A delete of every user, approved by the two admins a bulk delete needs (not run yet)."""
+    request = desk.send("alice", desk.ask("alice", "delete", *(f"user{n:03}" for n in range(USERS))))
+    desk.approve("bob", request)
+    return desk.approve("dana", request)
+
+
+def _events(desk: Desk, request) -> list[str]:
+    from sqlmodel import select
+
+    from storage.db import session
+    from storage.models import AuditRow
+
+    with session(desk.engine) as db:
+        return [row.event for row in db.exec(select(AuditRow).where(AuditRow.request_id == request.id))]
 
 
 def _operations(console: SlowConsole) -> dict[str, list[str]]:
@@ -83,39 +91,45 @@ def _operations(console: SlowConsole) -> dict[str, list[str]]:
     return done
 
 
-def test_users_run_side_by_side_each_in_its_order(any_engine, console, clock):
-    store = RequestStore(any_engine)
-    finished = Executor(store=store, console=console, clock=clock, workers=4).run(_executing(store, console, clock))
+def test_users_run_side_by_side_each_in_its_order(any_engine, slow, policy, clock):
+    desk = _desk(any_engine, slow, policy, clock, workers=4)
+    request = _approved(desk)
+    desk.jobs.drain()
+    finished = desk.get(request)
     assert finished.state is RequestState.DONE
     assert all(target.outcome is TargetOutcome.DONE for target in finished.targets)
-    assert 2 <= console.most_in_flight <= 4
-    assert _operations(console) == {f"u-{n:03}": ["release_licenses", "delete"] for n in range(USERS)}
+    assert 2 <= slow.most_in_flight <= 4
+    assert _operations(slow) == {f"u-{n:03}": ["release_licenses", "delete"] for n in range(USERS)}
     assert audit.verify(any_engine).ok
 
 
-def test_one_user_failing_does_not_stop_the_others(sqlite_engine, console, clock):
-    store = RequestStore(sqlite_engine)
-    console.fail_next("delete", ConsoleRejected("the console refused to delete this user"))
-    finished = Executor(store=store, console=console, clock=clock, workers=4).run(_executing(store, console, clock))
+def test_one_user_failing_does_not_stop_the_others(sqlite_engine, slow, policy, clock):
+    desk = _desk(sqlite_engine, slow, policy, clock, workers=4)
+    request = _approved(desk)
+    slow.fail_next("delete", ConsoleRejected("the console refused to delete this user"))
+    desk.jobs.drain()
+    finished = desk.get(request)
     assert finished.state is RequestState.FAILED
     outcomes = [target.outcome for target in finished.targets]
     assert outcomes.count(TargetOutcome.FAILED) == 1 and outcomes.count(TargetOutcome.DONE) == USERS - 1
     [failed] = [target for target in finished.targets if target.outcome is TargetOutcome.FAILED]
-    assert "refused to delete" in failed.detail
+    assert failed.note == Note(Why.STEP_FAILED, step=StepKind.DELETE, cause=Why.REFUSED,
+                               said="the console refused to delete this user")
 
 
-def test_progress_is_reported_at_most_once_per_interval(sqlite_engine, console, clock):
-    store = RequestStore(sqlite_engine)
+def test_progress_is_reported_at_most_once_per_interval(sqlite_engine, slow, policy, clock):
+    desk = _desk(sqlite_engine, slow, policy, clock, workers=2)
+    request = desk.get(_approved(desk))
     reports: list[float] = []
-    executor = Executor(store=store, console=console, clock=clock, workers=2, progress_every=0.05)
-    executor.run(_executing(store, console, clock), on_progress=lambda: reports.append(time.monotonic()))
+    batch = Batch(TargetRun(store=desk.store, console=slow, clock=clock), workers=2, progress_every=0.05)
+    batch.run(request, on_progress=lambda: reports.append(time.monotonic()))
     assert reports, "a run of several tenths of a second reports its progress"
     assert all(later - earlier >= 0.05 for earlier, later in itertools.pairwise(reports))
 
 
-def test_a_lost_lease_stops_new_users_and_a_takeover_finishes_without_repeating(any_engine, console, clock):
-    store = RequestStore(any_engine)
-    request = _executing(store, console, clock)
+def test_a_lost_lease_stops_new_users_and_a_takeover_finishes_without_repeating(any_engine, slow, policy, clock):
+    desk = _desk(any_engine, slow, policy, clock, workers=3)
+    request = _approved(desk)
     asked = 0
     lock = threading.Lock()
 
@@ -125,30 +139,29 @@ def test_a_lost_lease_stops_new_users_and_a_takeover_finishes_without_repeating(
             asked += 1
             return asked <= 10  # the lease is lost a few steps in
 
-    with pytest.raises(LeaseLost):
-        Executor(store=store, console=console, clock=clock, workers=3).run(request, keep_going=keep_going)
-    half = store.get(request.id)
+    half = desk.service.runs.run(request.id, keep_going=keep_going)  # the run stops once every user in flight did
+    assert "request.lease_lost" in _events(desk, request)
     assert half.state is RequestState.EXECUTING
     untouched = [target for target in half.targets if not target.steps]
     assert untouched, "users not started when the lease went stay for whoever takes over"
 
-    finished = Executor(store=store, console=console, clock=clock, workers=3).run(half)
-    assert finished.state is RequestState.DONE
-    assert _operations(console) == {f"u-{n:03}": ["release_licenses", "delete"] for n in range(USERS)}
+    desk.later(timedelta(seconds=61))
+    desk.sweep()  # the queued run and the takeover find the lease theirs in turn; nothing is done twice
+    assert desk.get(request).state is RequestState.DONE
+    assert _operations(slow) == {f"u-{n:03}": ["release_licenses", "delete"] for n in range(USERS)}
     assert audit.verify(any_engine).ok
 
 
-def test_an_error_of_our_own_stops_new_users_and_is_raised(sqlite_engine, console, clock):
-    store = RequestStore(sqlite_engine)
-    request = _executing(store, console, clock)
+def test_an_error_of_our_own_stops_new_users_and_is_raised(sqlite_engine, slow, policy, clock):
+    desk = _desk(sqlite_engine, slow, policy, clock, workers=3)
+    request = _approved(desk)
 
     def database_gone():
         raise RuntimeError("the database went away")
 
-    console.before("delete", database_gone)
+    slow.before("delete", database_gone)
     with pytest.raises(RuntimeError, match="database went away"):
-        Executor(store=store, console=console, clock=clock, workers=3).run(request)
-    half = store.get(request.id)
+        desk.service.runs.run(request.id)
+    half = desk.get(request)
     assert half.state is RequestState.EXECUTING  # the sweeper resumes it after the lease lapses
     assert any(not target.steps for target in half.targets)
-

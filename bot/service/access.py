@@ -1,4 +1,7 @@
-"""Who may act: account admins of this workspace, identified by their verified Slack email."""
+"""Who may act: account admins of this workspace, identified by their verified Slack email.
+
+Whoever is not one is refused with a code (other_workspace, unknown_member, external_member,
+no_verified_email, not_admin); bot/slack/messages says why in words."""
 
 from __future__ import annotations
 
@@ -32,21 +35,15 @@ class Gatekeeper:
         """Return the actor as an admin of this workspace; raise Refusal when they are not one."""
         home = self._members.home_team_id()
         if actor.team_id != home:
-            raise Refusal("other_workspace", "This bot only takes requests from members of its own workspace.",
-                          request_id=request_id)
+            raise Refusal("other_workspace", request_id=request_id)
         member = self._members.member(user_id=actor.user_id)
         if member is None or member.deleted or member.is_bot:
-            raise Refusal("unknown_member", "I could not identify you as an active member of this workspace.",
-                          request_id=request_id)
+            raise Refusal("unknown_member", request_id=request_id)
         if member.is_stranger or member.team_id != home:
-            raise Refusal("external_member", "Members of other organisations cannot offboard users here.",
-                          request_id=request_id)
+            raise Refusal("external_member", request_id=request_id)
         if not member.email or not member.email_verified:
-            raise Refusal("no_verified_email",
-                          "Your Slack account has no verified email, so I cannot check your admin role.",
-                          request_id=request_id)
+            raise Refusal("no_verified_email", request_id=request_id)
         role = self._policy.role_of(member.email)
         if role is None:
-            raise Refusal("not_admin", "Only account admins (primary or secondary) can offboard users or decide "
-                          "on requests. Ask one of them.", request_id=request_id)
+            raise Refusal("not_admin", request_id=request_id)
         return Admin(member=member, email=member.email.lower(), role=role)

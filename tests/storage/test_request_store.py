@@ -15,6 +15,7 @@ from bot.ports import NewRequest, TargetsBusy
 from storage import audit
 from storage.request_store import RequestStore
 from tests.fakes import run_together
+from tests.moves import transition
 
 USERS = {user.username: user for user in DEMO_USERS}
 S = RequestState
@@ -34,7 +35,7 @@ def _new(store, clock, request_id, *usernames, approvals=1):
 
 def _awaiting(store, clock, request_id, *usernames):
     _new(store, clock, request_id, *usernames)
-    return store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+    return transition(store, request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                             entry=_entry())
 
 
@@ -54,10 +55,10 @@ def test_create_and_load_round_trip(store, clock):
 
 def test_transition_is_guarded(store, clock):
     _new(store, clock, "OB-AAAAAAA2", "jdoe")
-    moved = store.transition("OB-AAAAAAA2", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+    moved = transition(store, "OB-AAAAAAA2", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                              entry=_entry())
     assert moved.state is S.AWAITING_APPROVAL and moved.version == 2
-    assert store.transition("OB-AAAAAAA2", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+    assert transition(store, "OB-AAAAAAA2", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                             entry=_entry()) is None
     assert store.get("OB-AAAAAAA2").version == 2
 
@@ -65,17 +66,17 @@ def test_transition_is_guarded(store, clock):
 def test_open_request_holds_its_users(store, clock):
     _new(store, clock, "OB-AAAAAAA3", "jdoe")
     _new(store, clock, "OB-AAAAAAA4", "jdoe", "msmith")
-    store.transition("OB-AAAAAAA3", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+    transition(store, "OB-AAAAAAA3", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                      entry=_entry())
     with pytest.raises(TargetsBusy) as busy:
-        store.transition("OB-AAAAAAA4", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+        transition(store, "OB-AAAAAAA4", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                          entry=_entry())
     assert busy.value.holders == {USERS["jdoe"].id: "OB-AAAAAAA3"}
     assert store.get("OB-AAAAAAA4").state is S.DRAFT  # the failed move changed nothing
-    store.transition("OB-AAAAAAA3", to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
+    transition(store, "OB-AAAAAAA3", to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
                      entry=_entry())
     assert store.holders([USERS["jdoe"].id]) == {}
-    assert store.transition("OB-AAAAAAA4", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+    assert transition(store, "OB-AAAAAAA4", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                             entry=_entry()) is not None
 
 
@@ -84,7 +85,7 @@ def test_racing_writers_exactly_one_wins(store, clock):
         request_id = f"OB-RACE{round_number:04d}"
         _awaiting(store, clock, request_id, "jdoe")
         outcomes = run_together(*(
-            lambda to=to, request_id=request_id: store.transition(
+            lambda to=to, request_id=request_id: transition(store,
                 request_id, to=to, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
                 entry=_entry(f"to.{to.value}"))
             for to in (S.REJECTED, S.CANCELLED, S.EXPIRED)))
@@ -108,13 +109,13 @@ def test_two_approvers_at_once_approve_once(store, clock):
         final = store.get(request_id)
         assert final.state is S.APPROVED
         assert len(final.approvals) == 1
-        store.transition(request_id, to=S.CANCELLED, allowed_from=[S.APPROVED], now=clock.now(), entry=_entry())
+        transition(store, request_id, to=S.CANCELLED, allowed_from=[S.APPROVED], now=clock.now(), entry=_entry())
     assert audit.verify(store.engine).ok
 
 
 def test_same_approver_counts_once_and_expired_requests_take_no_approval(store, clock):
     _new(store, clock, "OB-AAAAAAA5", "jdoe", approvals=2)
-    store.transition("OB-AAAAAAA5", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+    transition(store, "OB-AAAAAAA5", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                      entry=_entry())
     kwargs = dict(approver_id="U0BOB", approver_email="bob@example.com", entry=_entry(), approved_entry=_entry())
     assert store.record_approval("OB-AAAAAAA5", now=clock.now(), **kwargs).recorded
@@ -140,9 +141,9 @@ def test_approve_racing_reject_and_cancel_one_decision(store, clock):
             lambda request_id=request_id: store.record_approval(
                 request_id, approver_id="U0BOB", approver_email="bob@example.com", now=clock.now(), entry=_entry(),
                 approved_entry=_entry("approved")),
-            lambda request_id=request_id: store.transition(
+            lambda request_id=request_id: transition(store,
                 request_id, to=S.REJECTED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(), entry=_entry()),
-            lambda request_id=request_id: store.transition(
+            lambda request_id=request_id: transition(store,
                 request_id, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(), entry=_entry()),
         )
         decided = [approval.became_approved, rejection is not None, cancellation is not None]
@@ -151,7 +152,7 @@ def test_approve_racing_reject_and_cancel_one_decision(store, clock):
         assert final.state is [S.APPROVED, S.REJECTED, S.CANCELLED][decided.index(True)]
         assert len(final.approvals) == (1 if approval.recorded else 0)
         if final.state is S.APPROVED:
-            store.transition(request_id, to=S.CANCELLED, allowed_from=[S.APPROVED], now=clock.now(),
+            transition(store, request_id, to=S.CANCELLED, allowed_from=[S.APPROVED], now=clock.now(),
                              entry=_entry())
     assert audit.verify(store.engine).ok
 
@@ -165,7 +166,7 @@ def test_overlapping_requests_sent_at_once_never_deadlock(store, clock):
 
         def send(request_id):
             try:
-                return store.transition(request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT],
+                return transition(store, request_id, to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT],
                                         now=clock.now(), entry=_entry())
             except TargetsBusy:
                 return "busy"
@@ -173,13 +174,13 @@ def test_overlapping_requests_sent_at_once_never_deadlock(store, clock):
         outcomes = run_together(lambda f=forward: send(f), lambda b=backward: send(b))
         assert sorted(outcome == "busy" for outcome in outcomes) == [False, True]
         winner = forward if outcomes[0] != "busy" else backward
-        store.transition(winner, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
+        transition(store, winner, to=S.CANCELLED, allowed_from=[S.AWAITING_APPROVAL], now=clock.now(),
                          entry=_entry())
 
 
 def test_an_approval_from_someone_no_longer_an_admin_does_not_count(store, clock):
     _new(store, clock, "OB-AAAAAAA9", "jdoe", approvals=2)
-    store.transition("OB-AAAAAAA9", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+    transition(store, "OB-AAAAAAA9", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
                      entry=_entry())
     admins = ["dana@example.com", "carol@example.com"]  # bob was removed from the policy after approving
     first = store.record_approval("OB-AAAAAAA9", approver_id="U0BOB", approver_email="bob@example.com",

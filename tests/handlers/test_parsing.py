@@ -2,9 +2,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.commands import USAGE, UserRef, Verb, command_from_form, parse_command
+from bot.domain.commands import UserRef, Verb
 from bot.domain.schedule import Schedule
 from bot.errors import BadCommand
+from bot.slack.messages.refusals import USAGE
+from handlers.parsing import command_from_form, parse_command
+from tests.words import raises_saying
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -67,7 +70,7 @@ def test_status_and_cancel_take_a_request_id(request_id):
     ("delete jdoe --reason " + "x" * 3001, "keep it under 3000"),
 ])
 def test_malformed_commands_are_explained(text, message):
-    with pytest.raises(BadCommand, match=message.replace("(", r"\(").replace("`", "`")):
+    with raises_saying(BadCommand, message.replace("(", r"\(").replace("`", "`")):
         parse_command(text)
 
 
@@ -115,7 +118,7 @@ def test_every_action_can_be_scheduled(verb):
 
 def test_a_readable_but_past_time_is_refused_once_the_time_is_known():
     command = parse_command("delete jdoe --at 2026-01-01 09:00")
-    with pytest.raises(BadCommand, match="not in the future") as problem:
+    with raises_saying(BadCommand, "not in the future") as problem:
         command.schedule(tz="Europe/Paris", now=NOW)
     assert problem.value.field == "run_at"
 
@@ -157,10 +160,10 @@ def test_form_takes_the_picked_time_and_stages():
 
 def test_form_picked_time_in_the_past_is_refused_when_scheduled():
     command = _form(at=NOW - timedelta(minutes=1))
-    with pytest.raises(BadCommand, match="not in the future") as problem:
+    with raises_saying(BadCommand, "not in the future") as problem:
         command.schedule(tz="Europe/Paris", now=NOW)
     assert problem.value.field == "run_at"
-    with pytest.raises(BadCommand, match="more than 365 days"):
+    with raises_saying(BadCommand, "more than 365 days"):
         _form(at=NOW + timedelta(days=366)).schedule(tz="UTC", now=NOW)
 
 
@@ -174,6 +177,6 @@ def test_form_picked_time_in_the_past_is_refused_when_scheduled():
     ({"action": "reactivate", "retain": "30d"}, "retain", "only go with Delete"),
 ])
 def test_form_stage_errors_name_their_input(changes, field, message):
-    with pytest.raises(BadCommand, match=message) as problem:
+    with raises_saying(BadCommand, message) as problem:
         _form(**changes)
     assert problem.value.field == field

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from bot.domain.lifecycle import InvalidTransition, RequestState, can_move, check_move
+from bot.domain.lifecycle import INTO_EXECUTION, InvalidTransition, RequestState, can_move, check_move
 
 S = RequestState
 # Written out independently of the table in the code, so a slip in either is caught.
@@ -14,7 +14,8 @@ ALLOWED = {
     (S.AWAITING_APPROVAL, S.CANCELLED),
     (S.APPROVED, S.EXECUTING), (S.APPROVED, S.CANCELLED),
     (S.EXECUTING, S.DONE), (S.EXECUTING, S.FAILED), (S.EXECUTING, S.WAITING), (S.EXECUTING, S.APPROVED),
-    (S.WAITING, S.EXECUTING), (S.WAITING, S.FAILED),
+    (S.EXECUTING, S.CANCELLED),  # called off by the execution gate: it may no longer run
+    (S.WAITING, S.EXECUTING), (S.WAITING, S.FAILED), (S.WAITING, S.CANCELLED),
 }
 
 
@@ -33,6 +34,12 @@ def test_terminal_states_go_nowhere_and_release_their_users():
     for state in RequestState:
         if state.is_terminal:
             assert not any(can_move(state, other) for other in RequestState)
-            assert not state.holds_targets
-    assert {s for s in RequestState if s.holds_targets} == {S.AWAITING_APPROVAL, S.APPROVED, S.EXECUTING,
-                                                                  S.WAITING}
+            assert not state.is_open
+    assert {s for s in RequestState if s.is_open} == {S.AWAITING_APPROVAL, S.APPROVED, S.EXECUTING, S.WAITING}
+
+
+def test_the_state_sets_are_defined_once_on_the_state():
+    assert {s for s in RequestState if s.is_undecided} == {S.DRAFT, S.AWAITING_APPROVAL}
+    assert {s for s in RequestState if s.is_cancellable} == {S.DRAFT, S.AWAITING_APPROVAL, S.APPROVED, S.WAITING}
+    assert {s for s in RequestState if s.is_finished_run} == {S.DONE, S.FAILED}
+    assert {S.APPROVED, S.WAITING} == INTO_EXECUTION

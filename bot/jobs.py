@@ -1,4 +1,5 @@
-"""Runs approved requests off the Slack listener threads, so clicks are always answered promptly."""
+"""Runs jobs (approved requests, App Home redraws) off the Slack listener threads, so clicks are always
+answered promptly."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from bot.concurrency import TrackedExecutor
 log = logging.getLogger(__name__)
 
 
-class BackgroundRunner:
-    """The Runner port over a small thread pool; a job that dies is logged with an id, never swallowed silently.
+class BackgroundJobs:
+    """The Jobs port over a small thread pool; a job that dies is logged with an id, never swallowed silently.
 
     A job logs under the request id of whoever submitted it (the Slack request or the sweep), else a new one."""
 

@@ -1,0 +1,103 @@
+"""What a plan means, in words: what each step does, what the user loses and keeps, what to know first."""
+
+from __future__ import annotations
+
+from bot.domain.lifecycle import Action
+from bot.domain.plan import PlanStep, StepKind, TargetPlan, device_in_use
+from bot.slack.markup import span
+
+REMOVED = {Action.DELETE: ("voicemails", "faxes", "chat and SMS history")}
+KEPT = {
+    Action.DELETE: ("call recordings",),
+    Action.DEACTIVATE: ("the profile", "licenses and numbers", "voicemails and call recordings"),
+    Action.REACTIVATE: ("the profile as it is",),
+    Action.RENAME: ("the profile", "licenses and numbers"),
+}
+CONTACT_CENTER_ADMIN = "(a Contact Center admin cannot be deleted at all)"
+
+
+def manual_step_text(kind: StepKind, *, services_visible: bool) -> str:
+    """A step done by hand before approval, as the plan lists it."""
+    if kind is StepKind.RELEASE_LICENSES:
+        return ("In the admin console, release the user's licenses and phone numbers (this console's API does not "
+                "show them)")
+    if services_visible:
+        return f"Contact Center: remove the agent from every queue in Contact Center admin {CONTACT_CENTER_ADMIN}"
+    return ("Contact Center: if the user is an agent, remove them from every queue in Contact Center admin "
+            f"{CONTACT_CENTER_ADMIN}")
+
+
+def _step_text(plan: TargetPlan, kind: StepKind) -> str:
+    if kind is StepKind.RELEASE_LICENSES:
+        return f"Release licenses and numbers first ({', '.join(plan.held)}), then verify"
+    if kind is StepKind.DELETE:
+        return "Delete the user profile and its user ID (final, cannot be undone)"
+    if kind is StepKind.DEACTIVATE:
+        return "Deactivate the user (the profile is kept)"
+    if kind is StepKind.REACTIVATE:
+        return "Reactivate the user"
+    return f"Change the username from {plan.username} to {plan.new_username}"
+
+
+def step_text(plan: TargetPlan, step: PlanStep) -> str:
+    """What one step of the plan does (for a staged delete, when)."""
+    if step.manual:
+        return manual_step_text(step.kind, services_visible=plan.services_visible)
+    text = _step_text(plan, step.kind)
+    if step.after:
+        return f"{span(step.after)} after the start: {text[:1].lower()}{text[1:]}"
+    if plan.staged and step.kind is StepKind.DEACTIVATE:
+        return f"At the start: {text[:1].lower()}{text[1:]}"
+    return text
+
+
+def step_texts(plan: TargetPlan) -> list[str]:
+    """Every step of the plan, in order (as written, for a plan stored with its words)."""
+    if plan.wording is not None:
+        return list(plan.wording.steps)
+    return [step_text(plan, step) for step in plan.steps]
+
+
+def notes(plan: TargetPlan) -> list[str]:
+    """What the approvers should know besides the steps: desk phones, queues, licenses left, and so on."""
+    if plan.wording is not None:
+        return list(plan.wording.notes)
+    if plan.action is Action.DELETE:
+        return _delete_notes(plan)
+    if plan.action is Action.DEACTIVATE:
+        lines = ["Licenses stay assigned; release them separately if they should be reused"] if plan.licenses else []
+        if plan.devices:
+            lines.append("A deactivated user with an active desk phone can still dial emergency numbers")
+        return lines
+    if plan.action is Action.RENAME:
+        return ["The profile, its licenses and numbers stay as they are, ready to be reused"]
+    return []
+
+
+def _delete_notes(plan: TargetPlan) -> list[str]:
+    lines = []
+    for device in plan.devices:
+        if device_in_use(device):
+            lines.append(f"Desk phone {device.model} ({device.id}, {device.status}) will be inactivated")
+        else:
+            lines.append(f"Desk phone {device.model} ({device.id}) is {device.status} already")
+    if plan.call_queues:
+        lines.append(f"Call queues it will lose: {', '.join(plan.call_queues)}")
+    if plan.ring_groups:
+        lines.append(f"Ring groups it will lose: {', '.join(plan.ring_groups)}")
+    if plan.inactive and not plan.staged:
+        lines.append("The user is already deactivated")
+    if not plan.services_visible:
+        lines.append("This console shows no licenses, numbers or Contact Center details, so those steps are done "
+                     "by hand in the admin console before approval")
+    return lines
+
+
+def removed(plan: TargetPlan) -> tuple[str, ...]:
+    """What the user loses for good."""
+    return plan.wording.removed if plan.wording is not None else REMOVED.get(plan.action, ())
+
+
+def kept(plan: TargetPlan) -> tuple[str, ...]:
+    """What stays."""
+    return plan.wording.kept if plan.wording is not None else KEPT[plan.action]
