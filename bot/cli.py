@@ -106,31 +106,18 @@ def _audit_key(settings: Settings) -> SecretStr | None:
 
 
 def _audit_verify(_args, settings: Settings) -> int:
-    from storage import audit
+    from storage import audit, audit_words
 
     key = _audit_key(settings)
     result = audit.verify(_engine(settings), key=key)
-    if key is None:
-        kinds = f"{result.plain} plain; OFFBOARD_AUDIT_KEY is not set"
-    else:
-        kinds = f"{result.keyed} sealed with the audit key, {result.plain} plain"
-        if result.accepted:
-            kinds += f", of which {result.accepted} after sealed ones, accepted with `audit adopt-key`"
-    if result.ok:
-        print(f"audit chain intact: {result.rows} rows verified ({kinds})")
-        return 0
-    if result.needs_key:  # nothing wrong found, but the rows that could be sealed need the key
-        print(f"audit chain NOT VERIFIED ({result.rows} rows read: {kinds}):", file=sys.stderr)
-    else:
-        print(f"audit chain BROKEN ({result.rows} rows read: {kinds}):", file=sys.stderr)
-    for problem in result.problems:
-        print(f"  {problem}", file=sys.stderr)
-    return 1
+    for line in audit_words.verify_report(result, key_given=key is not None):
+        print(line, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _hash_given(text: str, example: str) -> tuple[str, str | None]:
     """Split ROWS@HASH; the hash may be left out (`audit adopt-key` then says which to give), not malformed."""
-    from storage.audit import HASH_SHOWN
+    from storage.audit_chain import HASH_SHOWN
 
     rows, at, row_hash = text.partition("@")
     if at and not (HASH_SHOWN <= len(row_hash) <= 64 and all(c in "0123456789abcdefABCDEF" for c in row_hash)):
@@ -159,12 +146,11 @@ def _row_range(text: str) -> tuple[int, int, str | None]:
 def _audit_adopt_key(args, settings: Settings) -> int:
     from datetime import UTC, datetime
 
-    from storage import audit
+    from storage import audit, audit_words
 
     key = _audit_key(settings)
     if key is None:
-        raise ConfigurationError("OFFBOARD_AUDIT_KEY is not set: `audit adopt-key` seals the audit log with it. Set "
-                                 "it as the bot's replicas have it")
+        raise ConfigurationError(audit_words.ADOPT_NEEDS_KEY)
     accept, through, row_hash = None, None, None
     if args.accept_plain_rows:
         first, last, row_hash = args.accept_plain_rows
@@ -177,30 +163,19 @@ def _audit_adopt_key(args, settings: Settings) -> int:
     except audit.AuditBroken as error:
         print(f"offboard-bot audit adopt-key: {error.message}", file=sys.stderr)
         return 1
-    if done.seq is None:
-        print("nothing to do: the audit log already ends in a row sealed with OFFBOARD_AUDIT_KEY "
-              "(`offboard-bot audit verify` checks the whole log)")
-    elif done.accepted is not None:
-        first, last = done.accepted
-        print(f"accepted the plain rows {first} to {last}: row {done.seq} (audit.key_in_use) names them and is "
-              "sealed with OFFBOARD_AUDIT_KEY; the bot can write to the log again")
-    elif done.rows_before:
-        print(f"adopted the key: row {done.seq} (audit.key_in_use) is sealed with OFFBOARD_AUDIT_KEY and vouches "
-              f"for the {done.rows_before} plain rows before it; every row from now on is sealed")
-    else:
-        print(f"sealed the empty audit log: row {done.seq} (audit.key_in_use) is sealed with OFFBOARD_AUDIT_KEY")
+    print(audit_words.adopted(done))
     return 0
 
 
 def _audit_export(args, settings: Settings) -> int:
-    from storage import audit
+    from storage import audit, audit_words
 
     engine = _engine(settings)
     try:
         if args.output:
             with args.output.open("w", encoding="utf-8", newline="") as out:
                 count = audit.export(engine, out, fmt=args.format)
-            print(f"wrote {count} audit rows to {args.output}", file=sys.stderr)
+            print(audit_words.exported(count, args.output), file=sys.stderr)
         else:
             audit.export(engine, sys.stdout, fmt=args.format)
     except audit.AuditBroken as error:
