@@ -12,7 +12,7 @@ from bot.console.eightbyeight import mapping
 from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
 from tests.app.conftest import App, serve
-from tests.console.test_eightbyeight_console import console_for, seed
+from tests.console.eightbyeight.test_console import console_for, seed
 from tests.fake_eightbyeight import FakeEightByEight
 
 
