@@ -318,7 +318,7 @@ class ConsoleHttp:
             if failure.response is not None and policy.cite_failures:
                 cite = {"status": failure.response.status_code,
                         "response_id": self.dialect.response_id(failure.response)}
-            raise ConsoleUnavailable(self.dialect.gave_up(failure, failures), **cite)
+            raise ConsoleUnavailable(self.dialect.gave_up(failure, failures), **cite) from None
         why = failure.reason if failure.response is None else f"answered {failure.response.status_code}"
         log.info("%s %s: %s; trying again in %.1f s", self.dialect.backend, call.operation, why, wait)
 
