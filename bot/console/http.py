@@ -58,8 +58,7 @@ class Call:
     method: str
     path: str  # relative to the base URL; its first segment names the call in metrics ("DELETE users")
     doing: object  # what the call is for, in words ("delete user jdoe"); str() is taken when a message is written
-    change: bool = False  # changes something: the lease is checked first, and it is never repeated once it may
-    # have arrived
+    change: bool = False  # a change: the lease is checked before it goes; never repeated once it may have arrived
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, Any] | None = None
     body: Any = None  # sent as JSON when not None
@@ -82,7 +81,17 @@ class RetryAfter:
 
 @dataclass(frozen=True)
 class Policy:
-    """Where consoles differ in how failures are repeated. Each backend builds one."""
+    """Where consoles differ in how failures are repeated. Each backend builds one:
+
+                    8x8 (eightbyeight.client.policy)         SCIM (scim.client.policy)
+    tries           4                                        retries + 1 (3)
+    pause           exponential with full jitter             linear, 0.5 s times n
+    retried         408 500 502 503 504 (reads)              any 5xx but 501 (reads)
+    doubtful        408 500 502 504 (429 and 503: not taken) any 5xx but 501
+    429             6 on their own budget, shared Throttle   a failed try like any other
+    Retry-After     1 s to 2 min; none: 1 s, unreadable: 5 s as given (none: the pause); over 30 s gives up
+    cite_failures   no (the status is in the words)          yes
+    """
 
     tries: int  # sends of one request before giving up on failures (a 429 is one, unless `throttled` is set)
     pause: Callable[[int], float]  # seconds to wait after the n-th failure (n from 1)

@@ -14,7 +14,6 @@ operation-api-v1.yaml describe it, over the console HTTP policy (bot.console.htt
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 import urllib.parse
@@ -36,8 +35,6 @@ from bot.errors import (
     UserGone,
 )
 from bot.ports import ConsoleCall
-
-log = logging.getLogger(__name__)
 
 USERS_MEDIA_TYPE = "application/vnd.users.v1+json"
 OPERATIONS_MEDIA_TYPE = "application/vnd.operations.v1+json"
