@@ -45,7 +45,7 @@ from storage.models import AuditRow
 from storage.request_store import RequestStore
 from tests.app import conftest as app_conftest
 from tests.app.conftest import App, serve
-from tests.console.test_eightbyeight_console import console_for, seed
+from tests.console.eightbyeight.test_console import console_for, seed
 from tests.fake_eightbyeight import FakeEightByEight
 
 SECRETS = {

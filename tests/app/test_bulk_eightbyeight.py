@@ -15,7 +15,7 @@ from bot.console.eightbyeight.limits import ApiLimits
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import TargetOutcome
 from tests.app.conftest import App, U, serve
-from tests.console.test_eightbyeight_console import console_for, seed
+from tests.console.eightbyeight.test_console import console_for, seed
 from tests.fake_eightbyeight import FakeEightByEight, Limits, make_user
 
 USERS = 40

@@ -13,7 +13,7 @@ from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
 from bot.domain.notes import Note, Why
 from tests.app.conftest import App, serve
-from tests.console.test_eightbyeight_console import console_for, seed
+from tests.console.eightbyeight.test_console import console_for, seed
 from tests.fake_eightbyeight import FakeEightByEight
 
 

@@ -33,8 +33,8 @@ from bot.shell.fake_slack import EventKind, SlackEvent
 from storage import audit
 from tests.app.conftest import App, serve, serve_local
 from tests.conftest import POSTGRES_URL
-from tests.console.test_eightbyeight_console import console_for, seed
-from tests.console.test_scim_console import Proxy
+from tests.console.eightbyeight.test_console import console_for, seed
+from tests.console.scim.test_console import Proxy
 from tests.fake_eightbyeight import FakeEightByEight
 
 DONE, FAILED = RequestState.DONE, RequestState.FAILED

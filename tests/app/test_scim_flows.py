@@ -12,7 +12,7 @@ from bot.console.scim import ScimConsole
 from bot.domain.lifecycle import RequestState
 from bot.domain.notes import Note, Why
 from tests.app.conftest import App, serve
-from tests.console.test_scim_console import Proxy
+from tests.console.scim.test_console import Proxy
 from tests.scim_server import SeededScim
 
 

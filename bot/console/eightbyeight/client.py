@@ -1,20 +1,19 @@
 """An HTTP client for the 8x8 Administration API, speaking it exactly as user-api-v1.yaml and
-operation-api-v1.yaml describe it.
+operation-api-v1.yaml describe it, over the console HTTP policy (bot.console.http).
 
 - `x-api-key` on every call; the versioned media types (`application/vnd.users.v1+json` for users,
   `application/vnd.operations.v1+json` for operations) in Accept and Content-Type.
 - Every PUT and DELETE answers 202 with an operation; the client polls `/operations/{id}` with a
   bounded backoff until COMPLETED or FAILED. A 202 is never taken as success.
 - Limits are kept by a shared `Throttle`; a 429 makes every caller wait `Retry-After`.
-- Only requests that are safe to repeat are repeated: reads on 5xx, 408 and lost answers; any request
-  when nothing was sent (connection refused) or on 429. A mutation whose answer was lost raises
-  `OutcomeUnknown` for the caller to reconcile by reading, never a blind repeat.
+- How the policy is set for 8x8 (`policy`): four tries with exponential full-jitter backoff; reads repeated on
+  408, 500, 502, 503 and 504; up to six 429s tolerated on a budget of their own. A change answered 408, 500,
+  502 or 504 may have been taken (OutcomeUnknown, reconciled by reading); one answered 429 or 503 was not
+  (ConsoleUnavailable: the console adapter may send it again after a read).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import random
 import time
 import urllib.parse
@@ -24,9 +23,8 @@ from typing import Any
 
 import httpx
 
-from bot.ambient import ensure_lease_held
 from bot.console.eightbyeight.limits import Throttle
-from bot.console.retry_after import retry_after_seconds
+from bot.console.http import Call, ConsoleHttp, Failure, Policy, RetryAfter
 from bot.errors import (
     AccessDenied,
     ConsoleError,
@@ -37,8 +35,6 @@ from bot.errors import (
     UserGone,
 )
 from bot.ports import ConsoleCall
-
-log = logging.getLogger(__name__)
 
 USERS_MEDIA_TYPE = "application/vnd.users.v1+json"
 OPERATIONS_MEDIA_TYPE = "application/vnd.operations.v1+json"
@@ -61,6 +57,14 @@ class Backoff:
         return random.uniform(0, min(self.cap, self.first * 2 ** attempt))
 
 
+def policy(backoff: Backoff) -> Policy:
+    """The console HTTP policy as the 8x8 API needs it."""
+    return Policy(tries=backoff.attempts, pause=backoff.delay, retried=RETRYABLE_STATUSES,
+                  doubtful=RETRYABLE_STATUSES - NOT_TAKEN_STATUSES, throttled=backoff.max_throttled,
+                  retry_after=RetryAfter(missing=1.0, unreadable=5.0, shortest=1.0, longest=120.0),
+                  cite_failures=False)
+
+
 @dataclass(frozen=True)
 class Polling:
     """How operations are polled: first after `first` seconds, then doubling up to `cap`, for `timeout`."""
@@ -78,33 +82,39 @@ class EightByEightClient:
                  backoff: Backoff | None = None, polling: Polling | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  on_call: Callable[[ConsoleCall], None] | None = None) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/") + "/", headers={"x-api-key": api_key},
-                                  transport=transport, timeout=timeout)
         self.throttle = throttle or Throttle()
-        self._backoff = backoff or Backoff()
+        self._wire = ConsoleHttp(
+            httpx.Client(base_url=base_url.rstrip("/") + "/", headers={"x-api-key": api_key}, transport=transport,
+                         timeout=timeout),
+            policy=policy(backoff or Backoff()), dialect=EightByEightDialect(), pacer=self.throttle, sleep=sleep,
+            on_call=on_call)
         self._polling = polling or Polling()
         self._sleep = sleep
-        self.calls = 0  # HTTP requests sent, retries and polls included (for check and benchmarks)
-        self._on_call = on_call  # told of every HTTP request (metrics)
 
     @property
     def base_url(self) -> str:
-        return str(self._http.base_url).rstrip("/")
+        return self._wire.base_url
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent, retries and polls included (for check and benchmarks)."""
+        return self._wire.calls
 
     def __repr__(self) -> str:  # never show the key
         return f"EightByEightClient({self.base_url})"
 
     def close(self) -> None:
-        self._http.close()
+        self._wire.close()
 
     # -- reads ---------------------------------------------------------------------------------------
 
     def get_user(self, user_id: str) -> dict[str, Any] | None:
         """Return the user object, or None when there is no such user."""
-        response = self._send("GET", f"users/{_segment(user_id)}", accept=USERS_MEDIA_TYPE, safe=True)
+        call = _read(f"users/{_segment(user_id)}", f"read user {user_id}")
+        response = self._wire.send(call)
         if response.status_code == 404:
             return None
-        return self._json(response, doing=f"read user {user_id}")
+        return self._json(response, call)
 
     def list_users(self, *, filter: str | None = None, sort: str | None = None, page_size: int = 100,
                    max_pages: int | None = None) -> Iterator[dict[str, Any]]:
@@ -116,8 +126,8 @@ class EightByEightClient:
             params["sort"] = sort
         pages = 0
         while True:
-            response = self._send("GET", "users", accept=USERS_MEDIA_TYPE, params=params, safe=True)
-            page = self._json(response, doing="list users")
+            call = _read("users", "list users", params=params)
+            page = self._json(self._wire.send(call), call)
             yield from page.get("data") or ()
             pages += 1
             pagination = page.get("pagination") or {}
@@ -130,29 +140,26 @@ class EightByEightClient:
 
     def put_user(self, user_id: str, body: dict[str, Any], *, doing: str) -> dict[str, Any]:
         """Replace the whole user and wait for the operation to finish; return the finished operation."""
+        call = Call("PUT", f"users/{_segment(user_id)}", doing, change=True, body=body,
+                    headers={"Accept": USERS_MEDIA_TYPE, "Content-Type": USERS_MEDIA_TYPE})
         with self.throttle.operation():
-            response = self._send("PUT", f"users/{_segment(user_id)}", accept=USERS_MEDIA_TYPE,
-                                  content_type=USERS_MEDIA_TYPE, body=body, safe=False)
-            return self._finish(response, doing=doing, user_id=user_id)
+            return self._finish(self._wire.send(call), call, user_id=user_id)
 
     def delete_user(self, user_id: str, *, doing: str) -> dict[str, Any]:
         """Delete the user and wait for the operation to finish; return the finished operation."""
+        call = Call("DELETE", f"users/{_segment(user_id)}", doing, change=True, headers={"Accept": USERS_MEDIA_TYPE})
         with self.throttle.operation():
-            response = self._send("DELETE", f"users/{_segment(user_id)}", accept=USERS_MEDIA_TYPE, safe=False)
-            return self._finish(response, doing=doing, user_id=user_id)
+            return self._finish(self._wire.send(call), call, user_id=user_id)
 
-    def _finish(self, response: httpx.Response, *, doing: str, user_id: str) -> dict[str, Any]:
+    def _finish(self, response: httpx.Response, call: Call, *, user_id: str) -> dict[str, Any]:
+        """Follow the operation a change answered with. The policy raised already for an answer that leaves the
+        change in doubt; any other answer but 202 means the change was not made."""
         if response.status_code == 404:
             raise UserGone(user_id, response_id=_response_id(response))
         if response.status_code != 202:
-            error = _error(response, doing=doing)
-            if isinstance(error, ConsoleUnavailable) and response.status_code not in NOT_TAKEN_STATUSES:
-                # 408, 500, 502, 504: the console may have taken the change before it failed to answer
-                raise OutcomeUnknown(f"{error.message}; the change may or may not have been made",
-                                     status=error.status, response_id=error.response_id)
-            raise error
-        operation = self._json(response, doing=doing)
-        return self._await(operation, doing=doing, response_id=_response_id(response))
+            raise self._wire.error(response, call)
+        operation = self._json(response, call)
+        return self._await(operation, doing=str(call.doing), response_id=_response_id(response))
 
     def _await(self, operation: dict[str, Any], *, doing: str, response_id: str | None) -> dict[str, Any]:
         """Poll an operation until it is COMPLETED (return it) or FAILED (raise); a 202 is not success."""
@@ -174,83 +181,76 @@ class EightByEightClient:
                                      response_id=response_id)
             self._sleep(pause)
             pause = min(self._polling.cap, pause * 2)
+            call = Call("GET", f"operations/{_segment(operation_id)}", f"follow operation {operation_id}",
+                        headers={"Accept": OPERATIONS_MEDIA_TYPE})
             try:
-                response = self._send("GET", f"operations/{_segment(operation_id)}", accept=OPERATIONS_MEDIA_TYPE,
-                                      safe=True)
-                operation = self._json(response, doing=f"follow operation {operation_id}")
+                operation = self._json(self._wire.send(call), call)
             except ConsoleError as error:
                 raise OutcomeUnknown(f"lost track of the console's operation to {doing} ({error.message})",
                                      response_id=error.response_id or response_id) from None
 
-    # -- the wire ------------------------------------------------------------------------------------
-
-    def _send(self, method: str, path: str, *, accept: str, content_type: str | None = None,
-              body: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
-              safe: bool) -> httpx.Response:
-        """Send one request within the limits, repeating it only where that is safe."""
-        headers = {"Accept": accept}
-        if content_type:
-            headers["Content-Type"] = content_type
-        content = None if body is None else json.dumps(body).encode()
-        failures = throttled = 0
-        while True:
-            ticket = self.throttle.acquire()
-            if not safe:
-                ensure_lease_held(f"{method} {path}")  # after the wait for a slot: the lease may be gone
-            self.calls += 1
-            started = time.monotonic()
-            try:
-                response = self._http.request(method, path, headers=headers, params=params, content=content)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-                self._observe(method, path, started, None, error)
-                self.throttle.answered(ticket)
-                reason = f"could not connect to the 8x8 API ({type(error).__name__})"  # nothing was sent
-            except httpx.TransportError as error:
-                self._observe(method, path, started, None, error)
-                self.throttle.answered(ticket)
-                if not safe:
-                    raise OutcomeUnknown(f"the 8x8 API's answer was lost ({type(error).__name__}); "
-                                         "the change may or may not have been made") from None
-                reason = f"the 8x8 API's answer was lost ({type(error).__name__})"
-            else:
-                self._observe(method, path, started, response.status_code, None)
-                self.throttle.answered(ticket)
-                if response.status_code == 429 and throttled < self._backoff.max_throttled:
-                    throttled += 1
-                    wait = _retry_after(response)
-                    log.warning("8x8 API answered 429; every caller waits %.1f s", wait)
-                    self.throttle.pause(wait)
-                    continue
-                if response.status_code not in RETRYABLE_STATUSES or not safe:
-                    return response
-                reason = f"the 8x8 API answered {response.status_code}"  # a read, or nothing was processed
-            failures += 1
-            if failures >= self._backoff.attempts:
-                raise ConsoleUnavailable(f"{reason}, {failures} times in a row. Nothing was changed; try again later")
-            delay = self._backoff.delay(failures)
-            log.info("%s %s: %s; trying again in %.1f s", method, path.split("/")[0], reason, delay)
-            self._sleep(delay)
-
-    def _observe(self, method: str, path: str, started: float, status: int | None,
-                 error: Exception | None) -> None:
-        if self._on_call is not None:
-            self._on_call(ConsoleCall(backend="8x8", operation=f"{method} {path.split('/')[0]}", status=status,
-                                      seconds=time.monotonic() - started,
-                                      error=type(error).__name__ if error else None))
-
-    @staticmethod
-    def _json(response: httpx.Response, *, doing: str) -> dict[str, Any]:
+    def _json(self, response: httpx.Response, call: Call) -> dict[str, Any]:
+        """The answer's JSON object; a failed answer raises as the policy maps it, an unreadable one
+        ConsoleUnavailable."""
         if not response.is_success:
-            raise _error(response, doing=doing)
+            raise self._wire.error(response, call)
         try:
             data = response.json()
         except ValueError:
-            raise ConsoleUnavailable(f"the 8x8 API answered with something other than JSON to {doing}",
+            raise ConsoleUnavailable(f"the 8x8 API answered with something other than JSON to {call.doing}",
                                      status=response.status_code, response_id=_response_id(response)) from None
         if not isinstance(data, dict):
-            raise ConsoleUnavailable(f"the 8x8 API answered {doing} with an unexpected shape",
+            raise ConsoleUnavailable(f"the 8x8 API answered {call.doing} with an unexpected shape",
                                      status=response.status_code, response_id=_response_id(response))
         return data
+
+
+class EightByEightDialect:
+    """How the 8x8 API says things: RFC 7807-like error bodies, X-Response-Id, and the words of every failure."""
+
+    backend = "8x8"
+
+    def response_id(self, response: httpx.Response) -> str | None:
+        return _response_id(response)
+
+    def says_unsupported(self, response: httpx.Response, call: Call) -> bool:
+        """405 or 501; some tenants answer a missing PUT with another status whose words say so."""
+        problem = _problem(response)
+        title, detail = _problem_text(problem)
+        return response.status_code in UNSUPPORTED_STATUSES or _says_unsupported(
+            f"{title} {detail} {_messages(problem)}")
+
+    def no_answer(self, error: httpx.TransportError, *, sent: bool) -> str:
+        if sent:
+            return f"the 8x8 API's answer was lost ({type(error).__name__})"
+        return f"could not connect to the 8x8 API ({type(error).__name__})"
+
+    def lost_change(self, reason: str, call: Call) -> str:
+        return f"{reason}; the change may or may not have been made"
+
+    def gave_up(self, failure: Failure, tries: int) -> str:
+        reason = failure.reason
+        if failure.response is not None:  # a read, or nothing was processed
+            reason = f"the 8x8 API answered {failure.response.status_code}"
+        return f"{reason}, {tries} times in a row. Nothing was changed; try again later"
+
+    def answer(self, kind: type[ConsoleError], response: httpx.Response, call: Call) -> str:
+        title, detail = _problem_text(_problem(response))
+        said = f"{response.status_code}: " + (": ".join(part for part in (title, detail) if part)
+                                               or response.reason_phrase)
+        if kind is AccessDenied:
+            return f"the 8x8 API refused the API key when asked to {call.doing} ({said})"
+        if kind is ConsoleUnsupported:
+            return f"the 8x8 API does not support this on your account ({said})"
+        if kind is OutcomeUnknown:
+            return f"the 8x8 API could not {call.doing} right now ({said}); the change may or may not have been made"
+        if kind is ConsoleUnavailable:
+            return f"the 8x8 API could not {call.doing} right now ({said})"
+        return f"the 8x8 API refused to {call.doing} ({said})"
+
+
+def _read(path: str, doing: str, *, params: dict[str, Any] | None = None) -> Call:
+    return Call("GET", path, doing, headers={"Accept": USERS_MEDIA_TYPE}, params=params)
 
 
 def _segment(value: str) -> str:
@@ -262,12 +262,11 @@ def _response_id(response: httpx.Response) -> str | None:
     return response.headers.get("x-response-id")
 
 
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds to wait, from Retry-After in seconds or as an HTTP date; between 1 s and 2 min."""
-    seconds = retry_after_seconds(response.headers.get("retry-after"))
-    if seconds is None:  # unreadable: wait a little longer; missing: a second
-        seconds = 5.0 if "retry-after" in response.headers else 1.0
-    return min(120.0, max(1.0, seconds))
+def _problem(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _messages(problem: Any) -> str:
@@ -284,31 +283,13 @@ def _problem_text(problem: Any) -> tuple[str, str]:
     return title, detail
 
 
-def _error(response: httpx.Response, *, doing: str) -> ConsoleError:
-    """Map a refused or failed answer to the error hierarchy, keeping the console's words and response id."""
-    try:
-        problem = response.json()
-    except ValueError:
-        problem = None
-    title, detail = _problem_text(problem)
-    said = ": ".join(part for part in (title, detail) if part) or response.reason_phrase
-    status = response.status_code
-    kwargs = {"status": status, "response_id": _response_id(response)}
-    if status in (401, 403):
-        return AccessDenied(f"the 8x8 API refused the API key when asked to {doing} ({status}: {said})", **kwargs)
-    if status in UNSUPPORTED_STATUSES or _says_unsupported(f"{title} {detail} {_messages(problem)}"):
-        return ConsoleUnsupported(f"the 8x8 API does not support this on your account ({status}: {said})", **kwargs)
-    if status == 429 or status in RETRYABLE_STATUSES:
-        return ConsoleUnavailable(f"the 8x8 API could not {doing} right now ({status}: {said})", **kwargs)
-    return ConsoleRejected(f"the 8x8 API refused to {doing} ({status}: {said})", **kwargs)
-
-
 def _says_unsupported(words: str) -> bool:
     """Some tenants answer a missing PUT with a 500 or a failed operation whose words say so."""
     return any(word in words.lower() for word in UNSUPPORTED_WORDS)
 
 
 def _operation_error(operation: dict[str, Any], *, doing: str, response_id: str | None) -> ConsoleError:
+    """A FAILED operation (not an HTTP answer: the 202 was fine) as the project's exception."""
     problem = operation.get("error") or {}
     title, detail = _problem_text(problem)
     said = ": ".join(part for part in (title, detail) if part) or "no reason given"
