@@ -12,9 +12,9 @@ from bot.domain.plan import build_plan
 from bot.domain.records import AuditEntry, TargetOutcome
 from bot.executor import Executor
 from bot.ports import NewRequest
+from bot.simulators.faulty_console import FaultyConsole
 from storage import audit
 from storage.request_store import RequestStore
-from tests.fakes import FaultyConsole
 
 JDOE = "u-1001"
 

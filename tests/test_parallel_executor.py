@@ -19,9 +19,9 @@ from bot.domain.records import AuditEntry, TargetOutcome
 from bot.errors import ConsoleRejected
 from bot.executor import Executor
 from bot.ports import NewRequest
+from bot.simulators.faulty_console import FaultyConsole
 from storage import audit
 from storage.request_store import RequestStore
-from tests.fakes import FaultyConsole
 
 USERS = 12
 

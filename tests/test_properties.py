@@ -20,7 +20,7 @@ from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
 from bot.domain.text import escape, quote
 from bot.errors import BadCommand
 from bot.ports import Home
-from bot.shell.fake_slack import block_problems, view_problems
+from bot.simulators.slack.blocks import block_problems, view_problems
 from bot.slack import blocks
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -26,12 +26,13 @@ from bot.domain.plan import build_plan
 from bot.domain.records import AuditEntry
 from bot.ports import NewRequest
 from bot.settings import DEMO_POLICY
-from bot.shell.demo import populate
-from bot.shell.fake_slack import FakeSlack
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.eightbyeight.users import make_user
+from bot.simulators.slack.demo import populate
+from bot.simulators.slack.fake import FakeSlack
 from storage import audit
 from storage.db import make_engine
 from storage.request_store import RequestStore
-from tests.fake_eightbyeight import FakeEightByEight, make_user
 from tests.processes import free_port, wait_for
 
 pytestmark = pytest.mark.postgres

@@ -20,10 +20,11 @@ from pydantic import SecretStr
 from bot.container import Container, build
 from bot.server import to_bolt_request
 from bot.settings import Settings
-from bot.shell.demo import DEMO_MEMBERS, HOME_CHANNEL, populate
-from bot.shell.fake_slack import FakeSlack, SlackEvent
 from bot.shell.render import render_event
-from bot.shell.workspace import Workspace
+from bot.simulators.slack.demo import DEMO_MEMBERS, HOME_CHANNEL, populate
+from bot.simulators.slack.fake import FakeSlack
+from bot.simulators.slack.model import SlackEvent
+from bot.simulators.workspace.driver import Workspace
 from bot.sweeper import start_sweeping
 from storage import migrate
 

@@ -11,9 +11,9 @@ import pytest
 from bot.console.eightbyeight import mapping
 from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
-from tests.app.conftest import App, serve
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.harness import App, serve
 from tests.console.test_eightbyeight_console import console_for, seed
-from tests.fake_eightbyeight import FakeEightByEight
 
 
 @pytest.fixture

@@ -29,13 +29,13 @@ from sqlalchemy import create_engine, text
 
 from bot.console.scim import ScimConsole
 from bot.domain.lifecycle import RequestState
-from bot.shell.fake_slack import EventKind, SlackEvent
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.harness import App, serve, serve_local
+from bot.simulators.slack.model import EventKind, SlackEvent
 from storage import audit
-from tests.app.conftest import App, serve, serve_local
 from tests.conftest import POSTGRES_URL
 from tests.console.test_eightbyeight_console import console_for, seed
 from tests.console.test_scim_console import Proxy
-from tests.fake_eightbyeight import FakeEightByEight
 
 DONE, FAILED = RequestState.DONE, RequestState.FAILED
 TIMEOUT = 0.5  # the 8x8 client's timeout in these tests; a "slow" answer takes twice as long

@@ -10,7 +10,7 @@ import pytest
 
 from bot.console.scim import ScimConsole
 from bot.domain.lifecycle import RequestState
-from tests.app.conftest import App, serve
+from bot.simulators.harness import App, serve
 from tests.console.test_scim_console import Proxy
 from tests.scim_server import SeededScim
 
