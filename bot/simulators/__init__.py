@@ -7,7 +7,7 @@ The shell (`offboard-bot shell`), the tests and the benchmarks all use them; pro
 - workspace/: the driver that acts as Slack's servers toward the app: signed slash commands, clicks, modal
   submissions (Workspace);
 - socket_mode.py: a fake Socket Mode server (FakeSocketMode);
-- eightbyeight/: a fake 8x8 Administration API (FakeEightByEight);
+- eightbyeight/: a fake 8x8 Administration API (FakeEightByEight), and its demo directory (eightbyeight/demo.py);
 - faulty_console.py: a local console with scheduled faults (FaultyConsole);
 - simultaneous.py: run calls at the same instant (run_together);
 - live_server.py: uvicorn serving an ASGI app on a loopback port, in a thread (LiveServer);

@@ -7,5 +7,6 @@
 - state.py, rate_limits.py, operations.py, api.py: the records, the rate windows, the asynchronous operations
   and the endpoints;
 - http.py: the server;
-- fake.py: `FakeEightByEight`, the one object tests and the benchmarks use.
+- fake.py: `FakeEightByEight`, the one object tests, the shell and the benchmarks use;
+- demo.py: the demo directory (the local console's demo users) as 8x8 users.
 """
