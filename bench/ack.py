@@ -8,7 +8,7 @@ This process serves two apps on loopback ports, each in its own uvicorn thread, 
 - bare: a slack_bolt App with the same signing secret, the same listener pool size and the same ASGI
   wrapper (create_asgi_app), whose `/offboard` and Approve listeners only call ack().
 
-A child process plays Slack: it runs the FakeSlack (bot/shell/fake_slack.py) that serves the bot's Web
+A child process plays Slack: it runs the FakeSlack (bot/simulators/slack/) that serves the bot's Web
 API calls and response URLs, and the client, which sends signed requests `--concurrency` at a time and
 times each one. Keeping Slack's side out of the apps' process keeps its work off their GIL, as it is in
 production. Both apps get the same request bodies: `/offboard` commands (help, list, status of a draft,
@@ -65,9 +65,9 @@ from bot.container import Container, build
 from bot.domain.lifecycle import RequestState
 from bot.server import create_asgi_app
 from bot.settings import DEMO_POLICY, load_settings
-from bot.shell.demo import HOME_CHANNEL, populate
-from bot.shell.fake_slack import FakeSlack
-from bot.shell.live_server import LiveServer
+from bot.simulators.live_server import LiveServer
+from bot.simulators.slack.demo import HOME_CHANNEL, populate
+from bot.simulators.slack.fake import FakeSlack
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.values import RequestRef
 from storage import migrate

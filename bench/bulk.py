@@ -1,6 +1,6 @@
 """How fast the bot deletes many users from 8x8 within the API's rate limit, next to an admin's plain loop.
 
-Two runs in this one process, against one fake 8x8 Administration API server (tests/fake_eightbyeight.py:
+Two runs in this one process, against one fake 8x8 Administration API server (bot/simulators/eightbyeight/:
 stateful, asynchronous operations, and it answers 429 when a rate window or the operation limit is full).
 The server adds `--latency` to every answer and finishes each PUT/DELETE operation `--operation-delay`
 seconds after accepting it. Its limits are scaled up from 8x8's published 100 requests a minute and 20 per
@@ -10,7 +10,7 @@ Every user has a license and an extension with a phone number, so each delete is
 then "delete" (a DELETE), each an operation that is polled until it completes.
 
 - bot: the real app (bot.container.build with OFFBOARD_CONSOLE=8x8, Bolt behind uvicorn, SQLite, the demo
-  policy), a fake Slack Web API (bot/shell/fake_slack.py), and signed Slack requests (bot/shell/workspace.py):
+  policy), a fake Slack Web API (bot/simulators/slack/), and signed Slack requests (bot/simulators/workspace/):
   alice types `/offboard delete u001 ... uN --reason bench`, presses "Request approval", bob and dana press
   "Approve" (the demo policy wants two approvers for a delete of more than 10 users, one below). The run is
   timed from the click that starts it to the request's DONE or FAILED state. OFFBOARD_WORKERS (`--workers`)
@@ -72,22 +72,20 @@ from bot.container import Container, build
 from bot.errors import ConfigurationError
 from bot.server import create_asgi_app
 from bot.settings import DEMO_POLICY, load_settings
-from bot.shell.demo import HOME_CHANNEL, populate
-from bot.shell.fake_slack import FakeSlack
-from bot.shell.live_server import LiveServer
-from bot.shell.workspace import Delivery, Workspace
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.eightbyeight.model import Limits, Recorded
+from bot.simulators.eightbyeight.users import make_user
+from bot.simulators.live_server import LiveServer
+from bot.simulators.slack.demo import HOME_CHANNEL, populate
+from bot.simulators.slack.fake import FakeSlack
+from bot.simulators.workspace.driver import Delivery, Workspace
+from bot.slack.messages.notes import target_text
 from storage import migrate
 from storage.db import session
 from storage.models import RequestRow
 
-REPO = Path(__file__).resolve().parent.parent  # the fake 8x8 server lives in tests/, which is not installed
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.fake_eightbyeight import FakeEightByEight, Limits, Recorded, make_user  # noqa: E402
-
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
-ALICE = "U0ALICE"  # the demo admin who asks (bot/shell/demo.py, bot/demo_policy.toml) ...
+ALICE = "U0ALICE"  # the demo admin who asks (bot/simulators/slack/demo.py, bot/demo_policy.toml) ...
 APPROVERS = ("U0BOB", "U0DANA")  # ... and the ones who approve
 FINAL_STATES = ("done", "failed")
 STATE_POLL = 0.1  # seconds between looks at the request's state while it runs
@@ -304,7 +302,7 @@ def outcome_notes(app: BotApp, request_id: str) -> list[str]:
     outcomes = Counter(target.outcome.value for target in request.targets)
     notes = [f"bot request {request_id}: " + ", ".join(f"{count} {name}" for name, count in outcomes.items())]
     for target in [t for t in request.targets if t.outcome.value != "done"][:3]:
-        notes.append(f"  {target.plan.username}: {target.outcome.value}: {target.detail}")
+        notes.append(f"  {target.plan.username}: {target.outcome.value}: {target_text(request.action, target)}")
     return notes
 
 

@@ -1,15 +1,15 @@
 """A soak run: a few hundred (or thousand) mixed requests with random faults through the real app, then the count
 of what must never happen.
 
-Everything is driven as in the end-to-end tests: the real Bolt app behind uvicorn (tests/app/conftest.py `serve`,
-as `serve_local` builds it: SQLite, the demo policy, a ManualClock), the local console wrapped in
-tests/fakes.py FaultyConsole, the stateful FakeSlack, and signed HTTP requests for every command and click. The
-mix (deletes of 1 to 3 users and a few bulk ones approved by bob or dana, deactivations, reactivations and
-renames confirmed by the asker, scheduled runs and staged deletes that the sweeper starts once the clock is moved
-on; some rejected, cancelled or left to expire) and the faults (console operations refused or unreachable,
-answers lost after the change landed, reads failing, the command's look-up failing, Slack chat.update /
-chat.postMessage failing or answering 429, a RuntimeError in the console adapter that a later sweep resumes) are
-drawn from --seed; tests/soak.py describes both, and the checks.
+Everything is driven as in the end-to-end tests: the real Bolt app behind uvicorn (bot/simulators/harness.py
+`serve`, as `serve_local` builds it: SQLite, the demo policy, a ManualClock), the local console wrapped in
+bot/simulators/faulty_console.py FaultyConsole, the stateful FakeSlack, and signed HTTP requests for every command
+and click. The mix (deletes of 1 to 3 users and a few bulk ones approved by bob or dana, deactivations,
+reactivations and renames confirmed by the asker, scheduled runs and staged deletes that the sweeper starts once
+the clock is moved on; some rejected, cancelled or left to expire) and the faults (console operations refused or
+unreachable, answers lost after the change landed, reads failing, the command's look-up failing, Slack
+chat.update / chat.postMessage failing or answering 429, a RuntimeError in the console adapter that a later sweep
+resumes) are drawn from --seed; bot/simulators/soak/ describes both, and the checks.
 
 Printed: requests, faults injected (by kind), then the figures that must be 0: lost operations (a step or target
 recorded done whose operation is not in the console's log, or whose effect is not in the console), duplicated
@@ -35,15 +35,10 @@ import argparse
 import os
 import platform
 import sys
-from pathlib import Path
 
 from tally import quiet_logging  # bench/tally.py, next to this script
 
-REPO = Path(__file__).resolve().parent.parent  # the driver and the fakes live in tests/, which is not installed
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.soak import run_soak  # noqa: E402
+from bot.simulators.soak.run import run_soak
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
 
     shell = commands.add_parser("shell", help="try the bot in a simulated Slack workspace (no credentials)")
     shell.add_argument("--data-dir", type=Path, help="keep the demo's databases here (default: a fresh temp dir)")
+    # bot.shell.consoles.CONSOLES, spelled out: importing it would load the simulators for every command
+    shell.add_argument("--console", choices=("local", "8x8", "8x8-without-put"), default="local",
+                       help="the demo console: the local directory (default), a simulated 8x8 Administration API "
+                            "on this machine, or one without PUT, where changes become manual steps")
     shell.set_defaults(run=_shell)
 
     commands.add_parser("serve", help="serve a real Slack workspace (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
@@ -232,4 +236,4 @@ def _check(_args, settings: Settings) -> int:
 def _shell(args, settings: Settings) -> int:
     from bot.shell.repl import run_shell
 
-    return run_shell(settings, data_dir=args.data_dir, stdin=sys.stdin, stdout=sys.stdout)
+    return run_shell(settings, data_dir=args.data_dir, stdin=sys.stdin, stdout=sys.stdout, console=args.console)

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, create_engine, text
 from bot.clock import ManualClock
 from bot.policy import Policy, load_policy
 from bot.settings import DEMO_POLICY
+from bot.simulators.eightbyeight.fake import FakeEightByEight
 from storage import migrate
 from storage.db import make_engine
-from tests.fake_eightbyeight import FakeEightByEight
 
 POSTGRES_URL = os.environ.get("OFFBOARD_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("OFFBOARD_REQUIRE_SERVICES") == "1"

@@ -49,7 +49,7 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 if TYPE_CHECKING:
-    from tests.fake_eightbyeight import Recorded
+    from bot.simulators.eightbyeight.model import Recorded
 
 SPECS_ENV = "OFFBOARD_8X8_SPECS"
 SPEC_SERVER = "https://api.8x8.com/admin-provisioning"

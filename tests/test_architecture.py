@@ -1,6 +1,7 @@
 """The house's rules, read from the code: who imports whom (layers, no cycles), the domain stays plain, the
 service stays away from Slack, HTTP and SQL and says no sentence, handlers never reach the database or the
-console, one way into execution, and rooms a person can read (module and function sizes)."""
+console, production code never reaches the simulators and the benchmarks never reach the tests, one way into
+execution, and rooms a person can read (module and function sizes)."""
 
 from __future__ import annotations
 
@@ -151,6 +152,27 @@ def test_slack_ids_are_never_typed_twice():
         text = path.read_text(encoding="utf-8")
         for value in [*ActionId, *CallbackId]:
             assert f'"{value.value}"' not in text, f"{path.relative_to(ROOT)} spells out {value.value}"
+
+
+@pytest.mark.parametrize("path", _modules("bench"), ids=lambda p: p.name)
+def test_benchmarks_never_import_the_tests(path):
+    assert not any(_top(name) == "tests" for name in _imports(path)), "bench/ imports from bot.simulators, not tests/"
+
+
+def _production_modules() -> list[Path]:
+    outside = (ROOT / "bot" / "simulators", ROOT / "bot" / "shell")
+    return [path for path in _modules("bot", "handlers", "storage") if not path.is_relative_to(outside[0])
+            and not path.is_relative_to(outside[1])]
+
+
+@pytest.mark.parametrize("path", _production_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_production_code_never_imports_the_simulators(path):
+    """Only the shell, the simulators themselves, the tests and the benchmarks use bot.simulators."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = _imports(path) | {f"{node.module}.{alias.name}" for node in ast.walk(tree)
+                              if isinstance(node, ast.ImportFrom) and node.module for alias in node.names}
+    for name in names:
+        assert name != "bot.simulators" and not name.startswith("bot.simulators."), name
 
 
 # -- rooms a person can read ------------------------------------------------------------------------------

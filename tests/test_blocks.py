@@ -13,7 +13,7 @@ from bot.domain.plan import build_plan
 from bot.domain.problems import Problem, ProblemKind
 from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
 from bot.domain.schedule import GRACE_FIELD, RETAIN_FIELD, RUN_AT_FIELD
-from bot.shell.workspace import client_side_problems, state_values
+from bot.simulators.workspace.inputs import client_side_problems, state_values
 from bot.slack import blocks
 from bot.slack.blocks.kit import sections
 from bot.slack.ids import ActionId, BlockId, CallbackId
@@ -265,7 +265,7 @@ def _bulk(state: RequestState, count: int = 500) -> OffboardRequest:
 
 
 def test_every_message_of_a_500_user_request_stays_inside_block_kit_limits():
-    from bot.shell.fake_slack import block_problems
+    from bot.simulators.slack.blocks import block_problems
 
     for message in (blocks.preview(_bulk(RequestState.DRAFT)),
                     blocks.approval_message(_bulk(RequestState.AWAITING_APPROVAL)),

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from bot.settings import DEMO_POLICY
-from bot.shell.demo import populate
-from bot.shell.fake_slack import FakeSlack
-from bot.shell.workspace import Workspace
+from bot.simulators.slack.demo import populate
+from bot.simulators.slack.fake import FakeSlack
+from bot.simulators.workspace.driver import Workspace
 from tests.processes import delete_jdoe_with_approval, free_port, wait_for
 
 SECRET = "cli-test-signing-secret-6f1c2d"

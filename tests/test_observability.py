@@ -20,10 +20,11 @@ from bot.console.eightbyeight.client import Backoff, EightByEightClient
 from bot.console.scim import ScimConsole
 from bot.domain.lifecycle import RequestState
 from bot.metrics import PrometheusMetrics
-from bot.shell.demo import populate
-from bot.shell.fake_slack import FakeSlack
-from tests.app.conftest import SIGNING_SECRET, App, serve, serve_local
-from tests.fake_eightbyeight import FakeEightByEight, make_user
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.eightbyeight.users import make_user
+from bot.simulators.harness import SIGNING_SECRET, App, serve, serve_local
+from bot.simulators.slack.demo import populate
+from bot.simulators.slack.fake import FakeSlack
 
 BOT_TOKEN = "xoxb-1111111111-2222222222-observabilitytokenvalue"
 Samples = dict[tuple[str, frozenset], float]

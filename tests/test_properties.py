@@ -21,7 +21,7 @@ from bot.domain.problems import Problem, ProblemKind
 from bot.domain.records import Approval, OffboardRequest, Target, TargetOutcome
 from bot.errors import BadCommand
 from bot.ports import Home
-from bot.shell.fake_slack import block_problems, view_problems
+from bot.simulators.slack.blocks import block_problems, view_problems
 from bot.slack import blocks
 from bot.slack.markup import escape
 from handlers.parsing import command_from_form, parse_command, parse_user_ref

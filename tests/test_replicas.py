@@ -26,12 +26,13 @@ from bot.domain.plan import build_plan
 from bot.domain.records import AuditEntry
 from bot.ports import NewRequest
 from bot.settings import DEMO_POLICY
-from bot.shell.demo import populate
-from bot.shell.fake_slack import FakeSlack
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.eightbyeight.users import make_user
+from bot.simulators.slack.demo import populate
+from bot.simulators.slack.fake import FakeSlack
 from storage import audit
 from storage.db import make_engine
 from storage.request_store import RequestStore
-from tests.fake_eightbyeight import FakeEightByEight, make_user
 from tests.moves import transition
 from tests.processes import free_port, wait_for
 
@@ -165,7 +166,7 @@ def test_a_replica_killed_mid_run_is_taken_over_without_repeating_anything(tmp_p
         wait_for(lambda: _all_finished(store, ["OB-KILLED01"]), 90, "the successor finishing the run")
 
         request = store.get("OB-KILLED01")
-        assert request.state is RequestState.DONE, [t.detail for t in request.targets]
+        assert request.state is RequestState.DONE, [t.note for t in request.targets]
         ids = [plan.user_id for plan in plans]
         logs = f"doomed:\n{first.log()[-4000:]}\nsuccessor:\n{second.log()[-4000:]}"
         assert Counter(fake.applied) == Counter([("UPDATE", i) for i in ids] + [("DELETE", i) for i in ids]), logs

@@ -37,16 +37,16 @@ from bot.domain.lifecycle import RequestState
 from bot.domain.records import AuditEntry
 from bot.errors import AccessDenied, ConfigurationError
 from bot.settings import DEMO_POLICY, load_settings
-from bot.shell.demo import populate
-from bot.shell.fake_slack import FakeSlack
+from bot.simulators import harness
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.harness import App, serve
+from bot.simulators.slack.demo import populate
+from bot.simulators.slack.fake import FakeSlack
 from storage import audit, migrate
 from storage.db import make_engine, session
 from storage.models import AuditRow
 from storage.request_store import RequestStore
-from tests.app import conftest as app_conftest
-from tests.app.conftest import App, serve
 from tests.console.eightbyeight.test_console import console_for, seed
-from tests.fake_eightbyeight import FakeEightByEight
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-SECRETBOT-7305918264-Qm4Zt8Lw2Xv6Kp9R",
@@ -281,8 +281,8 @@ def eightbyeight() -> Iterator[FakeEightByEight]:
 
 @pytest.fixture(autouse=True)
 def _sign_with_our_secret(monkeypatch) -> None:
-    """serve() configures the app with, and signs Slack's requests with, conftest's SIGNING_SECRET: use ours."""
-    monkeypatch.setattr(app_conftest, "SIGNING_SECRET", SIGNING_SECRET)
+    """serve() configures the app with, and signs Slack's requests with, the harness's SIGNING_SECRET: use ours."""
+    monkeypatch.setattr(harness, "SIGNING_SECRET", SIGNING_SECRET)
 
 
 # -- the flows --------------------------------------------------------------------------------------------

@@ -43,3 +43,43 @@ def test_shell_explains_unknown_input_and_keeps_going(tmp_path):
     assert "unknown command 'frob'" in result.stdout
     assert "no member 'nobody'" in result.stdout
     assert 'modal "Offboard users"' in result.stdout
+
+
+def _shell(tmp_path, script: str, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", "shell", "--data-dir", str(tmp_path), *options], input=script,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "OFFBOARD_LOG_LEVEL": "WARNING"})
+
+
+DELETE_JDOE = """\
+/offboard delete jdoe --reason left the company
+press Request approval
+as bob
+press Approve
+users
+quit
+"""
+
+
+def test_shell_on_the_simulated_8x8_deletes_through_its_api(tmp_path):
+    result = _shell(tmp_path, DELETE_JDOE, "--console", "8x8")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "simulated 8x8 Administration API at http://127.0.0.1:" in out
+    assert "Plan: Delete jdoe" in out and "X Series X4, +14155550101" in out  # read from the 8x8 user object
+    assert "`jdoe`: deleted successfully" in out
+    users = out.split("bob> users", 1)[1]
+    assert " msmith " in users and " jdoe " not in users  # the console's directory, read back from the simulator
+    assert "Traceback" not in out + result.stderr
+
+
+def test_shell_on_an_8x8_tenant_without_put_shows_the_manual_step(tmp_path):
+    result = _shell(tmp_path, DELETE_JDOE, "--console", "8x8-without-put")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "without PUT" in out
+    assert "In 8x8 Admin Console, open *Users*" in out and "[ Re-check ] [ Stop here ]" in out
+    assert "needs steps done by hand in the 8x8 console" in out
+    assert "deleted successfully" not in out
+    assert " jdoe " in out.split("bob> users", 1)[1]  # nothing was changed for it
+    assert "Traceback" not in out + result.stderr

@@ -3,7 +3,8 @@ fixed seed, through the real app; nothing may be lost, repeated or left stuck, a
 
 from __future__ import annotations
 
-from tests.soak import CONSOLE_FAULTS, SLACK_FAULTS, run_soak
+from bot.simulators.soak.plan import CONSOLE_FAULTS, SLACK_FAULTS
+from bot.simulators.soak.run import run_soak
 
 REQUESTS, SEED = 60, 20261102
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.shell.fake_slack import EventKind, SlackEvent
+from bot.simulators.slack.model import EventKind, SlackEvent
 
 NameFor = Callable[[str], str | None]
 INDENT = "  "

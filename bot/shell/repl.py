@@ -1,7 +1,8 @@
 """`offboard-bot shell`: the real app in a simulated Slack workspace, driven from the terminal.
 
 Everything the bot does goes through the same code as in production: signed payloads into the
-Bolt app, the Slack Web API (here a local fake), SQLite and the local demo console.
+Bolt app, the Slack Web API (here a local fake), SQLite, and the local demo console or, with
+`--console 8x8`, the 8x8 client against the simulated 8x8 Administration API (consoles.py).
 """
 
 from __future__ import annotations
@@ -20,20 +21,22 @@ from pydantic import SecretStr
 from bot.container import Container, build
 from bot.server import to_bolt_request
 from bot.settings import Settings
-from bot.shell.demo import DEMO_MEMBERS, HOME_CHANNEL, populate
-from bot.shell.fake_slack import FakeSlack, SlackEvent
+from bot.shell.consoles import ShellConsole, start_console
 from bot.shell.render import render_event
-from bot.shell.workspace import Workspace
+from bot.simulators.slack.demo import DEMO_MEMBERS, HOME_CHANNEL, populate
+from bot.simulators.slack.fake import FakeSlack
+from bot.simulators.slack.model import SlackEvent
+from bot.simulators.workspace.driver import Workspace
 from bot.sweeper import start_sweeping
 from storage import migrate
 
-BANNER = """offboard-bot shell: the real bot in a simulated Slack workspace (local demo console, SQLite).
+BANNER = """offboard-bot shell: the real bot in a simulated Slack workspace ({console}, SQLite).
 Members: {members}
 You are {current}. Commands:
   as <member>                      act as another member
   /offboard <text>                 run the slash command, e.g. /offboard delete jdoe --reason left
   press <label> [key=value ...]    press the newest button with that label (modal inputs as key=value)
-  users                            list the demo console's users
+  users                            list the console's users
   help                             show this again
   quit                             leave
 """
@@ -42,11 +45,13 @@ You are {current}. Commands:
 class Shell:
     """Reads lines, turns them into Slack actions, prints what the workspace shows."""
 
-    def __init__(self, container: Container, fake: FakeSlack, workspace: Workspace, out: TextIO) -> None:
+    def __init__(self, container: Container, fake: FakeSlack, workspace: Workspace, out: TextIO,
+                 console: ShellConsole) -> None:
         self.container = container
         self.fake = fake
         self.workspace = workspace
         self.out = out
+        self.console = console
         self.current = DEMO_MEMBERS[0]
         self._events: list[SlackEvent] = []
         self._lock = threading.Lock()
@@ -58,7 +63,7 @@ class Shell:
 
     def banner(self) -> str:
         members = ", ".join(f"{m.name} ({m.role})" for m in DEMO_MEMBERS)
-        return BANNER.format(members=members, current=self.current.name)
+        return BANNER.format(console=self.console.description, members=members, current=self.current.name)
 
     def prompt(self) -> str:
         return f"{self.current.name}> "
@@ -115,7 +120,7 @@ class Shell:
         self._settle(delivery.status)
 
     def _users(self, _rest: str) -> None:
-        for user in self.container.console.search_users(text="", limit=100):
+        for user in self.console.directory(self.container.console):
             licenses = ", ".join(user.licenses) or "no license"
             agent = " · Contact Center agent" if user.is_contact_center_agent else ""
             self._say(f"  {user.username:<18} {user.status.value:<8} {licenses}{agent}")
@@ -133,8 +138,9 @@ class Shell:
         print(text, file=self.out, flush=True)
 
 
-def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdout: TextIO) -> int:
-    """Run the shell until quit or end of input; return the exit code."""
+def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdout: TextIO,
+              console: str = "local") -> int:
+    """Run the shell until quit or end of input; return the exit code. `console` is one of consoles.CONSOLES."""
     with contextlib.ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="offboard-shell-")))
@@ -142,15 +148,15 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
         fake = FakeSlack(team_id="T0DEMO", team_domain="demo")
         populate(fake)
         stack.enter_context(fake)
+        chosen = start_console(console, data_dir=data_dir, stack=stack)
         signing_secret = secrets.token_hex(16)
         container = build(settings.model_copy(update={
             "slack_bot_token": SecretStr(fake.bot_token), "slack_signing_secret": SecretStr(signing_secret),
-            "slack_app_token": None, "slack_api_url": fake.api_url, "offboard_console": "local",
+            "slack_app_token": None, "slack_api_url": fake.api_url,
             "database_url": f"sqlite:///{data_dir / 'offboard.db'}", "offboard_policy": None,
-            "offboard_local_console": data_dir / "console.db",
             # Never the production audit key: rows sealed with it here could be swapped into production's log, and
             # a key that is not fit for sealing must not stop a newcomer's demo. The scratch log stays plain.
-            "offboard_audit_key": None,
+            "offboard_audit_key": None, **chosen.settings,
         }))
         stack.callback(container.close)
         migrate.upgrade(container.engine)
@@ -162,23 +168,28 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
             response = container.bolt.dispatch(to_bolt_request(body, headers=headers))
             return response.status, (response.body or "").encode()
 
-        shell = Shell(container, fake, Workspace(fake, signing_secret=signing_secret, send=send), stdout)
-        interactive = stdin.isatty()
+        shell = Shell(container, fake, Workspace(fake, signing_secret=signing_secret, send=send), stdout, chosen)
         shell._say(shell.banner())
         if settings.offboard_audit_key is not None:
             shell._say("(OFFBOARD_AUDIT_KEY is ignored here: the shell's scratch audit log is never sealed with it)")
-        while True:
-            if interactive:
-                try:
-                    line = input(shell.prompt())
-                except EOFError:
-                    break
-            else:
-                line = stdin.readline()
-                if not line:
-                    break
-                if line.strip():
-                    shell._say(f"{shell.prompt()}{line.rstrip()}")
-            if not shell.handle(line):
-                break
+        _read_lines(shell, stdin)
     return 0
+
+
+def _read_lines(shell: Shell, stdin: TextIO) -> None:
+    """Hand the shell every line typed (with a prompt) or piped in (echoed after the prompt), until it ends."""
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            try:
+                line = input(shell.prompt())
+            except EOFError:
+                break
+        else:
+            line = stdin.readline()
+            if not line:
+                break
+            if line.strip():
+                shell._say(f"{shell.prompt()}{line.rstrip()}")
+        if not shell.handle(line):
+            break

@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.concurrency import InFlight
-from tests.app.conftest import U
+from bot.simulators.harness import U
 
 
 def test_a_command_is_acked_while_the_console_is_still_being_asked(app):

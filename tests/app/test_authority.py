@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.lifecycle import RequestState
-from bot.shell.demo import DEMO_CHANNELS
-from bot.shell.fake_slack import FakeSlack
-from tests.app.conftest import App, U, serve_local
+from bot.simulators.harness import App, U, serve_local
+from bot.simulators.slack.demo import DEMO_CHANNELS
+from bot.simulators.slack.fake import FakeSlack
 
 JDOE = "u-1001"
 

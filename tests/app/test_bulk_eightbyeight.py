@@ -14,9 +14,11 @@ import pytest
 from bot.console.eightbyeight.limits import ApiLimits
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import TargetOutcome
-from tests.app.conftest import App, U, serve
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.eightbyeight.model import Limits
+from bot.simulators.eightbyeight.users import make_user
+from bot.simulators.harness import App, U, serve
 from tests.console.eightbyeight.test_console import console_for, seed
-from tests.fake_eightbyeight import FakeEightByEight, Limits, make_user
 
 USERS = 40
 # The published limits, scaled down in time so a test finishes in seconds: the fake enforces exactly these.

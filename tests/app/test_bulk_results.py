@@ -12,10 +12,10 @@ from bot.domain.directory import ConsoleUser, UserStatus
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import TargetOutcome
 from bot.errors import ConsoleRejected
-from bot.shell.fake_slack import UPLOAD
+from bot.simulators.harness import text_of
+from bot.simulators.slack.model import UPLOAD
 from bot.slack import reports
 from storage import audit
-from tests.app.conftest import _text
 
 SEVERAL = ["jdoe", "pnguyen", "kwilliams", "lchen"]
 
@@ -119,7 +119,7 @@ def test_many_users_get_their_results_as_a_csv_in_the_thread(app):
     assert app.container.store.get(request_id).state is RequestState.FAILED
 
     [results] = _results(app)
-    assert "CSV file in this message's thread" in _text(results)
+    assert "CSV file in this message's thread" in text_of(results)
     assert _buttons(results) == ["Retry the failed user"]
     [shared] = app.slack.files("C0RESULTS")
     assert (shared.name, shared.thread_ts) == (f"{request_id}-results.csv", results.ts)
@@ -147,7 +147,7 @@ def test_results_stand_when_the_csv_cannot_be_attached(app, step):
     request_id = _deactivate_many(app, names)
     assert app.container.store.get(request_id).state is RequestState.DONE
     [results] = _results(app)
-    text = _text(results)
+    text = text_of(results)
     assert f"{len(names)}/{len(names)} deactivated successfully" in text
     assert "could not be attached" in text and f"/offboard status {request_id}" in text
     assert "CSV file in this message's thread" not in text

@@ -12,9 +12,9 @@ from bot.console.eightbyeight import mapping
 from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
 from bot.domain.notes import Note, Why
-from tests.app.conftest import App, serve
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.harness import App, serve
 from tests.console.eightbyeight.test_console import console_for, seed
-from tests.fake_eightbyeight import FakeEightByEight
 
 
 @pytest.fixture

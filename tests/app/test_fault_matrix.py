@@ -29,13 +29,13 @@ from sqlalchemy import create_engine, text
 
 from bot.console.scim import ScimConsole
 from bot.domain.lifecycle import RequestState
-from bot.shell.fake_slack import EventKind, SlackEvent
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.harness import App, serve, serve_local
+from bot.simulators.slack.model import EventKind, SlackEvent
 from storage import audit
-from tests.app.conftest import App, serve, serve_local
 from tests.conftest import POSTGRES_URL
 from tests.console.eightbyeight.test_console import console_for, seed
 from tests.console.scim.test_console import Proxy
-from tests.fake_eightbyeight import FakeEightByEight
 
 DONE, FAILED = RequestState.DONE, RequestState.FAILED
 TIMEOUT = 0.5  # the 8x8 client's timeout in these tests; a "slow" answer takes twice as long
@@ -124,7 +124,7 @@ def _results(app: App) -> str:
 def _check_ended(app: App, request_id: str, ends: RequestState, told: tuple[str, ...], *,
                  user_id: str = "u-1001") -> None:
     request = app.container.store.get(request_id)
-    assert request.state is ends, f"{request.state}: {[t.detail for t in request.targets]}"
+    assert request.state is ends, f"{request.state}: {[t.note for t in request.targets]}"
     results = _results(app)
     for words in told:
         assert words in results

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.domain.lifecycle import RequestState
-from tests.app.conftest import App
+from bot.simulators.harness import App
 
 S = RequestState
 

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from bot.domain.lifecycle import RequestState
+from bot.simulators.simultaneous import run_together
 from storage import audit
 from storage.db import session
 from storage.models import AuditRow
-from tests.fakes import run_together
 
 JDOE = "u-1001"
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.simulators.harness import U
 from storage.replays import KEEP_FOR, ReplayGuard
-from tests.app.conftest import U
 
 
 def _command_body(text: str) -> bytes:

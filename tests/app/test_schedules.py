@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
-from tests.app.conftest import App
+from bot.simulators.harness import App
 
 JDOE = "u-1001"
 S = RequestState

@@ -11,7 +11,7 @@ import pytest
 from bot.console.scim import ScimConsole
 from bot.domain.lifecycle import RequestState
 from bot.domain.notes import Note, Why
-from tests.app.conftest import App, serve
+from bot.simulators.harness import App, serve
 from tests.console.scim.test_console import Proxy
 from tests.scim_server import SeededScim
 

@@ -15,13 +15,13 @@ from bot import socket_mode
 from bot.container import build
 from bot.errors import ConfigurationError
 from bot.settings import DEMO_POLICY, load_settings
-from bot.shell.demo import HOME_CHANNEL, populate
-from bot.shell.fake_slack import FakeSlack
-from bot.shell.workspace import Workspace
+from bot.simulators.harness import App
+from bot.simulators.slack.demo import HOME_CHANNEL, populate
+from bot.simulators.slack.fake import FakeSlack
+from bot.simulators.socket_mode import FakeSocketMode
+from bot.simulators.workspace.driver import Workspace
 from bot.slack.ids import ActionId
 from storage import migrate
-from tests.app.conftest import App
-from tests.fake_socket_mode import FakeSocketMode
 from tests.processes import delete_jdoe_with_approval
 
 JDOE = "u-1001"

@@ -16,8 +16,8 @@ from bot.domain.commands import Command, UserRef, Verb
 from bot.domain.records import Actor, OffboardRequest
 from bot.policy import Policy
 from bot.service import OffboardService, build_service
+from bot.simulators.faulty_console import FaultyConsole
 from storage.request_store import RequestStore
-from tests.fakes import FaultyConsole
 from tests.service.fakes import TEAM, FakeMembers, FakeNotifier, QueuedJobs
 
 IDS = {"alice": "U0ALICE", "bob": "U0BOB", "dana": "U0DANA", "carol": "U0CAROL", "jdoe": "U0JDOE"}

@@ -19,8 +19,8 @@ from bot.domain.records import TargetOutcome
 from bot.errors import ConsoleRejected
 from bot.service.batch import Batch
 from bot.service.steps import TargetRun
+from bot.simulators.faulty_console import FaultyConsole
 from storage import audit
-from tests.fakes import FaultyConsole
 from tests.service.conftest import Desk, make_desk
 
 USERS = 12

@@ -11,10 +11,10 @@ from sqlalchemy import text
 
 from bot.domain.records import AuditEntry
 from bot.errors import ConfigurationError
+from bot.simulators.simultaneous import run_together
 from storage import audit
 from storage.request_store import RequestStore
-from tests.fakes import run_together
-from tests.storage.test_requests import _new
+from tests.storage.test_request_store import _new
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from bot.domain.directory import ConsoleUser
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
 from bot.ports import NewRequest
+from bot.simulators.simultaneous import run_together
 from storage import audit
 from storage.db import make_engine
 from storage.request_store import RequestStore
 from tests.conftest import _fresh_schema
-from tests.fakes import run_together
 from tests.moves import transition
 from tests.storage.test_request_store import USERS, _awaiting, _entry, _new
 

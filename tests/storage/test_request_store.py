@@ -12,9 +12,9 @@ from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import build_plan
 from bot.domain.records import AuditEntry
 from bot.ports import NewRequest, TargetsBusy
+from bot.simulators.simultaneous import run_together
 from storage import audit
 from storage.request_store import RequestStore
-from tests.fakes import run_together
 from tests.moves import transition
 
 USERS = {user.username: user for user in DEMO_USERS}

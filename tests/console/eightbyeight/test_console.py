@@ -19,7 +19,9 @@ from bot.errors import (
     UserGone,
     UsernameTaken,
 )
-from tests.fake_eightbyeight import FakeEightByEight, Limits, make_user
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.eightbyeight.model import Limits
+from bot.simulators.eightbyeight.users import make_user
 
 FAST_BACKOFF = Backoff(first=0.01, cap=0.05, attempts=3)
 FAST_POLLING = Polling(first=0.01, cap=0.05, timeout=2.0)

@@ -12,15 +12,10 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from bot.simulators.eightbyeight.fake import FakeEightByEight
+from bot.simulators.eightbyeight.model import OPERATIONS_MEDIA_TYPE, USERS_MEDIA_TYPE, Limits, Recorded
+from bot.simulators.eightbyeight.users import make_user
 from tests.contract_8x8 import request_problems, response_problems
-from tests.fake_eightbyeight import (
-    OPERATIONS_MEDIA_TYPE,
-    USERS_MEDIA_TYPE,
-    FakeEightByEight,
-    Limits,
-    Recorded,
-    make_user,
-)
 
 FINISHED = ("COMPLETED", "FAILED")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.shell.fake_slack import FakeSlack
+from bot.simulators.slack.fake import FakeSlack
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ connects, and is greeted with `hello` as Slack does. `deliver()` sends an envelo
 returns the app's acknowledgement of it; every message either way is recorded. `disconnect()` sends
 Slack's `disconnect` message (the app must fetch a new URL and reconnect); `drop()` closes the socket.
 
-`workspace_send()` lets `bot.shell.workspace.Workspace` drive the app through it: the requests Workspace
+`workspace_send()` lets `bot.simulators.workspace.Workspace` drive the app through it: the requests Workspace
 builds for HTTP (a slash command's form, an interaction's `payload=`) go out as the envelopes Slack sends
 in Socket Mode, and the ack's payload comes back as the HTTP answer would.
 """
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
-from bot.shell.workspace import Send
+from bot.simulators.workspace.driver import Send
 
 # Slack wants an answer to these in the ack itself (a slash command's reply, a modal's response_action).
 _ANSWERED_IN_ACK = {"block_suggestion", "view_submission"}

@@ -1,15 +1,25 @@
-"""Fakes that keep state, for the parts of the world tests need to misbehave."""
+"""A console that misbehaves on cue: the real LocalConsole, with faults scheduled per operation."""
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.console.local import LocalConsole
 from bot.console.lookup import find_each
 from bot.domain.directory import UserStatus
 from bot.errors import ConsoleError
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """The faults still waiting for their call when they were taken back."""
+
+    failures: dict[str, int]  # operation -> scheduled failures not raised yet
+    before: tuple[str, ...]  # operations whose `before` action had not run
+    after: tuple[str, ...]  # operations whose `after` action had not run
 
 
 class FaultyConsole:
@@ -41,6 +51,16 @@ class FaultyConsole:
     def after(self, operation: str, action: Callable[[], None]) -> None:
         """Run action (once) right after the next call of operation landed in the console."""
         self._after[operation] = action
+
+    def withdraw_faults(self) -> Withdrawn:
+        """Take back every fault and action not met yet (holds stay); return what was still waiting."""
+        with self._lock:
+            withdrawn = Withdrawn({operation: len(queue) for operation, queue in self._faults.items() if queue},
+                                  tuple(self._before), tuple(self._after))
+            self._faults.clear()
+        self._before.clear()
+        self._after.clear()
+        return withdrawn
 
     def _call(self, operation: str, run: Callable[[], object]):
         held = self._holds.get(operation)
@@ -88,19 +108,3 @@ class FaultyConsole:
     def delete(self, *, user_id: str) -> None:
         self._call("delete", lambda: self.inner.delete(user_id=user_id))
 
-
-def run_together(*calls: Callable[[], object]) -> list[object]:
-    """Start every call at the same instant on its own thread; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results

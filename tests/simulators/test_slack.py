@@ -12,7 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.shell.fake_slack import DEFAULT_SCOPES, UPLOAD, EventKind, FakeSlack, SlackEvent
+from bot.simulators.slack.fake import FakeSlack
+from bot.simulators.slack.model import DEFAULT_SCOPES, UPLOAD, EventKind, SlackEvent
 
 TOKEN = "xoxb-fake"
 BUTTONS = [

@@ -16,16 +16,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
-from bot.shell.fake_slack import Channel, Ephemeral, FakeSlack, Member, Message, View, block_elements, plain_text
+from bot.simulators.slack.blocks import block_elements, plain_text
+from bot.simulators.slack.fake import FakeSlack
+from bot.simulators.slack.model import Ephemeral, Member, Message, View
+from bot.simulators.workspace import payloads
+from bot.simulators.workspace.inputs import client_side_problems, state_values
+from bot.simulators.workspace.payloads import VERIFICATION_TOKEN
+from bot.simulators.workspace.surfaces import Button, Place, buttons, find_button, visible_buttons
 
 logger = logging.getLogger(__name__)
 
 Send = Callable[[bytes, dict[str, str]], tuple[int, bytes]]
-VERIFICATION_TOKEN = "fake-verification-token"  # the legacy `token` field Slack still sends
 
 
 @dataclass(frozen=True)
@@ -36,174 +41,6 @@ class Delivery:
     body: bytes
     json: Any | None
     payload: dict[str, Any] | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# Element state: what Slack puts in state.values for each kind of input element
-# --------------------------------------------------------------------------------------------
-
-_TEXT_INPUTS = {"plain_text_input", "number_input", "email_text_input", "url_text_input"}
-_ONE_OPTION = {"static_select", "external_select", "radio_buttons"}
-_MANY_OPTIONS = {"checkboxes", "multi_static_select", "multi_external_select"}
-_ONE_PICK = {  # element type -> (state key, initial key)
-    "users_select": ("selected_user", "initial_user"),
-    "conversations_select": ("selected_conversation", "initial_conversation"),
-    "channels_select": ("selected_channel", "initial_channel"),
-    "datepicker": ("selected_date", "initial_date"),
-    "timepicker": ("selected_time", "initial_time"),
-}
-_MANY_PICKS = {
-    "multi_users_select": ("selected_users", "initial_users"),
-    "multi_conversations_select": ("selected_conversations", "initial_conversations"),
-    "multi_channels_select": ("selected_channels", "initial_channels"),
-}
-STATEFUL_ELEMENTS = _TEXT_INPUTS | _ONE_OPTION | _MANY_OPTIONS | set(_ONE_PICK) | set(_MANY_PICKS) | {"datetimepicker"}
-
-
-def _split(raw: str) -> list[str]:
-    return [part.strip() for part in raw.split(",") if part.strip()]
-
-
-def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
-    options = list(element.get("options") or [])
-    for group in element.get("option_groups") or []:
-        options += group.get("options") or []
-    return options
-
-
-def _pick_option(element: dict[str, Any], wanted: str) -> dict[str, Any]:
-    """The option whose value, or else whose text, equals `wanted` (text case-insensitively)."""
-    options = _options(element)
-    for option in options:
-        if str(option.get("value")) == wanted:
-            return option
-    for option in options:
-        if plain_text(option.get("text")).casefold() == wanted.casefold():
-            return option
-    if element["type"].endswith("external_select"):
-        return {"text": {"type": "plain_text", "text": wanted}, "value": wanted}
-    choices = ", ".join(f"{o.get('value')} ({plain_text(o.get('text'))})" for o in options)
-    raise ValueError(f"no option {wanted!r} in {element.get('action_id')!r}; options: {choices}")
-
-
-def element_state(element: dict[str, Any], raw: str | None) -> dict[str, Any]:
-    """The state Slack reports for an element, given what the user typed (None: left as shown)."""
-    kind = element["type"]
-    state: dict[str, Any] = {"type": kind}
-    if kind in _TEXT_INPUTS:
-        state["value"] = raw if raw is not None else element.get("initial_value")
-    elif kind in _ONE_OPTION:
-        state["selected_option"] = _pick_option(element, raw) if raw is not None else element.get("initial_option")
-    elif kind in _MANY_OPTIONS:
-        chosen = [_pick_option(element, v) for v in _split(raw)] if raw is not None else None
-        state["selected_options"] = chosen if chosen is not None else list(element.get("initial_options") or [])
-    elif kind in _ONE_PICK:
-        key, initial = _ONE_PICK[kind]
-        state[key] = raw if raw is not None else element.get(initial)
-    elif kind in _MANY_PICKS:
-        key, initial = _MANY_PICKS[kind]
-        state[key] = _split(raw) if raw is not None else list(element.get(initial) or [])
-    elif kind == "datetimepicker":
-        state["selected_date_time"] = int(raw) if raw else element.get("initial_date_time")
-    return state
-
-
-def _is_empty(state: dict[str, Any]) -> bool:
-    return all(value in (None, "", []) for key, value in state.items() if key != "type")
-
-
-def state_values(
-    blocks: list[dict[str, Any]], inputs: Mapping[str, str], remembered: Mapping[str, str] | None = None
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """Build `state.values` for these blocks. `inputs` keys are action ids or block ids; a key that
-    matches no input element raises LookupError. `remembered` holds earlier typing (never checked)."""
-    remembered = remembered or {}
-    unused = set(inputs)
-    values: dict[str, dict[str, dict[str, Any]]] = {}
-    for block in blocks:
-        for element in block_elements(block):
-            if element.get("type") not in STATEFUL_ELEMENTS:
-                continue
-            keys = [element.get("action_id"), block.get("block_id")]
-            key = next((k for k in keys if k in inputs), None)
-            unused.discard(key)
-            raw = inputs[key] if key is not None else next((remembered[k] for k in keys if k in remembered), None)
-            values.setdefault(block["block_id"], {})[element["action_id"]] = element_state(element, raw)
-    if unused:
-        known = [k for b in blocks for e in block_elements(b) if e.get("type") in STATEFUL_ELEMENTS
-                 for k in (b.get("block_id"), e.get("action_id"))]  # fmt: skip
-        raise LookupError(f"no input element for {sorted(unused)}; input keys here: {known}")
-    return values
-
-
-def client_side_problems(blocks: list[dict[str, Any]], values: Mapping[str, Mapping[str, dict[str, Any]]]) -> list[str]:
-    """Why Slack's client would refuse to submit: a required input left empty, a text too short or long."""
-    problems = []
-    for block in blocks:
-        if block.get("type") != "input":
-            continue
-        label = plain_text(block.get("label")) or block["block_id"]
-        state = next(iter(values.get(block["block_id"], {}).values()), {"type": ""})
-        if _is_empty(state):
-            problems += [] if block.get("optional") else [f"{label!r} is required"]
-            continue
-        element, text = block.get("element") or {}, state.get("value")
-        if isinstance(text, str) and len(text) < int(element.get("min_length", 0)):
-            problems.append(f"{label!r} needs at least {element['min_length']} characters")
-        if isinstance(text, str) and len(text) > int(element.get("max_length", 3000)):
-            problems.append(f"{label!r} allows at most {element.get('max_length', 3000)} characters")
-    return problems
-
-
-# --------------------------------------------------------------------------------------------
-# What a user can see and click
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Place:
-    """A surface showing blocks to the user: a channel message or DM, an ephemeral, or a modal."""
-
-    kind: Literal["message", "ephemeral", "view"]
-    blocks: list[dict[str, Any]]
-    message: Message | None = None
-    ephemeral: Ephemeral | None = None
-    view: View | None = None
-
-    def location(self) -> tuple[str, str]:
-        """(channel id, ts) of a message or ephemeral."""
-        if self.ephemeral is not None:
-            return self.ephemeral.channel_id, self.ephemeral.id
-        if self.message is not None:
-            return self.message.channel_id, self.message.ts
-        raise ValueError("a modal has no channel location")
-
-
-@dataclass(frozen=True)
-class _Button:
-    place: _Place
-    label: str
-    role: Literal["action", "submit", "close"] = "action"
-    block_id: str | None = None
-    element: dict[str, Any] = field(default_factory=dict)
-
-
-def _ts_key(ts: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in ts.split("."))
-
-
-def _buttons(place: _Place) -> list[_Button]:
-    found = [
-        _Button(place, plain_text(element.get("text")), block_id=block.get("block_id"), element=element)
-        for block in place.blocks
-        for element in block_elements(block)
-        if element.get("type") == "button"
-    ]
-    if place.view is not None:
-        if place.view.submit:
-            found.append(_Button(place, place.view.submit, role="submit"))
-        found.append(_Button(place, place.view.close or "Cancel", role="close"))
-    return found
 
 
 class Workspace:
@@ -254,12 +91,13 @@ class Workspace:
         """Run a slash command; `channel_id` defaults to the user's DM with the bot."""
         member = self.fake.member(user_id)
         channel = self.fake.channel(channel_id or self.fake.im_channel(user_id))
-        form = {"token": VERIFICATION_TOKEN, "team_id": member.team_id, "team_domain": self._domain(member)}
+        form = {"token": VERIFICATION_TOKEN, "team_id": member.team_id,
+                "team_domain": payloads.domain(self.fake, member)}
         if self.fake.enterprise_id:
             form["enterprise_id"] = self.fake.enterprise_id
         form |= {
             "channel_id": channel.id,
-            "channel_name": _slash_channel_name(channel),
+            "channel_name": payloads.slash_channel_name(channel),
             "user_id": member.id,
             "user_name": member.name,
             "command": command,
@@ -279,13 +117,7 @@ class Workspace:
 
     def visible_buttons(self, user_id: str, *, channel_id: str | None = None) -> list[str]:
         """Labels of the buttons the user can see, newest place first (modal buttons marked)."""
-        labels: list[str] = []
-        for place in self._places(user_id, channel_id):
-            for button in _buttons(place):
-                label = f"{button.label} (modal)" if place.view is not None else button.label
-                if label not in labels:
-                    labels.append(label)
-        return labels
+        return visible_buttons(self.fake, user_id, channel_id=channel_id)
 
     def press(
         self,
@@ -301,7 +133,7 @@ class Workspace:
         `inputs` fills input elements (keys: block_id or action_id; checkboxes take comma-separated
         values). `channel_id` / `value` narrow the search to one channel / a button with that value.
         """
-        button = self._find_button(user_id, label, channel_id=channel_id, value=value)
+        button = find_button(self.fake, user_id, label, channel_id=channel_id, value=value)
         member = self.fake.member(user_id)
         if button.role == "submit":
             return self._submit(member, self._view_of(button), inputs or {})
@@ -346,13 +178,13 @@ class Workspace:
             raise LookupError(f"no button {label!r} on the App Home of {user_id}")
         block, element = matches[nth]
         member = self.fake.member(user_id)
-        button = _Button(_Place("view", home.get("blocks") or []), label, block_id=block.get("block_id"),
+        button = Button(Place("view", home.get("blocks") or []), label, block_id=block.get("block_id"),
                          element=element)
         payload = self._common("block_actions", member) | {
             "container": {"type": "view", "view_id": home["id"]},
             "trigger_id": self.fake.issue_trigger_id(member.id),
             "view": home | {"state": {"values": {}}},
-            "actions": [self._action(button)],
+            "actions": [payloads.action(button, now=self.clock())],
         }
         return self.deliver(payload)
 
@@ -384,88 +216,26 @@ class Workspace:
         changed since (a stale client). `value` overrides the button's value; a button the message does
         not have is made up, as a forged click would be."""
         if isinstance(message, Ephemeral):
-            place = _Place("ephemeral", message.blocks, ephemeral=message)
+            place = Place("ephemeral", message.blocks, ephemeral=message)
         else:
-            place = _Place("message", message.blocks, message=message)
-        button = next((b for b in _buttons(place) if b.element.get("action_id") == action_id), None)
+            place = Place("message", message.blocks, message=message)
+        button = next((b for b in buttons(place) if b.element.get("action_id") == action_id), None)
         if button is None:
             element = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": action_id}}
-            button = _Button(place, action_id, block_id="actions", element=element)
+            button = Button(place, action_id, block_id="actions", element=element)
         if value is not None:
             button = replace(button, element={**button.element, "value": value})
         return self._click_in_message(self.fake.member(user_id), button, inputs or {})
 
-    def _find_button(self, user_id: str, label: str, *, channel_id: str | None, value: str | None) -> _Button:
-        wanted = label.strip().casefold()
-        for place in self._places(user_id, channel_id):
-            for button in _buttons(place):
-                if button.label.strip().casefold() != wanted:
-                    continue
-                if value is None or button.element.get("value") == value:
-                    return button
-        visible = ", ".join(self.visible_buttons(user_id, channel_id=channel_id)) or "none"
-        raise LookupError(f"no button {label!r} visible to {user_id}; visible buttons: {visible}")
-
-    def _places(self, user_id: str, channel_id: str | None) -> list[_Place]:
-        """Everything the user sees, newest first; their top modal (if any) comes first of all."""
-        places: list[tuple[tuple[int, ...], _Place]] = []
-        im_channel = self.fake.im_channel(user_id)
-        for channel in self.fake.channels(include_ims=True):
-            if (channel.is_im and channel.id != im_channel) or channel_id not in (None, channel.id):
-                continue
-            for message in self.fake.messages(channel.id):
-                places.append((_ts_key(message.ts), _Place("message", message.blocks, message=message)))
-        for ephemeral in self.fake.ephemerals(user_id=user_id, channel_id=channel_id):
-            places.append((_ts_key(ephemeral.id), _Place("ephemeral", ephemeral.blocks, ephemeral=ephemeral)))
-        ordered = [place for _, place in sorted(places, key=lambda item: item[0], reverse=True)]
-        stack = self.fake.view_stack(user_id)
-        if stack and channel_id is None:
-            ordered.insert(0, _Place("view", stack[-1].blocks, view=stack[-1]))
-        return ordered
-
     @staticmethod
-    def _view_of(button: _Button) -> View:
+    def _view_of(button: Button) -> View:
         assert button.place.view is not None
         return button.place.view
 
     # ---------------------------------------------------------------- payload pieces
 
-    def _domain(self, member: Member) -> str:
-        return self.fake.team_domain if member.team_id == self.fake.team_id else member.team_id.lower()
-
-    def _user(self, member: Member) -> dict[str, Any]:
-        return {"id": member.id, "username": member.name, "name": member.name, "team_id": member.team_id}
-
-    def _team(self, member: Member) -> dict[str, Any]:
-        return {"id": member.team_id, "domain": self._domain(member)}
-
-    def _enterprise(self) -> dict[str, Any] | None:
-        return {"id": self.fake.enterprise_id, "name": self.fake.enterprise_id} if self.fake.enterprise_id else None
-
     def _common(self, kind: str, member: Member) -> dict[str, Any]:
-        return {
-            "type": kind,
-            "user": self._user(member),
-            "api_app_id": self.api_app_id,
-            "token": VERIFICATION_TOKEN,
-            "team": self._team(member),
-            "enterprise": self._enterprise(),
-            "is_enterprise_install": False,
-        }
-
-    def _action(self, button: _Button) -> dict[str, Any]:
-        element = button.element
-        action = {
-            "action_id": element.get("action_id"),
-            "block_id": button.block_id,
-            "text": element.get("text"),
-            "type": "button",
-            "action_ts": f"{self.clock():.6f}",
-        }
-        for optional in ("value", "style"):
-            if optional in element:
-                action[optional] = element[optional]
-        return action
+        return payloads.common(self.fake, kind, member, api_app_id=self.api_app_id)
 
     def _view_with_state(self, view: View, values: dict[str, Any]) -> dict[str, Any]:
         data = self.fake.view_json(view.id)
@@ -482,7 +252,7 @@ class Workspace:
 
     # ---------------------------------------------------------------- the interactions
 
-    def _click_in_message(self, member: Member, button: _Button, inputs: Mapping[str, str]) -> Delivery:
+    def _click_in_message(self, member: Member, button: Button, inputs: Mapping[str, str]) -> Delivery:
         place = button.place
         channel_id, ts = place.location()
         channel = self.fake.channel(channel_id)
@@ -500,7 +270,7 @@ class Workspace:
             "channel": {"id": channel_id, "name": "directmessage" if channel.is_im else channel.name},
             "state": {"values": state_values(place.blocks, inputs)},
             "response_url": self.fake.new_response_url(channel_id=channel_id, user_id=member.id, source=source),
-            "actions": [self._action(button)],
+            "actions": [payloads.action(button, now=self.clock())],
         }
         if place.message is not None:  # the message as the client shows it
             payload["message"] = self.fake.message_json(channel_id, ts) | {
@@ -509,7 +279,7 @@ class Workspace:
             }
         return self.deliver(payload)
 
-    def _click_in_view(self, member: Member, button: _Button, inputs: Mapping[str, str]) -> Delivery:
+    def _click_in_view(self, member: Member, button: Button, inputs: Mapping[str, str]) -> Delivery:
         view = self._view_of(button)
         values = self._typing(view, inputs)
         payload = self._common("block_actions", member)
@@ -517,7 +287,7 @@ class Workspace:
             "container": {"type": "view", "view_id": view.id},
             "trigger_id": self.fake.issue_trigger_id(member.id),
             "view": self._view_with_state(view, values),
-            "actions": [self._action(button)],
+            "actions": [payloads.action(button, now=self.clock())],
         }
         return self.deliver(payload)
 
@@ -554,12 +324,6 @@ class Workspace:
         payload = self._common("view_closed", member)
         payload |= {"view": self._view_with_state(view, values), "is_cleared": False}
         return self.deliver(payload)
-
-
-def _slash_channel_name(channel: Channel) -> str:
-    if channel.is_im:
-        return "directmessage"
-    return "privategroup" if channel.is_private else channel.name
 
 
 def _json_or_none(body: bytes) -> Any | None:
