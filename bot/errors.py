@@ -3,11 +3,6 @@ console's errors carry the console's own words (and its response id)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.domain.records import OffboardRequest
-
 
 class OffboardError(Exception):
     """Base of every error the bot knows how to explain."""
@@ -38,17 +33,6 @@ class BadCommand(Refusal):
     def __init__(self, problem: str, *, field: str | None = None, **facts: object) -> None:
         super().__init__("bad_command", field=field, problem=problem, **facts)
         self.problem = problem
-
-
-class AlreadyDecided(Refusal):
-    """Someone or something else already moved the request on: `request` is how it stands now. With
-    `you_approved`, it still waits, but for an admin other than the one who clicked."""
-
-    def __init__(self, request: OffboardRequest, *, you_approved: bool = False) -> None:
-        super().__init__("already_decided", request_id=request.id, state=request.state.value,
-                         decided_by=request.decided_by, you_approved=you_approved)
-        self.request = request
-        self.you_approved = you_approved
 
 
 class NotFound(Refusal):

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import socket
 import time
 from collections.abc import Callable
 
+# The suite runs in several processes (pytest-xdist); each draws the ports it hands to servers it starts from a
+# block of its own, below the kernel's ephemeral range, so two processes never pick the same free port.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_PORTS = itertools.cycle(range(20000 + 500 * _WORKER, 20500 + 500 * _WORKER))
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, from this test process's own block."""
+    for port in itertools.islice(_PORTS, 500):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("every port of this test process's block is taken")
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition met") -> None:

@@ -10,8 +10,7 @@ from datetime import datetime
 from bot.domain.events import Lapse
 from bot.domain.lifecycle import CANCELLABLE, UNDECIDED, RequestState, check_move
 from bot.domain.notes import Note, Why
-from bot.domain.records import AuditEntry, OffboardRequest, TargetOutcome
-from bot.errors import AlreadyDecided
+from bot.domain.records import AlreadyDecided, AuditEntry, OffboardRequest, TargetOutcome
 
 S = RequestState
 SYSTEM = "system"  # the actor of what the bot does by itself

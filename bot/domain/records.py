@@ -10,6 +10,7 @@ from bot.domain.lifecycle import Action, RequestState
 from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.problems import Problem
+from bot.errors import Refusal
 
 
 class TargetOutcome(StrEnum):
@@ -137,3 +138,14 @@ class OffboardRequest:
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
+
+
+class AlreadyDecided(Refusal):
+    """Someone or something else already moved the request on: `request` is how it stands now. With
+    `you_approved`, it still waits, but for an admin other than the one who clicked."""
+
+    def __init__(self, request: OffboardRequest, *, you_approved: bool = False) -> None:
+        super().__init__("already_decided", request_id=request.id, state=request.state.value,
+                         decided_by=request.decided_by, you_approved=you_approved)
+        self.request = request
+        self.you_approved = you_approved

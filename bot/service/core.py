@@ -11,8 +11,8 @@ from bot.domain import moves
 from bot.domain.events import Event, Expired
 from bot.domain.lifecycle import RequestState
 from bot.domain.moves import Move
-from bot.domain.records import OffboardRequest
-from bot.errors import AlreadyDecided, NotFound, StorageUnavailable
+from bot.domain.records import AlreadyDecided, OffboardRequest
+from bot.errors import NotFound, StorageUnavailable
 from bot.policy import Policy
 from bot.ports import Clock, Console, Jobs, MemberDirectory, Metrics, NotificationFailed, Notifier, RequestRepository
 from bot.service.access import Gatekeeper

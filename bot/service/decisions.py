@@ -15,8 +15,8 @@ from bot.domain.events import (
     later,
 )
 from bot.domain.lifecycle import RequestState
-from bot.domain.records import Actor, AuditEntry, OffboardRequest
-from bot.errors import AlreadyDecided, Refusal
+from bot.domain.records import Actor, AlreadyDecided, AuditEntry, OffboardRequest
+from bot.errors import Refusal
 from bot.policy import Role
 from bot.service.access import Admin
 from bot.service.core import Core

@@ -23,8 +23,8 @@ from bot.domain.lifecycle import INTO_EXECUTION, Action, RequestState
 from bot.domain.moves import Admission
 from bot.domain.notes import Note, Why
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
-from bot.domain.records import Actor, OffboardRequest
-from bot.errors import AlreadyDecided, ConsoleError, Refusal
+from bot.domain.records import Actor, AlreadyDecided, OffboardRequest
+from bot.errors import ConsoleError, Refusal
 from bot.ports import Console
 from bot.service.core import Core
 from bot.service.effects import EFFECTS

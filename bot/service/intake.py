@@ -14,9 +14,9 @@ from bot.domain.events import Confirmed, Drafted, SentForApproval
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import TargetPlan, build_plan, stages_of
 from bot.domain.problems import Problem, ProblemKind
-from bot.domain.records import Actor, AuditEntry, OffboardRequest, TargetOutcome
+from bot.domain.records import Actor, AlreadyDecided, AuditEntry, OffboardRequest, TargetOutcome
 from bot.domain.schedule import Schedule
-from bot.errors import AlreadyDecided, Refusal
+from bot.errors import Refusal
 from bot.ports import NewRequest, NotificationFailed, TargetsBusy
 from bot.service.access import Admin
 from bot.service.core import Core

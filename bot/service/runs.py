@@ -13,8 +13,8 @@ from bot.ambient import LeaseLost, holding_lease
 from bot.domain import moves
 from bot.domain.events import CalledOff, Finished, Interrupted, Progressed, StageDone, WaitingForManual
 from bot.domain.lifecycle import RequestState
-from bot.domain.records import AuditEntry, OffboardRequest
-from bot.errors import AlreadyDecided, StorageUnavailable
+from bot.domain.records import AlreadyDecided, AuditEntry, OffboardRequest
+from bot.errors import StorageUnavailable
 from bot.leases import Lease
 from bot.ports import NotificationFailed
 from bot.service.batch import Batch

@@ -10,8 +10,9 @@ from bot.domain.directory import USERNAME_MAX, USERNAME_MIN, UsernameProblem
 from bot.domain.lifecycle import RequestState
 from bot.domain.plan import StepKind
 from bot.domain.problems import Problem, ProblemKind
+from bot.domain.records import AlreadyDecided
 from bot.domain.schedule import GRACE_FIELD
-from bot.errors import AlreadyDecided, BadCommand, Refusal
+from bot.errors import BadCommand, Refusal
 from bot.slack.ids import COMMAND
 from bot.slack.markup import channel, quote, span, utc
 from bot.slack.messages.plans import manual_step_text
