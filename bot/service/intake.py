@@ -149,8 +149,9 @@ class Intake:
         admin = core.access.admin(actor, request_id=request_id)
         if admin.user_id != request.requester_id:
             raise Refusal("not_requester", request_id=request_id, doing="send")
-        if request.state is not RequestState.DRAFT or core.expire_if_due(request).state is not RequestState.DRAFT:
-            raise AlreadyDecided(core.get(request_id))
+        current = core.expire_if_due(request) if request.state is RequestState.DRAFT else request
+        if current.state is not RequestState.DRAFT:
+            raise AlreadyDecided(current)
         if request.needs_attestation and not attested:
             raise Refusal("manual_steps_not_attested", request_id=request_id,
                           steps=[kind.value for kind in request.manual_step_kinds],

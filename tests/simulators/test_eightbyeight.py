@@ -16,6 +16,7 @@ from bot.simulators.eightbyeight.fake import FakeEightByEight
 from bot.simulators.eightbyeight.model import OPERATIONS_MEDIA_TYPE, USERS_MEDIA_TYPE, Limits, Recorded
 from bot.simulators.eightbyeight.users import make_user
 from tests.contract_8x8 import request_problems, response_problems
+from tests.processes import wait_for
 
 FINISHED = ("COMPLETED", "FAILED")
 
@@ -383,20 +384,22 @@ def test_an_update_that_lands_after_a_delete_fails(eightbyeight: FakeEightByEigh
 
 def test_concurrent_requests_are_served_in_parallel(api: Api, eightbyeight: FakeEightByEight) -> None:
     ids = seed(eightbyeight)
-    eightbyeight.latency = 0.2
+    release = threading.Event()
+    eightbyeight.hold_requests(until=release)  # every request waits inside the server until released
     results: list[int] = []
 
     def delete(user_id: str) -> None:
         with httpx.Client(base_url=eightbyeight.base_url, headers={"x-api-key": eightbyeight.api_key}) as client:
             results.append(client.delete(f"/users/{user_id}", headers={"accept": USERS_MEDIA_TYPE}).status_code)
 
-    started = time.monotonic()
     threads = [threading.Thread(target=delete, args=(user_id,)) for user_id in ids.values()]
     for thread in threads:
         thread.start()
+    # All of them inside the server at once: only a server that serves requests in parallel gets there.
+    wait_for(lambda: eightbyeight.held == len(ids), what="every request held by the server at the same time")
+    release.set()
     for thread in threads:
         thread.join()
-    assert time.monotonic() - started < 0.2 * len(ids)
     assert results == [202] * len(ids)
     time.sleep(0.05)
     assert sorted(eightbyeight.applied) == sorted(("DELETE", user_id) for user_id in ids.values())
@@ -448,11 +451,13 @@ def test_slow_next_delays_then_handles_normally(eightbyeight: FakeEightByEight) 
     eightbyeight.slow_next("DELETE", "/users", seconds=0.3)
     with pytest.raises(httpx.ReadTimeout):
         impatient.delete(user_id)
-    time.sleep(0.4)
-    assert eightbyeight.applied == [("DELETE", user_id)]  # the server did its work; only the client gave up
-    started = time.monotonic()
-    assert impatient.list().status_code == 200 and time.monotonic() - started < 0.1
     impatient.close()
+    wait_for(lambda: eightbyeight.applied == [("DELETE", user_id)],  # the server did its work; only the client
+             what="the slow delete applied")                          # gave up
+    assert eightbyeight.pending_faults() == 0  # the fault was for that request only: the next ones are not slowed
+    patient = Api(eightbyeight, timeout=10)
+    assert patient.list().status_code == 200
+    patient.close()
 
 
 def test_drop_next_loses_the_connection_before_applying(eightbyeight: FakeEightByEight, api: Api) -> None:

@@ -75,6 +75,19 @@ class _Request:
 class Api(Operations, RateWindows):
     """Serves the users and operations endpoints."""
 
+    def _wait_while_held(self) -> None:
+        """Keep the request inside the server while `hold_requests` says so (at most a minute)."""
+        hold = self._hold
+        if hold is None or hold.is_set():
+            return
+        with self._lock:
+            self.held += 1
+        try:
+            hold.wait(60)
+        finally:
+            with self._lock:
+                self.held -= 1
+
     def serve(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
               body: bytes) -> tuple[int | None, dict[str, str], bytes]:
         """Handle one request; a None status means: drop the connection without answering."""
@@ -84,6 +97,7 @@ class Api(Operations, RateWindows):
         pause = self.latency + (slow.seconds if slow else 0.0)
         if pause > 0:
             time.sleep(pause)
+        self._wait_while_held()
         with self._lock:
             now = time.monotonic()
             self._settle(now)

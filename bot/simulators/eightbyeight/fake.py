@@ -133,6 +133,10 @@ class FakeEightByEight(Api):
         """Sleep ``seconds`` before handling the next matching requests (then handle them normally)."""
         self._add_fault("slow", Fault(method.upper(), path, times, seconds=seconds))
 
+    def hold_requests(self, *, until: threading.Event) -> None:
+        """Keep every request waiting inside the server (counted in `held`) until the event is set."""
+        self._hold = until
+
     def drop_next(self, method: str, path: str = "", *, after_apply: bool, times: int = 1) -> None:
         """Close the connection of the next matching requests without answering.
 

@@ -25,6 +25,8 @@ class EightByEightState:
         self.limits = limits or Limits()
         self.operation_delay = operation_delay
         self.latency = latency
+        self.held = 0  # requests waiting inside the server for `hold_requests`' event
+        self._hold: threading.Event | None = None
         self.put_unsupported: str | None = None
         self.bugs: list[str] = []  # tracebacks of exceptions inside the fake (answered 500)
         self._lock = threading.RLock()

@@ -3,6 +3,7 @@ views, uploaded files, the call log, and the events it publishes. Query helpers 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -144,6 +145,7 @@ class ApiCall:
     method: str
     params: dict[str, Any]
     error: str | None  # None when the call succeeded
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived, to order it among events
 
 
 class EventKind(StrEnum):
