@@ -77,7 +77,7 @@ class SoakReport:
             f"failed without advice:     {len(self.unexplained)}",
             f"driver surprises:          {len(self.surprises)}",
             f"ended otherwise than expected: {len(self.unexpected_fates)} (information: how each fault should end, "
-            "as tests/app/test_failures.py expects)",
+            "as tests/service/test_runs.py expects)",
             f"audit chain ok:            {self.audit_ok} ({self.audit_rows} rows)",
             f"elapsed seconds:           {self.seconds:.1f}",
         ]

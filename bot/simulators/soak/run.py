@@ -67,5 +67,5 @@ def run_soak(requests: int, *, seed: int = 1, fault_rate: float = 0.3, max_secon
 
 def _no_pause_between_read_backs(app: App) -> None:
     """The step runner pauses 0.5 s and 2 s between failed reads of a user (real time); the soak skips the
-    pauses, as tests/app/test_failures.py does, so that a read fault costs no wall time."""
+    pauses, as tests/service/test_runs.py does, so that a read fault costs no wall time."""
     app.container.service.steps.sleep = lambda _seconds: None
