@@ -275,3 +275,136 @@ def test_every_message_of_a_500_user_request_stays_inside_block_kit_limits():
                     blocks.status_message(_bulk(RequestState.FAILED))):
         assert block_problems(message["blocks"], max_blocks=50) == []
         assert len(message["text"]) <= 3000
+
+
+def _texts(message):
+    """Every mrkdwn or plain text of the message's blocks, in order."""
+    found = []
+    for block in message["blocks"]:
+        if isinstance(block.get("text"), dict):
+            found.append(block["text"]["text"])
+        found += [element["text"] for element in block.get("elements", []) if isinstance(element.get("text"), str)]
+    return found
+
+
+def test_a_refusal_carries_the_reference_to_quote():
+    assert blocks.refusal("Nope.", reference="4bf92f35") == {"text": "Nope.", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": ":no_entry: Nope."}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "ref `4bf92f35`"}]}]}
+    assert _texts(blocks.refusal("Nope.")) == [":no_entry: Nope."]
+
+
+def test_status_shows_each_user_and_each_step_of_its_journal():
+    from bot.domain.plan import StepKind
+    from bot.domain.records import StepRecord, StepStatus
+
+    request = _request(state=RequestState.FAILED, attested_by="U0BOB")
+    steps = (StepRecord(StepKind.RELEASE_LICENSES, StepStatus.DONE, None, NOW, NOW),
+             StepRecord(StepKind.DELETE, StepStatus.FAILED, Note(Why.REFUSED, said="HTTP 500 <busy>"), NOW, NOW))
+    failed = Note(Why.STEP_FAILED, step=StepKind.DELETE, cause=Why.REFUSED, said="HTTP 500 <busy>")
+    request = replace(request, targets=(replace(request.targets[0], outcome=TargetOutcome.FAILED, note=failed,
+                                                steps=steps),))
+    message = blocks.status_message(request)
+    assert message["text"] == "Request OB-ABCDEFGH: Finished with failures"
+    assert _texts(message)[0].splitlines() == [
+        "*Delete jdoe* · `OB-ABCDEFGH` · Finished with failures",
+        "Manual steps confirmed by <@U0BOB>",
+        "❌ `jdoe`: delete failed: HTTP 500 &lt;busy&gt;. Earlier steps stay done and nothing after it ran. Check the "
+        "user in the Admin Console, then start a new request for them.",
+        "    · release licenses: done",
+        "    · delete: failed (HTTP 500 &lt;busy&gt;)",
+    ]
+
+
+def test_the_list_of_open_requests():
+    assert blocks.list_message([]) == blocks.notice("No open requests.")
+    waiting = _request(state=RequestState.AWAITING_APPROVAL)
+    running = _request(state=RequestState.EXECUTING, users=("jdoe", "msmith"), id="OB-ZYXWVUTS")
+    message = blocks.list_message([waiting, running])
+    assert message["text"] == "2 open request(s)"
+    assert _texts(message) == ["*Open requests*\n"
+                               "`OB-ABCDEFGH` · Delete jdoe · Waiting for approval · by <@U0ALICE>\n"
+                               "`OB-ZYXWVUTS` · Delete 2 users · Running · by <@U0ALICE>"]
+
+
+def test_a_renamed_user_shows_the_new_username():
+    request = _request(action=Action.RENAME, state=RequestState.DONE)
+    plan = replace(request.targets[0].plan, new_username="jdoe.old")
+    request = replace(request, targets=(replace(request.targets[0], plan=plan, outcome=TargetOutcome.DONE,
+                                                note=Note(Why.COMPLETED)),))
+    assert "✅ `jdoe` → `jdoe.old`: renamed successfully" in _texts(blocks.outcome_message(request))
+
+
+def test_a_cancelled_request_says_who_cancelled_it_or_why_the_bot_called_it_off():
+    from bot.domain.events import Lapse
+
+    by_admin = blocks.approval_message(_request(state=RequestState.CANCELLED, decided_by="U0BOB"))
+    assert _status(by_admin) == "*Cancelled* by <@U0BOB>."
+    lapse = Lapse(gone=("bob@example.com",), counted=0, required=1).to_json()
+    called_off = blocks.approval_message(_request(state=RequestState.CANCELLED, decision_note=lapse))
+    assert _status(called_off) == ("*Cancelled*: the approval of bob@example.com no longer counts (no longer an "
+                                   "admin), so it has 0 of the 1 approvals it needs.")
+    legacy = blocks.approval_message(_request(state=RequestState.CANCELLED, decision_note="<b> is no longer an admin"))
+    assert _status(legacy) == "*Cancelled*: &lt;b&gt; is no longer an admin."
+
+
+def test_the_facts_say_when_it_runs_or_its_next_stage_is_due():
+    run_at = NOW + timedelta(days=1)
+    shown = (f"<!date^{int(run_at.timestamp())}^{{date_short_pretty}} {{time}}|2026-11-03 09:00 UTC> "
+             "(2026-11-03 09:00 UTC)")
+    waiting = _texts(blocks.approval_message(_request(state=RequestState.AWAITING_APPROVAL, run_at=run_at)))
+    assert f"runs {shown}" in waiting[1]
+    staged = _request(state=RequestState.APPROVED, run_at=run_at, started_at=NOW)
+    assert f"next stage {shown}" in _texts(blocks.approval_message(staged))[1]
+    assert "runs" not in _texts(blocks.approval_message(_request(state=RequestState.EXECUTING, run_at=run_at)))[1]
+
+
+def test_a_retry_says_what_it_retries():
+    retry = _request(retry_of="OB-OLDOLDOL", reason="")
+    assert "reason: Retry of the users that failed in OB-OLDOLDOL" in _texts(blocks.preview(retry))[1]
+    with_reason = _request(retry_of="OB-OLDOLDOL", reason="left <today>")
+    assert "reason: Retry of the users that failed in OB-OLDOLDOL: left &lt;today&gt;" in (
+        _texts(blocks.preview(with_reason))[1])
+
+
+def test_the_user_picker_names_each_user_in_one_word():
+    from bot.domain.directory import ConsoleUser
+
+    users = [USERS["jdoe"], replace(USERS["msmith"], email="maria smith@example.com"),
+             ConsoleUser(id="u-1", username="no one", email=""), ConsoleUser(id="u-2", username="x" * 151, email=""),
+             replace(USERS["lchen"], first_name="L" * 80)]
+    options = blocks.user_options(users)["options"]
+    assert [option["value"] for option in options] == ["jdoe@example.com", "msmith", "lchen@example.com"]
+    assert options[0]["text"] == {"type": "plain_text", "text": "John Doe · jdoe · jdoe@example.com"}
+    assert len(options[2]["text"]["text"]) == 75 and options[2]["text"]["text"].endswith("…")
+    assert len(blocks.user_options(list(DEMO_USERS) * 10)["options"]) == 100
+
+
+def test_the_rejection_modal_asks_why():
+    view = blocks.reject_modal(_request(state=RequestState.AWAITING_APPROVAL))
+    assert view["callback_id"] == CallbackId.REJECT_REASON
+    assert view["private_metadata"] == RequestRef(r="OB-ABCDEFGH").dump()
+    assert view["blocks"][0]["text"]["text"] == "Reject *Delete jdoe* (`OB-ABCDEFGH`)?"
+    assert list(_inputs(view)) == [BlockId.REASON]
+    assert _inputs(view)[BlockId.REASON]["element"]["multiline"] is True
+
+
+def test_a_closed_preview_says_what_became_of_it():
+    closed = blocks.preview_closed(_request(), "Sent for approval in <#C0APPROVALS>.")
+    assert closed == {"text": "Sent for approval in <#C0APPROVALS>.", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": "*Delete jdoe* · `OB-ABCDEFGH`\nSent for approval in <#C0APPROVALS>."}}]}
+
+
+def test_a_plan_says_only_what_it_has_to_say():
+    from bot.domain.plan import Wording
+
+    deactivate = blocks.plan_blocks(build_plan(Action.DEACTIVATE, USERS["lchen"]))
+    assert deactivate == [{"type": "section", "text": {"type": "mrkdwn", "text": (
+        "*Li Chen* · `lchen` · lchen@example.com\n1. Deactivate the user (the profile is kept)")}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            "Kept: the profile, licenses and numbers, voicemails and call recordings")}]}]
+    silent = replace(build_plan(Action.REACTIVATE, USERS["lchen"]), wording=Wording(("Reactivate",), (), (), ()))
+    assert [block["type"] for block in blocks.plan_blocks(silent)] == ["section"]
+    facts = _texts(blocks.approval_message(_request(state=RequestState.DONE, reason="")))[1]
+    assert facts == "Request `OB-ABCDEFGH` · asked by <@U0ALICE>"
