@@ -3,8 +3,7 @@ and moments the way Slack shows them. Pure functions."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 
 def escape(text: str) -> str:
@@ -39,18 +38,6 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def in_zone(moment: datetime, tz: str) -> str:
-    """e.g. "2026-12-01 09:00 Europe/Paris (08:00 UTC)"; the UTC date too when it differs."""
-    zone = _zone(tz)
-    utc_moment = moment.astimezone(UTC)
-    name = "UTC" if zone is UTC else str(zone)
-    if name in ("UTC", "Etc/UTC"):
-        return f"{utc_moment:%Y-%m-%d %H:%M} UTC"
-    local = moment.astimezone(zone)
-    in_utc = f"{utc_moment:%H:%M}" if utc_moment.date() == local.date() else f"{utc_moment:%Y-%m-%d %H:%M}"
-    return f"{local:%Y-%m-%d %H:%M} {name} ({in_utc} UTC)"
-
-
 def span(period: timedelta | float) -> str:
     """e.g. "7 days", "1 day 12 hours", "1 hour 30 minutes" (a number is seconds)."""
     seconds = int(period.total_seconds() if isinstance(period, timedelta) else period)
@@ -60,10 +47,3 @@ def span(period: timedelta | float) -> str:
         if amount:
             parts.append(f"{amount} {unit}{'' if amount == 1 else 's'}")
     return " ".join(parts) or "0 seconds"
-
-
-def _zone(tz: str) -> tzinfo:
-    try:
-        return ZoneInfo(tz) if tz else UTC
-    except (LookupError, ValueError, OSError):
-        return UTC

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
-
-from bot.slack.markup import channel, escape, in_zone, mention, quote, span, utc, when
+from bot.slack.markup import channel, escape, mention, quote, utc, when
 
 
 def test_escape_makes_mentions_broadcasts_and_links_inert():
@@ -51,55 +49,3 @@ def test_when_lets_each_reader_see_their_own_time_and_falls_back_to_utc():
 def test_utc_of_any_aware_moment():
     assert utc(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)) == "2026-12-01 09:00 UTC"
     assert utc(datetime(2026, 12, 1, 1, 30, tzinfo=timezone(timedelta(hours=2)))) == "2026-11-30 23:30 UTC"
-
-
-@pytest.mark.parametrize("tz", ["UTC", "Etc/UTC", ""])
-def test_in_zone_of_utc_says_it_once(tz):
-    assert in_zone(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tz) == "2026-12-01 09:00 UTC"
-
-
-@pytest.mark.parametrize("tz", ["Mars/Olympus_Mons", "../etc/passwd", "not a zone"])
-def test_in_zone_of_an_unknown_zone_is_utc(tz):
-    assert in_zone(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tz) == "2026-12-01 09:00 UTC"
-
-
-def test_in_zone_gives_the_local_time_and_the_utc_time():
-    winter = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-    assert in_zone(winter, "Europe/Paris") == "2026-12-01 09:00 Europe/Paris (08:00 UTC)"
-    summer = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
-    assert in_zone(summer, "Europe/Paris") == "2026-07-01 09:00 Europe/Paris (07:00 UTC)"
-
-
-def test_in_zone_across_the_clocks_going_forward_and_back():
-    # Paris goes from 02:00 CET to 03:00 CEST at 01:00 UTC on 2026-03-29, and back at 01:00 UTC on 2026-10-25.
-    assert in_zone(datetime(2026, 3, 29, 0, 30, tzinfo=UTC), "Europe/Paris") == (
-        "2026-03-29 01:30 Europe/Paris (00:30 UTC)")
-    assert in_zone(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), "Europe/Paris") == (
-        "2026-03-29 03:30 Europe/Paris (01:30 UTC)")
-    assert in_zone(datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "Europe/Paris") == (
-        "2026-10-25 02:30 Europe/Paris (00:30 UTC)")
-    assert in_zone(datetime(2026, 10, 25, 1, 30, tzinfo=UTC), "Europe/Paris") == (
-        "2026-10-25 02:30 Europe/Paris (01:30 UTC)")  # the same wall time twice: the UTC time tells them apart
-
-
-def test_in_zone_gives_the_utc_date_too_when_it_differs():
-    assert in_zone(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), "America/Los_Angeles") == (
-        "2026-11-30 19:00 America/Los_Angeles (2026-12-01 03:00 UTC)")
-    assert in_zone(datetime(2026, 12, 1, 20, 0, tzinfo=UTC), "Asia/Tokyo") == (
-        "2026-12-02 05:00 Asia/Tokyo (2026-12-01 20:00 UTC)")
-
-
-@pytest.mark.parametrize(("period", "words"), [
-    (timedelta(days=7), "7 days"),
-    (timedelta(days=1, hours=12), "1 day 12 hours"),
-    (timedelta(hours=1, minutes=30), "1 hour 30 minutes"),
-    (timedelta(weeks=2, seconds=1), "14 days 1 second"),
-    (timedelta(minutes=1), "1 minute"),
-    (timedelta(), "0 seconds"),
-    (90, "1 minute 30 seconds"),
-    (604800.0, "7 days"),
-    (1.9, "1 second"),
-    (0, "0 seconds"),
-])
-def test_span_in_words(period, words):
-    assert span(period) == words

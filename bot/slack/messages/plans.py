@@ -21,29 +21,28 @@ def manual_step_text(kind: StepKind, *, services_visible: bool) -> str:
     if kind is StepKind.RELEASE_LICENSES:
         return ("In the admin console, release the user's licenses and phone numbers (this console's API does not "
                 "show them)")
+    if kind is not StepKind.CONTACT_CENTER:
+        raise ValueError(f"no manual wording for {kind.value}")
     if services_visible:
         return f"Contact Center: remove the agent from every queue in Contact Center admin {CONTACT_CENTER_ADMIN}"
     return ("Contact Center: if the user is an agent, remove them from every queue in Contact Center admin "
             f"{CONTACT_CENTER_ADMIN}")
 
 
-def _step_text(plan: TargetPlan, kind: StepKind) -> str:
-    if kind is StepKind.RELEASE_LICENSES:
-        return f"Release licenses and numbers first ({', '.join(plan.held)}), then verify"
-    if kind is StepKind.DELETE:
-        return "Delete the user profile and its user ID (final, cannot be undone)"
-    if kind is StepKind.DEACTIVATE:
-        return "Deactivate the user (the profile is kept)"
-    if kind is StepKind.REACTIVATE:
-        return "Reactivate the user"
-    return f"Change the username from {plan.username} to {plan.new_username}"
+_STEPS = {  # what a step the console does says, from the plan's facts
+    StepKind.RELEASE_LICENSES: lambda plan: f"Release licenses and numbers first ({', '.join(plan.held)}), then verify",
+    StepKind.DELETE: lambda plan: "Delete the user profile and its user ID (final, cannot be undone)",
+    StepKind.DEACTIVATE: lambda plan: "Deactivate the user (the profile is kept)",
+    StepKind.REACTIVATE: lambda plan: "Reactivate the user",
+    StepKind.RENAME: lambda plan: f"Change the username from {plan.username} to {plan.new_username}",
+}
 
 
 def step_text(plan: TargetPlan, step: PlanStep) -> str:
     """What one step of the plan does (for a staged delete, when)."""
     if step.manual:
         return manual_step_text(step.kind, services_visible=plan.services_visible)
-    text = _step_text(plan, step.kind)
+    text = _STEPS[step.kind](plan)
     if step.after:
         return f"{span(step.after)} after the start: {text[:1].lower()}{text[1:]}"
     if plan.staged and step.kind is StepKind.DEACTIVATE:

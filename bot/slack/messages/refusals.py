@@ -14,7 +14,7 @@ from bot.domain.records import AlreadyDecided
 from bot.domain.schedule import GRACE_FIELD
 from bot.errors import BadCommand, Refusal
 from bot.slack.ids import COMMAND
-from bot.slack.markup import channel, quote, span, utc
+from bot.slack.markup import channel, escape, quote, span, utc
 from bot.slack.messages.plans import manual_step_text
 from bot.slack.messages.states import standing, where_it_stands
 
@@ -85,8 +85,8 @@ _REFUSALS: dict[str, Callable[[str, dict], str]] = {
                                      "which has passed. Ask again with a new time."),
     "busy": lambda _, f: "Another open request took these users meanwhile: " + ", ".join(f["holders"]),
     "approvals_unreachable": lambda _, f: (f"I could not post the request to {channel(f['channel'])} "
-                                           f"({f['failure']}), so nobody was asked and nothing was changed. Invite "
-                                           "me to that channel, then ask again."),
+                                           f"({escape(f['failure'])}), so nobody was asked and nothing was changed. "
+                                           "Invite me to that channel, then ask again."),
     "nothing_to_retry": _retry_text,
     "self_approval": lambda _, f: ("You asked for this request, so a different admin must decide on it. You can "
                                    "still cancel it."),
