@@ -137,7 +137,7 @@ def test_a_click_after_expiry_is_too_late_and_the_request_expires(desk):
     assert [(who, "expired" in text) for who, text in direct_messages(expired, approvals="C0APPROVALS")] == [
         ("U0ALICE", True)]
     desk.jobs.drain()
-    assert ops(desk) == []
+    assert ops(desk) == [] and audit.verify(desk.engine).ok
 
 
 def test_a_click_after_cancel_is_too_late(desk):
@@ -149,6 +149,7 @@ def test_a_click_after_cancel_is_too_late(desk):
     assert "was cancelled by <@U0ALICE>" in refusal_text(raised.value)
     desk.jobs.drain()
     assert ops(desk) == [] and desk.get(request).approvals == ()
+    assert audit.verify(desk.engine).ok
 
 
 def test_a_rejection_needs_a_reason_and_changes_nothing_in_the_console(desk):
