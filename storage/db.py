@@ -61,3 +61,14 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 def session(engine: Engine) -> Session:
     """Return a new session; use it as a context manager and commit explicitly."""
     return Session(engine, expire_on_commit=False)
+
+
+def snapshot_engine(engine: Engine) -> Engine:
+    """The engine to read a request whole with: its row, users, steps and approvals from one moment.
+
+    PostgreSQL reads committed data statement by statement by default, so a read overlapping a commit could
+    see the request's row from before it and its approvals from after; its sessions here read one snapshot
+    (REPEATABLE READ). SQLite's transactions already read one snapshot."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="REPEATABLE READ")
+    return engine

@@ -28,7 +28,7 @@ from bot.domain.records import (
 )
 from bot.ports import ApprovalResult, NewRequest, TargetsBusy
 from storage import audit
-from storage.db import session
+from storage.db import session, snapshot_engine
 from storage.models import ApprovalRow, OpenTargetRow, RequestRow, StepRow, TargetRow
 
 
@@ -47,13 +47,14 @@ class RequestStore:
 
     def __init__(self, engine: Engine, *, audit_key: SecretStr | None = None) -> None:
         self.engine = engine
+        self._reader = snapshot_engine(engine)  # a request is always read whole, from one moment
         self._audit_key = audit_key
 
     # -- reads ---------------------------------------------------------------------------------------
 
     def get(self, request_id: str) -> OffboardRequest | None:
-        """Return the request with its targets, steps and approvals, or None."""
-        with session(self.engine) as db:
+        """Return the request with its targets, steps and approvals (all as of one moment), or None."""
+        with session(self._reader) as db:
             row = db.get(RequestRow, request_id)
             return self._load(db, row) if row else None
 
@@ -68,7 +69,7 @@ class RequestStore:
 
     def list(self, *, states: Iterable[RequestState] | None = None, limit: int = 20) -> list[OffboardRequest]:
         """Return the newest requests, optionally only those in the given states."""
-        with session(self.engine) as db:
+        with session(self._reader) as db:
             query = select(RequestRow).order_by(col(RequestRow.created_at).desc()).limit(limit)
             if states is not None:
                 query = query.where(col(RequestRow.state).in_([state.value for state in states]))
@@ -92,7 +93,7 @@ class RequestStore:
                                  plan_json=plan.to_json()))
             audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
-            return self._load(db, db.get(RequestRow, new.id))
+        return self.get(new.id)
 
     def apply(self, move: Move, *, now: datetime) -> OffboardRequest | None:
         """Apply a move if the request is still in one of its starting states; None when another writer won.
@@ -118,7 +119,7 @@ class RequestStore:
             self._hold_or_release(db, move.request_id, move.to)
             audit.append(db, move.entry, now=now, key=self._audit_key)
             db.commit()
-            return self._load(db, db.get(RequestRow, move.request_id))
+        return self.get(move.request_id)
 
     def version_of(self, request_id: str) -> int | None:
         """The request's version (it grows with every change), without loading the request."""
@@ -142,13 +143,13 @@ class RequestStore:
             )
             if claimed.rowcount != 1:
                 db.rollback()
-                return ApprovalResult(recorded=False, request=self._load(db, db.get(RequestRow, request_id)))
+                return ApprovalResult(recorded=False, request=self.get(request_id))
             db.add(ApprovalRow(request_id=request_id, approver_id=approver_id, approver_email=approver_email, at=now))
             try:
                 db.flush()
             except IntegrityError:
                 db.rollback()
-                return ApprovalResult(recorded=False, request=self._load(db, db.get(RequestRow, request_id)))
+                return ApprovalResult(recorded=False, request=self.get(request_id))
             audit.append(db, entry, now=now, key=self._audit_key)
             row = db.get(RequestRow, request_id)
             query = select(func.count()).where(ApprovalRow.request_id == request_id)
@@ -163,7 +164,7 @@ class RequestStore:
                 db.add(row)
                 audit.append(db, approved_entry, now=now, key=self._audit_key)
             db.commit()
-            return ApprovalResult(recorded=True, request=self._load(db, row), became_approved=became_approved)
+        return ApprovalResult(recorded=True, request=self.get(request_id), became_approved=became_approved)
 
     # -- leases: who runs what, on any number of replicas --------------------------------------------
 

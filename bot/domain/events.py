@@ -1,7 +1,9 @@
 """What happened to a request, as the service says it: small typed events, never sentences.
 
-The service returns the event of a decision to whoever made it and publishes every event through the
-Notifier port; the Slack layer (bot/slack) turns each into the words and messages people see."""
+The service returns the event of a decision to whoever made it (the Slack edge answers them with its words),
+and publishes through the Notifier port what other people must hear of (a rejection, an expiry, a request
+called off, interrupted, waiting for hands, progressing, finished); the Slack layer (bot/slack) turns each
+into the words and messages people see."""
 
 from __future__ import annotations
 
