@@ -91,23 +91,19 @@ class App:
         raise AssertionError(f"no request id shown to {who}")
 
 
+def texts_in(node: Any) -> list[str]:
+    """Every text of a Block Kit structure (a message's blocks, a modal, an App Home view), in order."""
+    if isinstance(node, dict):
+        return [text for key, value in node.items()
+                for text in ([value] if key == "text" and isinstance(value, str) else texts_in(value))]
+    if isinstance(node, list):
+        return [text for value in node for text in texts_in(value)]
+    return []
+
+
 def text_of(item) -> str:
     """The message's fallback text plus every text in its blocks, for assertions."""
-    parts = [item.text or ""]
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    parts.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(item.blocks or [])
-    return "\n".join(parts)
+    return "\n".join([item.text or "", *texts_in(item.blocks or [])])
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain.records import Actor
 from bot.ports import Member
+from bot.simulators.harness import texts_in
 from bot.simulators.simultaneous import run_together
 from storage import audit
 from tests.service.conftest import Desk
@@ -61,21 +62,7 @@ def nothing_changed(desk: Desk) -> None:
 
 def text_of(message: Any) -> str:
     """Every text in a Block Kit message, modal or App Home view (dicts and lists all the way down)."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    parts.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message)
-    return "\n".join(parts)
+    return "\n".join(texts_in(message))
 
 
 def buttons_of(message: Any) -> list[str]:

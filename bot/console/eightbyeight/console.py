@@ -1,7 +1,7 @@
 """The 8x8 admin console behind the Console port.
 
 Each change is GET, modify, PUT of the whole user (or DELETE), followed to the end of its
-operation. The GET is saved when the user was read moments ago (the executor reads every user
+operation. The GET is saved when the user was read moments ago (the step runner reads every user
 before changing it): a read younger than `FRESH_FOR` seconds stands in for it, once. When an answer
 is lost, the change is reconciled by reading the user back, never by sending it again blindly; when
 the console answered with a server error, the change is sent again only after a fresh read shows it

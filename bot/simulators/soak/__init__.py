@@ -6,7 +6,7 @@ The app is the real one (bot/simulators/harness.py `serve`, as `serve_local` bui
 SQLite, the demo policy, a ManualClock) on the local console wrapped in bot/simulators/faulty_console.py
 FaultyConsole, with the stateful FakeSlack. Every click is a signed HTTP request (bot/simulators/workspace/). The
 run is sequential and settles after every action, so given a seed the requests, their fates and the faults are
-the same on every run; only which user of a multi-user request meets a fault can vary, as the executor works on
+the same on every run; only which user of a multi-user request meets a fault can vary, as the step runner works on
 several at once.
 
 Every request names fresh console users (soak0001, soak0002, ...) added to the console just before it:
