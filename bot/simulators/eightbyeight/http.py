@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.simulators import serving
 from bot.simulators.eightbyeight.model import Recorded
 
 
@@ -33,12 +34,7 @@ class Backend(Protocol):
 
 def serve_in_thread(backend: Backend) -> tuple[EightByEightHttpServer, threading.Thread]:
     """Listen on an ephemeral loopback port and serve `backend` from a daemon thread."""
-    server = EightByEightHttpServer(("127.0.0.1", 0), _Handler)
-    server.backend = backend
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-8x8",
-                              daemon=True)
-    thread.start()
-    return server, thread
+    return serving.serve_in_thread(EightByEightHttpServer, _Handler, backend, name="fake-8x8", poll_interval=0.02)
 
 
 class EightByEightHttpServer(ThreadingHTTPServer):

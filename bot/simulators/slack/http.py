@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.simulators import serving
+
 logger = logging.getLogger(__name__)
 
 _JSON_PARAMS = ("blocks", "view", "attachments", "metadata")
@@ -155,12 +157,7 @@ class SlackHttpServer(ThreadingHTTPServer):
 
 def serve_in_thread(backend: Backend) -> tuple[SlackHttpServer, threading.Thread]:
     """Listen on an ephemeral loopback port and serve `backend` from a daemon thread."""
-    server = SlackHttpServer(("127.0.0.1", 0), _RequestHandler)
-    server.backend = backend
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack",
-                              daemon=True)
-    thread.start()
-    return server, thread
+    return serving.serve_in_thread(SlackHttpServer, _RequestHandler, backend, name="fake-slack", poll_interval=0.05)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
