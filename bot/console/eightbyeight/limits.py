@@ -30,18 +30,22 @@ YIELD_PAUSE = 0.005  # seconds background work waits while an interactive caller
 
 
 class Ticket:
-    """One request's place in the windows. It counts from when the request was sent until its answer
-    arrived: the server counted it somewhere in between, so holding the later time keeps us within its
-    windows whatever the network delay."""
+    """One request's place in the windows. It counts from when the request was sent until `span` after its
+    answer arrived: the server counted it somewhere in between (when it reached the server, which a slow network
+    or a process starved of CPU can put well after our send), so a ticket in flight is never let go."""
 
-    __slots__ = ("at",)
+    __slots__ = ("at", "in_flight")
 
     def __init__(self, at: float) -> None:
         self.at = at
+        self.in_flight = True
+
+
+IN_FLIGHT_POLL = 0.01  # seconds to look again when a window is full of requests not answered yet
 
 
 class _Window:
-    """At most `size` requests in any `span` seconds (a sliding log of tickets)."""
+    """At most `size` requests in any `span` seconds (a log of tickets; answers arrive in any order)."""
 
     def __init__(self, size: int, span: float) -> None:
         self.size = size
@@ -49,11 +53,15 @@ class _Window:
         self.tickets: deque[Ticket] = deque()
 
     def wait_needed(self, now: float) -> float:
-        while self.tickets and self.tickets[0].at <= now - self.span:
-            self.tickets.popleft()
+        if len(self.tickets) >= self.size:  # at most `size` + waiting callers: a short scan
+            self.tickets = deque(ticket for ticket in self.tickets
+                                 if ticket.in_flight or ticket.at > now - self.span)
         if len(self.tickets) < self.size:
             return 0.0
-        return max(self.tickets[0].at + self.span - now, 0.001)
+        answered = [ticket.at for ticket in self.tickets if not ticket.in_flight]
+        if not answered:
+            return IN_FLIGHT_POLL
+        return max(min(answered) + self.span - now, 0.001)
 
 
 class Throttle:
@@ -109,6 +117,7 @@ class Throttle:
         """The request's answer arrived (or it failed): count it from now."""
         with self._lock:
             ticket.at = self._monotonic()
+            ticket.in_flight = False
 
     def pause(self, seconds: float) -> None:
         """Hold every caller back for `seconds` from now."""

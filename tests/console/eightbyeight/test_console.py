@@ -315,3 +315,24 @@ def test_a_change_is_not_sent_once_the_runs_lease_is_gone(console, fake):
     with holding_lease(lambda: False):
         assert console.get_user(user_id=_id(fake, "jdoe")) is not None  # reads are harmless
     assert _sent(fake, "DELETE") == [] and fake.applied == []
+
+
+def test_a_request_the_server_counts_late_still_counts_in_our_windows(fake):
+    """A request in flight longer than a window (a slow network, or a process starved of CPU between our send and
+    the server's count) is counted by the server when it arrives: our throttle keeps counting it until its answer,
+    so requests sent meanwhile never make the server's window overflow (the cause of a rare 429 under load)."""
+    small = dict(requests=100, period=60.0, burst=2, burst_period=1.0, operations=3)
+    fake.limits = Limits(**small)
+    console = console_for(fake, limits=ApiLimits(**small))
+    user_id = _id(fake, "jdoe")
+    fake.slow_next("GET", seconds=1.5, times=2)  # counted by the server 1.5 s after we sent them
+    first = [threading.Thread(target=console.get_user, kwargs={"user_id": user_id}) for _ in range(2)]
+    for thread in first:
+        thread.start()
+    threading.Event().wait(1.1)  # our window's span has passed since they were sent; they are still in flight
+    second = [threading.Thread(target=console.get_user, kwargs={"user_id": user_id}) for _ in range(2)]
+    for thread in second:
+        thread.start()
+    for thread in first + second:
+        thread.join(30)
+    assert fake.throttled == 0

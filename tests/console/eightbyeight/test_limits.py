@@ -109,3 +109,19 @@ def test_an_admin_waiting_for_a_slot_goes_before_a_running_request():
     running.join(5)
     admin.join(5)
     assert granted == ["admin", "running request"]
+
+
+def test_a_request_still_in_flight_keeps_its_slot_past_the_window():
+    time = Time()
+    throttle = _throttle(time, requests=100, period=60, burst=1, burst_period=10)
+    ticket = throttle.acquire()
+    time.now = 30.0  # three windows later the answer has not come: the server may count it any moment
+
+    def answer_when_late(seconds: float) -> None:
+        Time.sleep(time, seconds)
+        if time.now >= 35.0 and ticket.in_flight:
+            throttle.answered(ticket)  # the answer arrives at 35
+
+    throttle._sleep = answer_when_late
+    throttle.acquire()
+    assert 45.0 <= time.now <= 45.02  # counted from the answer (give or take one look), never from the send
