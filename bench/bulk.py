@@ -254,7 +254,8 @@ def answered(app: BotApp, doing: str, act: Callable[[], Delivery], *, who: str) 
 def answer_pools(container: Container) -> list[Any]:
     """The pools that answer a command or a click, in the order work flows through them: Bolt's listeners,
     then the pool they hand their work to when the container has one. Not the jobs that run a request."""
-    return [pool for pool in (container.listeners, getattr(container, "answers", None)) if pool is not None]
+    return [pool for pool in (container.listeners, getattr(container, "decisions", None),
+                              getattr(container, "answers", None)) if pool is not None]
 
 
 def approve(app: BotApp, approver: str) -> None:

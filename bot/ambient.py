@@ -8,7 +8,8 @@ Each is a ContextVar declared here and nowhere else, so this page is the whole l
   clients ask `ensure_lease_held()` right before a change goes on the wire, after any wait for the rate
   limit, so a job whose lease lapsed meanwhile never sends it.
 - the **priority**: a running request is background work; where a shared limit makes callers queue (the
-  console's rate limit), people waiting on a command or a click go first.
+  console's rate limit), people waiting on a command or a click go first. A glance (the form's user picker,
+  answered while Slack waits) never queues at all: it takes a free slot or does without.
 
 Work handed to a pool runs in a copy of the submitter's context (bot.concurrency.TrackedExecutor), so all
 three follow it there. Standard library only.
@@ -20,10 +21,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from enum import Enum
 
 _trace_id: ContextVar[str | None] = ContextVar("offboard_trace_id", default=None)
 _lease_held: ContextVar[Callable[[], bool] | None] = ContextVar("offboard_lease_held", default=None)
-_background: ContextVar[bool] = ContextVar("offboard_background", default=False)
+
+
+class Priority(Enum):
+    GLANCE = "glance"  # answered while someone waits on a listener thread: never waits for a shared limit
+    INTERACTIVE = "interactive"  # a command or click: waits, and goes first
+    BACKGROUND = "background"  # a running request: waits, and lets people go first
+
+
+_priority: ContextVar[Priority] = ContextVar("offboard_priority", default=Priority.INTERACTIVE)
 
 
 # -- the trace id -----------------------------------------------------------------------------------------
@@ -75,14 +85,31 @@ def ensure_lease_held(what: str) -> None:
 # -- the priority -----------------------------------------------------------------------------------------
 
 @contextmanager
-def background_work() -> Iterator[None]:
-    """Mark what runs inside as background work: people waiting on a command or click go before it."""
-    token = _background.set(True)
+def _priority_scope(priority: Priority) -> Iterator[None]:
+    token = _priority.set(priority)
     try:
         yield
     finally:
-        _background.reset(token)
+        _priority.reset(token)
+
+
+def background_work():
+    """Mark what runs inside as background work: people waiting on a command or click go before it."""
+    return _priority_scope(Priority.BACKGROUND)
+
+
+def at_a_glance():
+    """Mark what runs inside as a glance: where a shared limit would make it wait, it fails at once instead."""
+    return _priority_scope(Priority.GLANCE)
+
+
+def current_priority() -> Priority:
+    return _priority.get()
 
 
 def is_background() -> bool:
-    return _background.get()
+    return _priority.get() is Priority.BACKGROUND
+
+
+def is_glance() -> bool:
+    return _priority.get() is Priority.GLANCE

@@ -1,4 +1,4 @@
-"""A thread pool that can tell when all the work it was given is finished."""
+"""Thread pools that can tell when all the work they were given is finished, and a fair queue in front of one."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import contextvars
 import gc
 import threading
 import time
+from collections import deque
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 
@@ -41,6 +43,49 @@ class TrackedExecutor(ThreadPoolExecutor):
         """Block until no submitted work is left; False when timeout passed first."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+
+class FairQueue:
+    """Work queued per key (a member), taking turns on a shared pool: one piece of a key's work runs at a time,
+    and a key's next piece goes to the back of the pool's queue when its last one ends. So a member who pastes
+    three 500-name lists has one worked on at once, and another member's command goes before the second.
+
+    Each piece runs in a copy of its submitter's context, as TrackedExecutor's do; the pool's wait_idle
+    covers the queue (a key's next piece is handed over before its last one ends)."""
+
+    def __init__(self, pool: TrackedExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._queues: dict[Hashable, deque[Callable[[], None]]] = {}
+
+    def submit(self, key: Hashable, fn: Callable[..., None], /, *args, **kwargs) -> None:
+        context = contextvars.copy_context()
+        with self._lock:
+            queue = self._queues.setdefault(key, deque())
+            queue.append(lambda: context.run(fn, *args, **kwargs))
+            first = len(queue) == 1
+        if first:
+            self._pool.submit(self._run_next, key)
+
+    def queued(self, key: Hashable) -> int:
+        """Pieces of the key's work not finished yet (the running one included)."""
+        with self._lock:
+            return len(self._queues.get(key, ()))
+
+    def _run_next(self, key: Hashable) -> None:
+        with self._lock:
+            piece = self._queues[key][0]
+        try:
+            piece()
+        finally:
+            with self._lock:
+                queue = self._queues[key]
+                queue.popleft()
+                more = bool(queue)
+                if not more:
+                    del self._queues[key]
+            if more:
+                self._pool.submit(self._run_next, key)
 
 
 class InFlight:

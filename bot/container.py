@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.clock import SystemClock
-from bot.concurrency import InFlight, TrackedExecutor
+from bot.concurrency import FairQueue, InFlight, TrackedExecutor
 from bot.console.local import LocalConsole
 from bot.errors import ConfigurationError
 from bot.jobs import BackgroundJobs
@@ -26,13 +26,15 @@ from bot.settings import Settings
 from bot.slack.members import SlackMembers
 from bot.slack.notifier import SlackNotifier
 from bot.sweeper import Sweeper
+from handlers.deferral import Lanes
 from storage.audit import AuditBroken
 from storage.db import make_engine
 from storage.request_store import RequestStore
 
 log = logging.getLogger(__name__)
 LISTENER_THREADS = 32  # Bolt's listeners only ack and hand over, so a burst of clicks never queues its acks
-ANSWER_THREADS = 2  # commands and clicks worked on at once; few, so the work never crowds out the acks
+DECISION_THREADS = 4  # the quick lane: decisions, status, list, help; database work, never behind the console
+CONSOLE_THREADS = 3  # the console lane: commands naming users, one per member at a time, members taking turns
 FORM_THREADS = 4  # submitted forms checked at once, within Slack's 3 s for the answer
 
 
@@ -46,8 +48,9 @@ class Container:
     client: WebClient
     service: OffboardService
     bolt: App
-    listeners: TrackedExecutor  # Bolt's listeners: they ack, and hand what follows to `answers`
-    answers: TrackedExecutor  # what a command or click does after its ack: the service call and the answer
+    listeners: TrackedExecutor  # Bolt's listeners: they ack, and hand what follows to a lane
+    decisions: TrackedExecutor  # the quick lane: what a click or command does after its ack, console aside
+    answers: TrackedExecutor  # the console lane: commands that name users, fair between members
     forms: TrackedExecutor  # submitted forms, checked while Slack waits for the answer
     jobs: TrackedExecutor  # executions of approved requests
     sweeper: Sweeper  # expiries, reminders and due runs; woken by APScheduler in `serve`
@@ -70,10 +73,15 @@ class Container:
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every listener and every job they started has finished (shell and tests)."""
-        return all(pool.wait_idle(timeout) for pool in (self.listeners, self.answers, self.forms, self.jobs))
+        return all(pool.wait_idle(timeout) for pool in self.pools)
+
+    @property
+    def pools(self) -> tuple[TrackedExecutor, ...]:
+        """Every pool, in the order work flows through them."""
+        return self.listeners, self.decisions, self.answers, self.forms, self.jobs
 
     def close(self) -> None:
-        for pool in (self.listeners, self.answers, self.forms, self.jobs):
+        for pool in self.pools:
             pool.shutdown(wait=True)
         self.engine.dispose()
         close_console = getattr(self.console, "close", None)
@@ -124,11 +132,13 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
                        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)])
     listeners = TrackedExecutor(max_workers=LISTENER_THREADS, name="listener")
-    answers = TrackedExecutor(max_workers=ANSWER_THREADS, name="answer")
+    decisions = TrackedExecutor(max_workers=DECISION_THREADS, name="decision")
+    answers = TrackedExecutor(max_workers=CONSOLE_THREADS, name="answer")
     forms = TrackedExecutor(max_workers=FORM_THREADS, name="form")
     jobs = TrackedExecutor(max_workers=4, name="job")
     metrics.watch_pool("jobs", jobs)
     metrics.watch_pool("listeners", listeners)
+    metrics.watch_pool("decisions", decisions)
     metrics.watch_pool("answers", answers)
     metrics.watch_pool("forms", forms)
     service = build_service(store=store, console=console, members=SlackMembers(client=client), policy=policy,
@@ -143,8 +153,10 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
         request_verification_enabled=True,
     )
     in_flight = InFlight()
-    handlers.register(bolt, service, answers=answers, forms=forms, in_flight=in_flight)
+    handlers.register(bolt, service, lanes=Lanes(quick=decisions, console=FairQueue(answers)), forms=forms,
+                      in_flight=in_flight)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
-                     service=service, bolt=bolt, listeners=listeners, answers=answers, forms=forms, jobs=jobs,
+                     service=service, bolt=bolt, listeners=listeners, decisions=decisions, answers=answers,
+                     forms=forms, jobs=jobs,
                      sweeper=Sweeper(service.timers, metrics=metrics), metrics=metrics, in_flight=in_flight,
                      clock=clock)

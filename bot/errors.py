@@ -65,6 +65,11 @@ class ConsoleUnavailable(ConsoleError):
     retryable = True
 
 
+class ConsoleBusy(ConsoleUnavailable):
+    """A glance (bot.ambient.at_a_glance) would have had to wait for the console's rate limit or a retry, so
+    nothing was sent: the caller answers with what it knows."""
+
+
 class OutcomeUnknown(ConsoleError):
     """The console was asked to change something, but whether it did could not be confirmed."""
 

@@ -10,17 +10,17 @@ from slack_bolt import App
 from bot.concurrency import InFlight
 from bot.service import OffboardService
 from handlers import actions, commands, errors, events, middleware, options, views
-from handlers.deferral import Guard
+from handlers.deferral import Guard, Lanes
 
 
-def register(app: App, service: OffboardService, *, answers: Executor | None = None, forms: Executor | None = None,
+def register(app: App, service: OffboardService, *, lanes: Lanes | None = None, forms: Executor | None = None,
              in_flight: InFlight | None = None) -> None:
-    """Attach the middleware and every listener to the Bolt app. What listeners do after their ack runs on
-    `answers`, once the requests `in_flight` were answered; forms are checked on `forms` (inline when None)."""
+    """Attach the middleware and every listener to the Bolt app. What listeners do after their ack runs in
+    `lanes` (inline when None), once the requests `in_flight` were answered; forms are checked on `forms`."""
     reporter = errors.Reporter(service)
-    middleware.register(app, answers=answers)
+    middleware.register(app, quick=lanes.quick if lanes else None)
     errors.register(app, reporter)
-    guard = Guard(reporter, answers, in_flight or InFlight())
+    guard = Guard(reporter, lanes, in_flight or InFlight())
     commands.register(app, service, guard)
     actions.register(app, service, guard)
     views.register(app, service, guard, forms=forms)

@@ -72,7 +72,7 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(request))
 
     @app.action(ActionId.RETRY_FAILED.value)
-    @guard.after_ack
+    @guard.after_ack(console_when=lambda body: True)  # names the failed users again: the console lane
     def retry_failed(ack: Ack, body: dict, client: WebClient, actor: Actor, ref: RequestRef) -> None:
         ack()
         drafted = service.intake.retry_failed(actor=actor, request_id=ref.r)

@@ -15,12 +15,24 @@ from bot.slack.values import ModalOrigin
 from handlers.deferral import Guard
 from handlers.parsing import parse_command
 
+NAMING_USERS = frozenset({Verb.DELETE, Verb.DEACTIVATE, Verb.REACTIVATE, Verb.RENAME})  # read the console
+
+
+def names_users(body: dict) -> bool:
+    """Whether the command names users, which the console is asked about (the console lane); anything else,
+    a command that cannot be parsed included, only reads our records (the quick lane)."""
+    try:
+        return parse_command(body.get("text") or "").verb in NAMING_USERS
+    except Exception:  # the listener parses it again and says what is wrong
+        return False
+
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
     results = service.core.policy.channels.results
 
     @app.command(COMMAND)
-    @guard.after_ack(inline_when=lambda body: not (body.get("text") or "").strip())  # the form: a trigger id
+    @guard.after_ack(inline_when=lambda body: not (body.get("text") or "").strip(),  # the form: a trigger id
+                     console_when=names_users)
     def offboard(ack: Ack, body: dict, respond: Respond, client: WebClient, actor: Actor) -> None:
         ack()
         command = parse_command(body.get("text") or "")

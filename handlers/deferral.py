@@ -4,10 +4,16 @@
 otherwise lose the ack: Bolt, seen in 1.30, drops an ack already made when the listener raises, and Slack
 shows a 404 three seconds later although the admin had been answered).
 
-`@guard.after_ack` also acks at once and does the listener's work on the answers pool: Bolt runs each listener
-on its listener pool, and a listener that acks and then talks to the console holds its thread, so under a
-burst the next acks would queue behind earlier requests' work. The work waits (briefly) for the Slack requests
-still waiting for their ack, which share the interpreter with it.
+`@guard.after_ack` also acks at once and does the listener's work in one of two lanes (`Lanes`): Bolt runs
+each listener on its listener pool, and a listener that acks and then talks to the console holds its thread,
+so under a burst the next acks would queue behind earlier requests' work. The work waits (briefly) for the
+Slack requests still waiting for their ack, which share the interpreter with it.
+
+- the **quick** lane: what touches only our own records and Slack (a decision, status, list, help). It never
+  waits behind console work, so a Cancel pressed before a run's time is committed before it, whatever else
+  the bot is doing;
+- the **console** lane: what reads the console (a command that names users, a retry), one piece per member at
+  a time and members taking turns, so one admin's long lists never hold up another admin's command.
 
 Listeners may ask for `actor` (who acts, from the signed payload) and `ref` (the request a button or modal
 names), which the middleware put in the context (handlers/middleware.py)."""
@@ -18,15 +24,25 @@ import inspect
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.concurrency import InFlight
+from bot.concurrency import FairQueue, InFlight
 
 log = logging.getLogger("offboard.errors")
 Listener = Callable[..., None]
-QUIET_WAIT = 0.5  # seconds work after an ack may wait for the requests in flight to be acked first
+QUIET_WAIT = 0.5  # seconds console work after an ack may wait for the requests in flight to be acked first
+QUICK_QUIET_WAIT = 0.1  # the same for the quick lane: a decision is committed well within a second
 TYPED = ("actor", "ref")  # what the middleware puts in the context for listeners to ask for
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Where the work after an ack runs (see the module's docstring)."""
+
+    quick: Executor
+    console: FairQueue
 
 
 class _Acked:
@@ -39,33 +55,42 @@ class _Acked:
 
 
 class Guard:
-    def __init__(self, report: Callable[[Exception, dict, WebClient], None], answers: Executor | None,
+    def __init__(self, report: Callable[[Exception, dict, WebClient], None], lanes: Lanes | None,
                  in_flight: InFlight) -> None:
         self._report = report
-        self._answers = answers
+        self._lanes = lanes
         self._in_flight = in_flight
 
     def __call__(self, listener: Listener) -> Listener:
         return self._wrap(listener, deferred=False)
 
-    def after_ack(self, listener: Listener | None = None, *,
-                  inline_when: Callable[[dict], bool] | None = None) -> Listener | Callable[[Listener], Listener]:
-        """For listeners that always ack first thing: ack here, run the rest off Bolt's listener thread.
+    def after_ack(self, listener: Listener | None = None, *, inline_when: Callable[[dict], bool] | None = None,
+                  console_when: Callable[[dict], bool] | None = None) -> Listener | Callable[[Listener], Listener]:
+        """For listeners that always ack first thing: ack here, run the rest off Bolt's listener thread, in the
+        console lane when `console_when(body)` says the work reads the console, else in the quick lane.
 
         `inline_when(body)` keeps a request on the listener thread: one that opens a modal must do so
         within the 3 s its trigger id lives, so it never queues behind other requests' work."""
         if listener is None:
-            return lambda decorated: self.after_ack(decorated, inline_when=inline_when)
-        return self._wrap(listener, deferred=self._answers is not None, inline_when=inline_when)
+            return lambda decorated: self.after_ack(decorated, inline_when=inline_when, console_when=console_when)
+        return self._wrap(listener, deferred=self._lanes is not None, inline_when=inline_when,
+                          console_when=console_when)
 
-    def _after_acks(self, run: Callable[..., None], kwargs: dict) -> None:
+    def _after_acks(self, run: Callable[..., None], kwargs: dict, quiet_wait: float) -> None:
         """Run the work once the requests in flight were acked (Slack's 3 s are hard, an answer's are
-        not), waiting QUIET_WAIT at most, so a steady stream of requests never holds it back for long."""
-        self._in_flight.wait_quiet(QUIET_WAIT)
+        not), waiting `quiet_wait` at most, so a steady stream of requests never holds it back for long."""
+        self._in_flight.wait_quiet(quiet_wait)
         run(**kwargs)
 
-    def _wrap(self, listener: Listener, *, deferred: bool,
-              inline_when: Callable[[dict], bool] | None = None) -> Listener:
+    def _hand_over(self, run: Callable[..., None], kwargs: dict, *, console: bool) -> None:
+        kwargs = {**kwargs, "ack": _Acked()}
+        if console:
+            self._lanes.console.submit(_member(kwargs), self._after_acks, run, kwargs, QUIET_WAIT)
+        else:
+            self._lanes.quick.submit(self._after_acks, run, kwargs, QUICK_QUIET_WAIT)
+
+    def _wrap(self, listener: Listener, *, deferred: bool, inline_when: Callable[[dict], bool] | None = None,
+              console_when: Callable[[dict], bool] | None = None) -> Listener:
         names = list(inspect.signature(listener).parameters)
         wanted = [name for name in names if name not in TYPED]
         wanted += [name for name in ("ack", "body", "client", "context") if name not in wanted]
@@ -86,13 +111,19 @@ class Guard:
                 run(**kwargs)
                 return
             kwargs["ack"]()
-            self._answers.submit(self._after_acks, run, {**kwargs, "ack": _Acked()})
+            self._hand_over(run, kwargs, console=console_when is not None and console_when(kwargs["body"]))
 
         # Bolt passes a listener the arguments its signature names (not through __wrapped__, which it unwraps).
         guarded.__signature__ = inspect.Signature(
             [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in wanted])
         guarded.__name__ = guarded.__qualname__ = listener.__name__
         return guarded
+
+
+def _member(kwargs: dict) -> str:
+    """Whose work it is, for the console lane's turns: the signed payload's user (the team's, failing that)."""
+    context = kwargs["context"]
+    return str(context.get("user_id") or context.get("team_id") or "")
 
 
 def _typed(name: str, kwargs: dict):

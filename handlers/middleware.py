@@ -21,7 +21,7 @@ NOT_TAKEN = ("My database is not answering, so I did not take this: nothing was 
              "it keeps happening, tell whoever runs the bot.")
 
 
-def register(app: App, *, answers: Executor | None) -> None:
+def register(app: App, *, quick: Executor | None) -> None:
     @app.middleware
     def tag_request(context: BoltContext, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Give the Slack request its trace id (the HTTP server's, else a new one) for its log lines and error
@@ -48,8 +48,8 @@ def register(app: App, *, answers: Executor | None) -> None:
         if kind in ("block_actions", None) and actor_from(body).user_id:  # a click, or a command (no type)
             message = blocks.refusal(NOT_TAKEN, reference=current_trace_id())
 
-            if answers is not None:
-                answers.submit(reply_quietly, client, body, message)
+            if quick is not None:
+                quick.submit(reply_quietly, client, body, message)
             else:
                 reply_quietly(client, body, message)
         return BoltResponse(status=200, body="")

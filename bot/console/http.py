@@ -31,9 +31,10 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.ambient import ensure_lease_held
+from bot.ambient import ensure_lease_held, is_glance
 from bot.errors import (
     AccessDenied,
+    ConsoleBusy,
     ConsoleError,
     ConsoleRejected,
     ConsoleUnavailable,
@@ -286,6 +287,7 @@ class ConsoleHttp:
                 log.warning("%s answered 429 to %s; every caller waits %.1f s", self.dialect.backend,
                             call.operation, wait)
                 self._pacer.pause(wait)
+                _not_for_a_glance(call)
                 continue
             if (status == 429 and policy.throttled is None) or (status in policy.retried and not call.change):
                 failures += 1
@@ -320,6 +322,7 @@ class ConsoleHttp:
 
     def _give_up_or_go_on(self, call: Call, failure: Failure, failures: int, wait: float) -> None:
         """Raise ConsoleUnavailable when this failure is the last the policy allows; else log the next try."""
+        _not_for_a_glance(call)
         policy = self.policy
         too_long = failure.response is not None and policy.longest_wait is not None and wait > policy.longest_wait
         if failures >= policy.tries or too_long:
@@ -349,3 +352,9 @@ class ConsoleHttp:
             self._on_call(ConsoleCall(backend=self.dialect.backend, operation=call.operation, status=status,
                                       seconds=time.monotonic() - started,
                                       error=type(error).__name__ if error else None))
+
+
+def _not_for_a_glance(call: Call) -> None:
+    """A glance never waits for a retry: it gives up at the first failure (bot.ambient.at_a_glance)."""
+    if is_glance():
+        raise ConsoleBusy(f"{call.operation} failed once, and a glance does not try again")

@@ -91,7 +91,7 @@ class FaultyConsole:
         return self._call("get_user", lambda: self.inner.get_user(user_id=user_id))
 
     def search_users(self, *, text: str, limit: int = 20):
-        return self.inner.search_users(text=text, limit=limit)
+        return self._call("search_users", lambda: self.inner.search_users(text=text, limit=limit))
 
     def username_taken(self, *, username: str) -> bool:
         return self.inner.username_taken(username=username)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import StepStatus
-from bot.errors import Refusal
+from bot.errors import ConsoleBusy, Refusal
 from bot.slack import blocks
 from bot.slack.messages.refusals import refusal_text
 from tests.service.helpers import nothing_changed, text_of
@@ -57,3 +59,28 @@ def test_the_user_picker_searches_the_console_for_admins_only(desk):
         with pytest.raises(Refusal) as raised:
             refused()
         assert raised.value.code == "not_admin" and "Only account admins" in refusal_text(raised.value)
+
+
+def test_the_user_picker_answers_from_the_users_it_has_seen_when_the_console_is_busy(desk):
+    queries, alice = desk.service.queries, desk.actor("alice")
+    assert "jdoe" in [user.username for user in queries.search_console(actor=alice, text="doe")]
+    desk.console.fail_next("search_users", ConsoleBusy("busy"))
+    assert "jdoe" in [user.username for user in queries.search_console(actor=alice, text="JDo")]
+    desk.console.fail_next("search_users", ConsoleBusy("busy"))
+    assert queries.search_console(actor=alice, text="never-seen") == []
+
+
+def test_a_member_typing_again_before_the_answer_gets_what_is_known_without_a_second_search(desk):
+    queries, alice = desk.service.queries, desk.actor("alice")
+    queries.search_console(actor=alice, text="doe")
+    entered, release = threading.Event(), threading.Event()
+    desk.console.before("search_users", lambda: (entered.set(), release.wait(10)))
+    first = threading.Thread(target=queries.search_console, kwargs={"actor": alice, "text": "jdoe"})
+    first.start()
+    try:
+        assert entered.wait(10)
+        again = queries.search_console(actor=alice, text="jdoe")  # answered at once, from what is known
+    finally:
+        release.set()
+        first.join(10)
+    assert [user.username for user in again] == ["jdoe"]

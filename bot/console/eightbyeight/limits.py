@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bot.ambient import is_background
+from bot.ambient import is_background, is_glance
+from bot.errors import ConsoleBusy
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ApiLimits:
 
 
 YIELD_PAUSE = 0.005  # seconds background work waits while an interactive caller takes the free slot
+GLANCE_SHARE = 0.5  # a glance takes a slot only while every window is less than this full
 
 
 class Ticket:
@@ -52,11 +54,13 @@ class _Window:
         self.span = span
         self.tickets: deque[Ticket] = deque()
 
+    def in_use(self, now: float) -> int:
+        """Tickets that still count at `now` (at most `size`: a short scan)."""
+        self.tickets = deque(ticket for ticket in self.tickets if ticket.in_flight or ticket.at > now - self.span)
+        return len(self.tickets)
+
     def wait_needed(self, now: float) -> float:
-        if len(self.tickets) >= self.size:  # at most `size` + waiting callers: a short scan
-            self.tickets = deque(ticket for ticket in self.tickets
-                                 if ticket.in_flight or ticket.at > now - self.span)
-        if len(self.tickets) < self.size:
+        if len(self.tickets) < self.size or self.in_use(now) < self.size:
             return 0.0
         answered = [ticket.at for ticket in self.tickets if not ticket.in_flight]
         if not answered:
@@ -72,7 +76,11 @@ class Throttle:
 
     Interactive callers (an admin's command or click) go before background work (a running request):
     while one of them waits for a slot, background callers do not take the slot that frees up, so a
-    500-user run keeps the API busy without making other admins wait behind it."""
+    500-user run keeps the API busy without making other admins wait behind it.
+
+    A glance (the form's user picker, answered on a listener thread while Slack waits) never waits: it takes
+    a slot only while every window is less than half full and nobody waits, else it raises ConsoleBusy. So a
+    member typing fast never holds a thread, and never takes more than half of the budget from the others."""
 
     def __init__(self, limits: ApiLimits | None = None, *, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -89,6 +97,8 @@ class Throttle:
 
     def acquire(self) -> Ticket:
         """Take a request slot, waiting as long as the windows (or a pause) require; call `answered` after."""
+        if is_glance():
+            return self._glance()
         background = is_background()
         waiting = False
         try:
@@ -112,6 +122,18 @@ class Throttle:
             if waiting:
                 with self._lock:
                     self._interactive_waiting -= 1
+
+    def _glance(self) -> Ticket:
+        """A slot now, while every window is less than GLANCE_SHARE full and nobody waits; else ConsoleBusy."""
+        with self._lock:
+            now = self._monotonic()
+            if (self._paused_until > now or self._interactive_waiting
+                    or any(window.in_use(now) >= window.size * GLANCE_SHARE for window in self._windows)):
+                raise ConsoleBusy("the console's rate limit is busy with other work")
+            ticket = Ticket(now)
+            for window in self._windows:
+                window.tickets.append(ticket)
+            return ticket
 
     def answered(self, ticket: Ticket) -> None:
         """The request's answer arrived (or it failed): count it from now."""

@@ -75,18 +75,21 @@ class _Request:
 class Api(Operations, RateWindows):
     """Serves the users and operations endpoints."""
 
-    def _wait_while_held(self) -> None:
-        """Keep the request inside the server while `hold_requests` says so (at most a minute)."""
+    def _wait_while_held(self, what: str) -> None:
+        """Keep the request inside the server while `hold_requests` says so (at most a minute); `holding` lists
+        the requests held now (method, path and query)."""
         hold = self._hold
         if hold is None or hold.is_set():
             return
         with self._lock:
             self.held += 1
+            self.holding.append(what)
         try:
             hold.wait(60)
         finally:
             with self._lock:
                 self.held -= 1
+                self.holding.remove(what)
 
     def serve(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
               body: bytes) -> tuple[int | None, dict[str, str], bytes]:
@@ -97,7 +100,7 @@ class Api(Operations, RateWindows):
         pause = self.latency + (slow.seconds if slow else 0.0)
         if pause > 0:
             time.sleep(pause)
-        self._wait_while_held()
+        self._wait_while_held(f"{method} {relative} {query}")
         with self._lock:
             now = time.monotonic()
             self._settle(now)

@@ -26,6 +26,7 @@ class EightByEightState:
         self.operation_delay = operation_delay
         self.latency = latency
         self.held = 0  # requests waiting inside the server for `hold_requests`' event
+        self.holding: list[str] = []  # those requests: method, path and query
         self._hold: threading.Event | None = None
         self.put_unsupported: str | None = None
         self.bugs: list[str] = []  # tracebacks of exceptions inside the fake (answered 500)

@@ -125,3 +125,19 @@ def test_a_request_still_in_flight_keeps_its_slot_past_the_window():
     throttle._sleep = answer_when_late
     throttle.acquire()
     assert 45.0 <= time.now <= 45.02  # counted from the answer (give or take one look), never from the send
+
+
+def test_a_glance_takes_a_slot_only_while_the_windows_are_less_than_half_full_and_never_waits():
+    import pytest
+
+    from bot.ambient import at_a_glance
+    from bot.errors import ConsoleBusy
+
+    time = Time()
+    throttle = _throttle(time, requests=100, period=60, burst=4, burst_period=10)
+    with at_a_glance():
+        _send(throttle, time, 2)  # half of the burst
+        with pytest.raises(ConsoleBusy):
+            throttle.acquire()
+    assert time.sleeps == []  # nobody slept
+    assert _send(throttle, time, 2) == [0, 0]  # the other half is there for commands and runs
