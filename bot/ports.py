@@ -82,6 +82,7 @@ class Member:
     is_bot: bool = False
     deleted: bool = False
     is_stranger: bool = False
+    is_guest: bool = False  # a single- or multi-channel guest of the workspace
     tz: str = "UTC"
 
 

@@ -1,7 +1,8 @@
 """Who may act: account admins of this workspace, identified by their verified Slack email.
 
-Whoever is not one is refused with a code (other_workspace, unknown_member, external_member,
-no_verified_email, not_admin); bot/slack/messages says why in words."""
+Whoever is not one is refused with a code (other_workspace, unknown_member, external_member, guest,
+no_verified_email, not_admin); bot/slack/messages says why in words. A guest (single- or multi-channel) is
+refused whatever their email: an admin made a guest keeps their address but not their authority."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class Gatekeeper:
             raise Refusal("unknown_member", request_id=request_id)
         if member.is_stranger or member.team_id != home:
             raise Refusal("external_member", request_id=request_id)
+        if member.is_guest:
+            raise Refusal("guest", request_id=request_id)
         if not member.email or not member.email_verified:
             raise Refusal("no_verified_email", request_id=request_id)
         role = self._policy.role_of(member.email)

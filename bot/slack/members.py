@@ -63,5 +63,6 @@ class SlackMembers:
             is_bot=bool(user.get("is_bot")),
             deleted=bool(user.get("deleted")),
             is_stranger=bool(user.get("is_stranger")),
+            is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
             tz=user.get("tz") or "UTC",
         )

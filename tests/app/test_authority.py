@@ -1,10 +1,13 @@
-"""Enterprise Grid on the wire: payloads carry the enterprise id and org-wide W… member ids, and the actor the
-service checks is read from them (the team of whoever clicked, too). Who may act, and authority checked again
-when a request starts, are tested against the service (tests/service/test_access.py)."""
+"""Who may act, on the wire: what users.info says of the clicking member reaches the service through the real
+Slack client. Enterprise Grid payloads carry the enterprise id and org-wide W… member ids, and the actor the
+service checks is read from them (the team of whoever clicked, too); a guest is refused like a stranger, and an
+approver made a guest before the run no longer counts. The rules themselves are tested against the service
+(tests/service/test_access.py, test_gate.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -39,3 +42,43 @@ def test_enterprise_grid_members_with_w_ids_can_ask_and_approve(grid_slack, cloc
         request = app.container.store.get(request_id)
         assert request.state is RequestState.DONE
         assert [(a.approver_id, a.approver_email) for a in request.approvals] == [("W0BOB", "bob@example.com")]
+
+
+GUESTS = {"multi-channel guest": {"is_restricted": True},
+          "single-channel guest": {"is_restricted": True, "is_ultra_restricted": True}}
+JDOE = "u-1001"
+
+
+@pytest.mark.parametrize("guest", GUESTS.values(), ids=GUESTS.keys())
+def test_an_admin_made_a_guest_cannot_ask(app, guest):
+    app.slack.update_member("U0DANA", **guest)
+    app.command("dana", "delete jdoe")
+    assert "Guests" in app.last_ephemeral("dana")
+    assert app.container.store.list() == []
+
+
+@pytest.mark.parametrize("guest", GUESTS.values(), ids=GUESTS.keys())
+def test_an_admin_made_a_guest_cannot_approve(app, guest):
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.slack.update_member("U0DANA", **guest)
+    app.press("dana", "Approve")
+    assert "Guests" in app.last_ephemeral("dana")
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.AWAITING_APPROVAL and request.approvals == ()
+    assert app.console.operations() == []
+
+
+def test_an_approver_made_a_guest_before_the_run_no_longer_counts(app):
+    app.command("alice", "delete jdoe --at in 2h")
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.press("bob", "Approve")
+    app.slack.update_member("U0BOB", **GUESTS["single-channel guest"])
+    app.clock.advance(timedelta(hours=2))
+    app.container.sweeper.sweep()
+    app.settle()
+    assert app.container.store.get(request_id).state is RequestState.CANCELLED
+    assert app.console.operations(user_id=JDOE) == []
+    assert any("bob@example.com" in text and "called off" in text for text in app.dm_texts("alice"))

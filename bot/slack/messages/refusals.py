@@ -69,6 +69,7 @@ _REFUSALS: dict[str, Callable[[str, dict], str]] = {
     "other_workspace": lambda _, f: "This bot only takes requests from members of its own workspace.",
     "unknown_member": lambda _, f: "I could not identify you as an active member of this workspace.",
     "external_member": lambda _, f: "Members of other organisations cannot offboard users here.",
+    "guest": lambda _, f: "Guests of this workspace cannot offboard users or decide on requests.",
     "no_verified_email": lambda _, f: "Your Slack account has no verified email, so I cannot check your admin role.",
     "not_admin": lambda _, f: ("Only account admins (primary or secondary) can offboard users or decide on "
                                "requests. Ask one of them."),

@@ -51,6 +51,8 @@ REFUSALS = {
     "unknown_member": (Refusal("unknown_member", request_id=REQUEST_ID),
                        "I could not identify you as an active member of this workspace."),
     "external_member": (Refusal("external_member"), "Members of other organisations cannot offboard users here."),
+    "guest": (Refusal("guest", request_id=REQUEST_ID),
+              "Guests of this workspace cannot offboard users or decide on requests."),
     "no_verified_email": (Refusal("no_verified_email"),
                           "Your Slack account has no verified email, so I cannot check your admin role."),
     "not_admin": (Refusal("not_admin"), "Only account admins (primary or secondary) can offboard users or decide "
