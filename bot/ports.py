@@ -242,6 +242,7 @@ class ApprovalResult:
     recorded: bool  # False: a duplicate, or the request no longer awaited approval
     request: OffboardRequest
     became_approved: bool = False
+    missing: int = 0  # approvals still needed, as the store counted them once recorded
 
 
 class RequestRepository(Protocol):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.emails import normal_email
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
@@ -112,7 +113,9 @@ class OffboardRequest:
 
     @property
     def approvals_missing(self) -> int:
-        return max(0, self.approvals_required - len(self.approvals))
+        """Approvals still needed: one per person (emails compared normalised), never the requester's."""
+        people = {normal_email(approval.approver_email) for approval in self.approvals}
+        return max(0, self.approvals_required - len(people - {normal_email(self.requester_email)}))
 
     @property
     def needs_attestation(self) -> bool:

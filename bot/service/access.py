@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.emails import normal_email
 from bot.domain.records import Actor
 from bot.errors import Refusal
 from bot.policy import Policy, Role
@@ -17,7 +18,7 @@ from bot.ports import Member, MemberDirectory
 @dataclass(frozen=True)
 class Admin:
     member: Member
-    email: str
+    email: str  # normalised (bot.domain.emails): the one form every comparison and every stored approval uses
     role: Role
 
     @property
@@ -49,4 +50,4 @@ class Gatekeeper:
         role = self._policy.role_of(member.email)
         if role is None:
             raise Refusal("not_admin", request_id=request_id)
-        return Admin(member=member, email=member.email.lower(), role=role)
+        return Admin(member=member, email=normal_email(member.email), role=role)

@@ -4,6 +4,7 @@ click that came too late raises AlreadyDecided with the request as it now stands
 from __future__ import annotations
 
 from bot.domain import moves
+from bot.domain.emails import normal_email
 from bot.domain.events import (
     ApprovalCounted,
     Approved,
@@ -31,20 +32,24 @@ class Decisions:
         self._runs = runs
 
     def approve(self, *, actor: Actor, request_id: str) -> ApprovalCounted | Approved:
-        """Count the actor's approval; run the request when it was the last one needed."""
+        """Count the actor's approval; run the request when it was the last one needed. One person approves once
+        (emails compared normalised): a second account of the requester's is refused, one of an approver's is told
+        they approved already."""
         core = self._core
         admin = core.access.admin(actor, request_id=request_id)
         request = self._open(core.get(request_id), RequestState.AWAITING_APPROVAL)
         self._not_the_requester(actor, admin, request)
-        if any(approval.approver_email == admin.email for approval in request.approvals):
+        if any(normal_email(approval.approver_email) == admin.email or approval.approver_id == actor.user_id
+               for approval in request.approvals):
             raise AlreadyDecided(request, you_approved=True)
+        requester = normal_email(request.requester_email)
         now = core.now()
         result = core.store.record_approval(
             request_id, approver_id=actor.user_id, approver_email=admin.email, now=now,
             entry=AuditEntry(actor.user_id, "request.approval", request_id,
                              {"approver": admin.email, "role": admin.role.value}),
             approved_entry=AuditEntry(actor.user_id, "request.approved", request_id),
-            counted=core.policy.admin_emails)
+            counted=[email for email in core.policy.admin_emails if email != requester])
         if not result.recorded:
             current = core.get(request_id)
             if current.state is RequestState.AWAITING_APPROVAL and current.expired(now):
@@ -53,7 +58,7 @@ class Decisions:
         approved = result.request
         core.refresh(approved)  # buttons off, Home tabs updated, even when it runs only later
         if not result.became_approved:
-            return ApprovalCounted(approved, by=actor.user_id)
+            return ApprovalCounted(approved, by=actor.user_id, missing=result.missing)
         core.metrics.request_approved(action=approved.action, waited=now - approved.created_at)
         self._runs.start(approved)
         return Approved(approved, by=actor.user_id, runs_at=later(approved.run_at, now))
@@ -120,7 +125,7 @@ class Decisions:
 
     @staticmethod
     def _not_the_requester(actor: Actor, admin: Admin, request: OffboardRequest) -> None:
-        if actor.user_id == request.requester_id or admin.email == request.requester_email:
+        if actor.user_id == request.requester_id or admin.email == normal_email(request.requester_email):
             raise Refusal("self_approval", request_id=request.id)
 
     @staticmethod

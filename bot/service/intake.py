@@ -10,6 +10,7 @@ from dataclasses import replace
 from bot.domain import moves
 from bot.domain.commands import Command, UserRef, Verb
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
+from bot.domain.emails import normal_email
 from bot.domain.events import Confirmed, Drafted, SentForApproval
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import TargetPlan, build_plan, stages_of
@@ -117,7 +118,7 @@ class Intake:
         blockers = []
         if self._core.policy.protected(username=user.username, email=user.email):
             blockers.append(Problem(ProblemKind.PROTECTED, name))
-        if admin.email in (user.email.lower(), user.username.lower()):
+        if admin.email in (normal_email(user.email), normal_email(user.username)):
             blockers.append(Problem(ProblemKind.YOURSELF, name))
         holder = self._core.store.holders([user.id]).get(user.id)
         if holder and self._core.expire_if_due(self._core.get(holder)).state.is_open:

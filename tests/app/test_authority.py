@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.domain.lifecycle import RequestState
+from bot.settings import DEMO_POLICY
 from bot.simulators.harness import serve_local
 from bot.simulators.slack.demo import DEMO_CHANNELS
 from bot.simulators.slack.fake import FakeSlack
@@ -82,3 +84,34 @@ def test_an_approver_made_a_guest_before_the_run_no_longer_counts(app):
     assert app.container.store.get(request_id).state is RequestState.CANCELLED
     assert app.console.operations(user_id=JDOE) == []
     assert any("bob@example.com" in text and "called off" in text for text in app.dm_texts("alice"))
+
+
+# -- one person, one approval: emails compared as the policy reads them (stripped, case-folded) ----------------
+
+def test_a_second_account_of_the_requester_cannot_approve_whatever_blanks_its_email_has(app):
+    app.slack.add_member("U0ALICE2", "alice2", " alice@example.com ")  # the policy strips blanks: an admin
+    app.command("alice", "delete jdoe")
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    app.press("U0ALICE2", "Approve")
+    assert "a different admin must decide" in app.last_ephemeral("U0ALICE2")
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.AWAITING_APPROVAL and request.approvals == ()
+    assert app.console.operations() == []
+
+
+def test_a_second_account_of_an_approver_is_not_counted_twice(slack, clock, tmp_path):
+    policy = Path(DEMO_POLICY).read_text().replace("delete = 1 ", "delete = 2 ")
+    (tmp_path / "policy.toml").write_text(policy)
+    slack.add_member("U0BOB2", "bob2", " Bob@Example.com ")
+    with serve_local(slack, clock, tmp_path, offboard_policy=tmp_path / "policy.toml") as app:
+        app.command("alice", "delete jdoe")
+        app.press("alice", "Request approval")
+        request_id = app.request_id()
+        app.press("bob", "Approve")
+        assert "Approval counted; 1 more needed." in app.last_ephemeral("bob")
+        app.press("U0BOB2", "Approve")
+        assert "You already approved this request" in app.last_ephemeral("U0BOB2")
+        assert [a.approver_id for a in app.container.store.get(request_id).approvals] == ["U0BOB"]
+        app.press("dana", "Approve")
+        assert app.container.store.get(request_id).state is RequestState.DONE
