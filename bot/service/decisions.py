@@ -38,7 +38,7 @@ class Decisions:
         core = self._core
         admin = core.access.admin(actor, request_id=request_id)
         request = self._open(core.get(request_id), RequestState.AWAITING_APPROVAL)
-        self._not_the_requester(actor, admin, request)
+        self._may_decide(actor, admin, request)
         if any(normal_email(approval.approver_email) == admin.email or approval.approver_id == actor.user_id
                for approval in request.approvals):
             raise AlreadyDecided(request, you_approved=True)
@@ -49,7 +49,8 @@ class Decisions:
             entry=AuditEntry(actor.user_id, "request.approval", request_id,
                              {"approver": admin.email, "role": admin.role.value}),
             approved_entry=AuditEntry(actor.user_id, "request.approved", request_id),
-            counted=[email for email in core.policy.admin_emails if email != requester])
+            counted=[email for email in core.policy.admin_emails
+                     if email != requester and not request.offboards(actor.user_id, email)])
         if not result.recorded:
             current = core.get(request_id)
             if current.state is RequestState.AWAITING_APPROVAL and current.expired(now):
@@ -67,7 +68,7 @@ class Decisions:
         """Return the request when the actor may reject it now; raise Refusal otherwise."""
         admin = self._core.access.admin(actor, request_id=request_id)
         request = self._open(self._core.get(request_id), RequestState.AWAITING_APPROVAL)
-        self._not_the_requester(actor, admin, request)
+        self._may_decide(actor, admin, request)
         return request
 
     def reject(self, *, actor: Actor, request_id: str, reason: str) -> Rejected:
@@ -124,9 +125,12 @@ class Decisions:
         return current
 
     @staticmethod
-    def _not_the_requester(actor: Actor, admin: Admin, request: OffboardRequest) -> None:
+    def _may_decide(actor: Actor, admin: Admin, request: OffboardRequest) -> None:
+        """Neither the requester nor anyone the request offboards decides on it."""
         if actor.user_id == request.requester_id or admin.email == normal_email(request.requester_email):
             raise Refusal("self_approval", request_id=request.id)
+        if request.offboards(actor.user_id, admin.email):
+            raise Refusal("own_offboarding", request_id=request.id)
 
     @staticmethod
     def _requester_or_primary(admin: Admin, request: OffboardRequest, *, doing: str) -> None:

@@ -8,11 +8,11 @@ console changing a user passes here, at the moment it would go ahead:
   `Gate.enter` again before its steps resume.
 
 `enter` checks, at that moment, that the requester and every counted approver are still admins of the
-workspace and still distinct people, that the approvals still suffice, and that the request was not cancelled
-(the move is a guarded update). Otherwise it calls the request off, saying why. The console half of the gate
-is per user, where the user is read anyway: before a user's first step the record must still match the
-fingerprint the approvers saw (`fits_before_start`), and before a later stage it must still be the approved
-person, showing what the earlier stages did (`fits_before_stage`)."""
+workspace and still distinct people (none of them a user the request offboards), that the approvals still
+suffice, and that the request was not cancelled (the move is a guarded update). Otherwise it calls the request
+off, saying why. The console half of the gate is per user, where the user is read anyway: before a user's first
+step the record must still match the fingerprint the approvers saw (`fits_before_start`), and before a later
+stage it must still be the approved person, showing what the earlier stages did (`fits_before_stage`)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ class Gate:
 
     def lapse(self, request: OffboardRequest) -> Lapse | None:
         """Why the request may no longer run, or None: is the requester still an admin, and do enough approvals
-        come from admins who still are, each a different person from the requester and from each other?"""
+        come from admins who still are, each a different person from the requester, from each other and from
+        everyone the request offboards?"""
         requester = normal_email(request.requester_email)
         if not self._still_admin(request.requester_id, requester):
             return Lapse(requester=request.requester_email)
@@ -63,7 +64,8 @@ class Gate:
         for approval in request.approvals:
             email = normal_email(approval.approver_email)
             distinct = (email not in (requester, *counted)
-                        and approval.approver_id not in (request.requester_id, *counted.values()))
+                        and approval.approver_id not in (request.requester_id, *counted.values())
+                        and not request.offboards(approval.approver_id, email))
             if distinct and self._still_admin(approval.approver_id, email):
                 counted[email] = approval.approver_id
             else:

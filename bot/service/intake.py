@@ -88,6 +88,8 @@ class Intake:
         plan = build_plan(action, resolved, new_username=new_username,
                           services_visible=self._core.console.services_visible, grace=schedule.grace,
                           retain=schedule.retain)
+        plan = replace(plan, slack_user_id=ref.slack_user_id,
+                       policy_admin=self._core.policy.role_of(resolved.email) is not None)
         return plan.with_blockers(self._blockers(plan, resolved, admin=admin))
 
     def _resolve_all(self, refs: tuple[UserRef, ...]) -> dict[UserRef, ConsoleUser | Problem]:
@@ -203,7 +205,8 @@ class Intake:
         grace, retain = stages_of(failed)
         # The same profiles, by console id: a username may have passed to someone else since.
         command = Command(verb=Verb(request.action.value),
-                          targets=tuple(UserRef(text=plan.username, console_id=plan.user_id) for plan in failed),
+                          targets=tuple(UserRef(text=plan.username, console_id=plan.user_id,
+                                                slack_user_id=plan.slack_user_id) for plan in failed),
                           new_username=failed[0].new_username if request.action is Action.RENAME else None,
                           reason=request.reason, grace=grace, retain=retain, retry_of=request.id)
         drafted = self.prepare(actor=actor, command=command, origin_channel=request.origin_channel)

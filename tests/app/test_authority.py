@@ -115,3 +115,22 @@ def test_a_second_account_of_an_approver_is_not_counted_twice(slack, clock, tmp_
         assert [a.approver_id for a in app.container.store.get(request_id).approvals] == ["U0BOB"]
         app.press("dana", "Approve")
         assert app.container.store.get(request_id).state is RequestState.DONE
+
+
+# -- the person offboarded never approves their own offboarding -------------------------------------------------
+
+@pytest.mark.parametrize("named", ["bob", "<@U0BOB|bob>"], ids=["by username", "as a Slack member"])
+def test_the_admin_being_deleted_cannot_approve_it(app, named):
+    app.command("alice", f"delete {named}")
+    assert "admin in the policy" in app.last_ephemeral("alice")  # the plan says so before anyone approves
+    app.press("alice", "Request approval")
+    request_id = app.request_id()
+    assert "admin in the policy" in app.channel_texts("C0APPROVALS")[-1]
+    app.press("bob", "Approve")
+    assert "This request offboards you" in app.last_ephemeral("bob")
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.AWAITING_APPROVAL and request.approvals == ()
+    assert app.console.operations() == []
+    app.press("dana", "Approve")
+    assert app.container.store.get(request_id).state is RequestState.DONE
+    assert "approved by <@U0DANA>" in app.channel_texts("C0APPROVALS")[-1]

@@ -171,3 +171,15 @@ def test_approvals_count_once_per_person(desk):
     own = (Approval("U0ALICE", "alice@example.com", now),)
     assert gate.lapse(replace(request, approvals=own)) == Lapse(gone=("alice@example.com",), counted=0, required=1)
     assert gate.lapse(replace(request, approvals=twice[:1])) is None
+
+
+def test_an_approval_by_someone_the_request_offboards_never_counts(desk):
+    """Approvals recorded before approve refused them (or by a second account of the target's): not counted."""
+    request = desk.send("alice", desk.ask("alice", "delete", "bob"))
+    gate = desk.service.gate
+    now = desk.clock.now()
+    for own in (Approval("U0BOB", "bob@example.com", now), Approval("U0BOB2", " Bob@Example.com ", now)):
+        assert gate.lapse(replace(request, approvals=(own,))) == Lapse(gone=(own.approver_email,), counted=0,
+                                                                       required=1)
+        assert replace(request, approvals=(own,)).approvals_missing == 1
+    assert gate.lapse(replace(request, approvals=(Approval("U0DANA", "dana@example.com", now),))) is None

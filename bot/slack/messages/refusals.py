@@ -91,6 +91,7 @@ _REFUSALS: dict[str, Callable[[str, dict], str]] = {
     "nothing_to_retry": _retry_text,
     "self_approval": lambda _, f: ("You asked for this request, so a different admin must decide on it. You can "
                                    "still cancel it."),
+    "own_offboarding": lambda _, f: "This request offboards you, so a different admin must decide on it.",
     "no_reason": lambda _, f: "Give a reason for the rejection.",
     "not_found": lambda request_id, f: f"There is no request {request_id}.",
 }

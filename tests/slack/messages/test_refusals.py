@@ -88,6 +88,8 @@ REFUSALS = {
     "self_approval": (Refusal("self_approval", request_id=REQUEST_ID),
                       "You asked for this request, so a different admin must decide on it. You can still cancel "
                       "it."),
+    "own_offboarding": (Refusal("own_offboarding", request_id=REQUEST_ID),
+                        "This request offboards you, so a different admin must decide on it."),
     "no_reason": (Refusal("no_reason"), "Give a reason for the rejection."),
     "not_found": (NotFound("OB-ZZZZZZZZ"), "There is no request OB-ZZZZZZZZ."),
 }
