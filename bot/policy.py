@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain.durations import parse_duration
+from bot.domain.emails import normal_email
 from bot.domain.lifecycle import Action
 from bot.errors import ConfigurationError
 
@@ -34,7 +35,7 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 def _emails(values: list[str]) -> list[str]:
     cleaned = []
     for value in values:
-        email = value.strip().lower()
+        email = normal_email(value)
         if "@" not in email or email.startswith("@") or email.endswith("@"):
             raise ValueError(f"{value!r} is not an email address")
         cleaned.append(email)
@@ -103,9 +104,9 @@ class Policy(_Section):
 
     def role_of(self, email: str | None) -> Role | None:
         """Return the admin role held by this email, or None for everyone else."""
+        email = normal_email(email)
         if not email:
             return None
-        email = email.strip().lower()
         if email in self.admins.primary:
             return Role.PRIMARY
         if email in self.admins.secondary:
@@ -121,8 +122,8 @@ class Policy(_Section):
 
     def protected(self, *, username: str, email: str) -> bool:
         """True for users the bot must never offboard: the listed ones and every primary admin."""
-        names = {value.strip().lower() for value in self.protect.usernames} | set(self.admins.primary)
-        return username.lower() in names or email.lower() in names
+        names = {normal_email(value) for value in self.protect.usernames} | set(self.admins.primary)
+        return normal_email(username) in names or normal_email(email) in names
 
     @property
     def admin_emails(self) -> list[str]:

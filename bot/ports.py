@@ -82,6 +82,7 @@ class Member:
     is_bot: bool = False
     deleted: bool = False
     is_stranger: bool = False
+    is_guest: bool = False  # a single- or multi-channel guest of the workspace
     tz: str = "UTC"
 
 
@@ -241,6 +242,7 @@ class ApprovalResult:
     recorded: bool  # False: a duplicate, or the request no longer awaited approval
     request: OffboardRequest
     became_approved: bool = False
+    missing: int = 0  # approvals still needed, as the store counted them once recorded
 
 
 class RequestRepository(Protocol):

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.domain.emails import normal_email
 from bot.domain.lifecycle import Action, RequestState, check_move
 from bot.domain.moves import Changes, Move
 from bot.domain.notes import Note
@@ -132,8 +133,10 @@ class RequestStore:
     ) -> ApprovalResult:
         """Count one approval; when it is the last one needed, the request becomes approved in the same step.
 
-        `counted`: the emails whose approvals count (the admins now); approvals given by anyone else, such
-        as an admin since removed from the policy, are kept on record but do not count."""
+        Approvals count once per person (emails compared normalised) and only from `counted`: the emails whose
+        approvals count (the admins now, but not the requester); approvals given by anyone else, such as an admin
+        since removed from the policy, are kept on record but do not count. The result says how many are still
+        missing, as counted here."""
         with session(self.engine) as db:
             claimed = db.exec(
                 update(RequestRow)
@@ -152,11 +155,12 @@ class RequestStore:
                 return ApprovalResult(recorded=False, request=self.get(request_id))
             audit.append(db, entry, now=now, key=self._audit_key)
             row = db.get(RequestRow, request_id)
-            query = select(func.count()).where(ApprovalRow.request_id == request_id)
+            people = {normal_email(email) for email in db.exec(
+                select(ApprovalRow.approver_email).where(ApprovalRow.request_id == request_id)).all()}
             if counted is not None:
-                query = query.where(col(ApprovalRow.approver_email).in_([email.lower() for email in counted]))
-            count = db.exec(query).one()
-            became_approved = count >= row.approvals_required
+                people &= {normal_email(email) for email in counted}
+            missing = max(0, row.approvals_required - len(people))
+            became_approved = missing == 0
             if became_approved:
                 check_move(RequestState.AWAITING_APPROVAL, RequestState.APPROVED)
                 row.state = RequestState.APPROVED.value
@@ -164,7 +168,8 @@ class RequestStore:
                 db.add(row)
                 audit.append(db, approved_entry, now=now, key=self._audit_key)
             db.commit()
-        return ApprovalResult(recorded=True, request=self.get(request_id), became_approved=became_approved)
+        return ApprovalResult(recorded=True, request=self.get(request_id), became_approved=became_approved,
+                              missing=missing)
 
     # -- leases: who runs what, on any number of replicas --------------------------------------------
 

@@ -64,7 +64,8 @@ class Confirmed(Event):
 
 @dataclass(frozen=True)
 class ApprovalCounted(Event):
-    by: str  # who approved; request.approvals_missing more are needed
+    by: str  # who approved
+    missing: int  # approvals still needed, as counted when this one was recorded
 
 
 @dataclass(frozen=True)

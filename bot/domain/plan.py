@@ -66,6 +66,8 @@ class TargetPlan:
     ring_groups: tuple[str, ...] = ()
     inactive: bool = False  # the user was deactivated already when the plan was made
     services_visible: bool = True  # False: the console shows no licenses, numbers or Contact Center (SCIM)
+    slack_user_id: str | None = None  # the Slack member the requester named, when named as one (a mention)
+    policy_admin: bool = False  # the user's email is an admin's in the policy: they may not approve this
     wording: Wording | None = None  # a plan stored with its words by an earlier version
     blockers: tuple[Problem, ...] = field(default=(), compare=False)
 

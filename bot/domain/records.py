@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.emails import normal_email
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
@@ -112,7 +113,18 @@ class OffboardRequest:
 
     @property
     def approvals_missing(self) -> int:
-        return max(0, self.approvals_required - len(self.approvals))
+        """Approvals still needed: one per person (emails compared normalised), never the requester's nor a
+        target's."""
+        people = {normal_email(approval.approver_email) for approval in self.approvals
+                  if not self.offboards(approval.approver_id, approval.approver_email)}
+        return max(0, self.approvals_required - len(people - {normal_email(self.requester_email)}))
+
+    def offboards(self, user_id: str, email: str) -> bool:
+        """True when this Slack member is one of the request's targets: named as this member, or with this
+        email (compared normalised) in the console."""
+        email = normal_email(email)
+        return any(target.plan.slack_user_id == user_id or (email and normal_email(target.plan.email) == email)
+                   for target in self.targets)
 
     @property
     def needs_attestation(self) -> bool:

@@ -1,12 +1,14 @@
 """Who may act: account admins of this workspace, identified by their verified Slack email.
 
-Whoever is not one is refused with a code (other_workspace, unknown_member, external_member,
-no_verified_email, not_admin); bot/slack/messages says why in words."""
+Whoever is not one is refused with a code (other_workspace, unknown_member, external_member, guest,
+no_verified_email, not_admin); bot/slack/messages says why in words. A guest (single- or multi-channel) is
+refused whatever their email: an admin made a guest keeps their address but not their authority."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.emails import normal_email
 from bot.domain.records import Actor
 from bot.errors import Refusal
 from bot.policy import Policy, Role
@@ -16,7 +18,7 @@ from bot.ports import Member, MemberDirectory
 @dataclass(frozen=True)
 class Admin:
     member: Member
-    email: str
+    email: str  # normalised (bot.domain.emails): the one form every comparison and every stored approval uses
     role: Role
 
     @property
@@ -41,9 +43,11 @@ class Gatekeeper:
             raise Refusal("unknown_member", request_id=request_id)
         if member.is_stranger or member.team_id != home:
             raise Refusal("external_member", request_id=request_id)
+        if member.is_guest:
+            raise Refusal("guest", request_id=request_id)
         if not member.email or not member.email_verified:
             raise Refusal("no_verified_email", request_id=request_id)
         role = self._policy.role_of(member.email)
         if role is None:
             raise Refusal("not_admin", request_id=request_id)
-        return Admin(member=member, email=member.email.lower(), role=role)
+        return Admin(member=member, email=normal_email(member.email), role=role)

@@ -4,6 +4,7 @@ click that came too late raises AlreadyDecided with the request as it now stands
 from __future__ import annotations
 
 from bot.domain import moves
+from bot.domain.emails import normal_email
 from bot.domain.events import (
     ApprovalCounted,
     Approved,
@@ -31,20 +32,25 @@ class Decisions:
         self._runs = runs
 
     def approve(self, *, actor: Actor, request_id: str) -> ApprovalCounted | Approved:
-        """Count the actor's approval; run the request when it was the last one needed."""
+        """Count the actor's approval; run the request when it was the last one needed. One person approves once
+        (emails compared normalised): a second account of the requester's is refused, one of an approver's is told
+        they approved already."""
         core = self._core
         admin = core.access.admin(actor, request_id=request_id)
         request = self._open(core.get(request_id), RequestState.AWAITING_APPROVAL)
-        self._not_the_requester(actor, admin, request)
-        if any(approval.approver_email == admin.email for approval in request.approvals):
+        self._may_decide(actor, admin, request)
+        if any(normal_email(approval.approver_email) == admin.email or approval.approver_id == actor.user_id
+               for approval in request.approvals):
             raise AlreadyDecided(request, you_approved=True)
+        requester = normal_email(request.requester_email)
         now = core.now()
         result = core.store.record_approval(
             request_id, approver_id=actor.user_id, approver_email=admin.email, now=now,
             entry=AuditEntry(actor.user_id, "request.approval", request_id,
                              {"approver": admin.email, "role": admin.role.value}),
             approved_entry=AuditEntry(actor.user_id, "request.approved", request_id),
-            counted=core.policy.admin_emails)
+            counted=[email for email in core.policy.admin_emails
+                     if email != requester and not request.offboards(actor.user_id, email)])
         if not result.recorded:
             current = core.get(request_id)
             if current.state is RequestState.AWAITING_APPROVAL and current.expired(now):
@@ -53,7 +59,7 @@ class Decisions:
         approved = result.request
         core.refresh(approved)  # buttons off, Home tabs updated, even when it runs only later
         if not result.became_approved:
-            return ApprovalCounted(approved, by=actor.user_id)
+            return ApprovalCounted(approved, by=actor.user_id, missing=result.missing)
         core.metrics.request_approved(action=approved.action, waited=now - approved.created_at)
         self._runs.start(approved)
         return Approved(approved, by=actor.user_id, runs_at=later(approved.run_at, now))
@@ -62,7 +68,7 @@ class Decisions:
         """Return the request when the actor may reject it now; raise Refusal otherwise."""
         admin = self._core.access.admin(actor, request_id=request_id)
         request = self._open(self._core.get(request_id), RequestState.AWAITING_APPROVAL)
-        self._not_the_requester(actor, admin, request)
+        self._may_decide(actor, admin, request)
         return request
 
     def reject(self, *, actor: Actor, request_id: str, reason: str) -> Rejected:
@@ -119,9 +125,12 @@ class Decisions:
         return current
 
     @staticmethod
-    def _not_the_requester(actor: Actor, admin: Admin, request: OffboardRequest) -> None:
-        if actor.user_id == request.requester_id or admin.email == request.requester_email:
+    def _may_decide(actor: Actor, admin: Admin, request: OffboardRequest) -> None:
+        """Neither the requester nor anyone the request offboards decides on it."""
+        if actor.user_id == request.requester_id or admin.email == normal_email(request.requester_email):
             raise Refusal("self_approval", request_id=request.id)
+        if request.offboards(actor.user_id, admin.email):
+            raise Refusal("own_offboarding", request_id=request.id)
 
     @staticmethod
     def _requester_or_primary(admin: Admin, request: OffboardRequest, *, doing: str) -> None:

@@ -8,16 +8,17 @@ console changing a user passes here, at the moment it would go ahead:
   `Gate.enter` again before its steps resume.
 
 `enter` checks, at that moment, that the requester and every counted approver are still admins of the
-workspace and still distinct people, that the approvals still suffice, and that the request was not cancelled
-(the move is a guarded update). Otherwise it calls the request off, saying why. The console half of the gate
-is per user, where the user is read anyway: before a user's first step the record must still match the
-fingerprint the approvers saw (`fits_before_start`), and before a later stage it must still be the approved
-person, showing what the earlier stages did (`fits_before_stage`)."""
+workspace and still distinct people (none of them a user the request offboards), that the approvals still
+suffice, and that the request was not cancelled (the move is a guarded update). Otherwise it calls the request
+off, saying why. The console half of the gate is per user, where the user is read anyway: before a user's first
+step the record must still match the fingerprint the approvers saw (`fits_before_start`), and before a later
+stage it must still be the approved person, showing what the earlier stages did (`fits_before_stage`)."""
 
 from __future__ import annotations
 
 from bot.domain import moves
 from bot.domain.directory import ConsoleUser
+from bot.domain.emails import normal_email
 from bot.domain.events import CalledOff, Lapse
 from bot.domain.lifecycle import INTO_EXECUTION, Action, RequestState
 from bot.domain.moves import Admission
@@ -53,16 +54,20 @@ class Gate:
 
     def lapse(self, request: OffboardRequest) -> Lapse | None:
         """Why the request may no longer run, or None: is the requester still an admin, and do enough approvals
-        come from admins who still are, each a different person from the requester and from each other?"""
-        if not self._still_admin(request.requester_id, request.requester_email):
+        come from admins who still are, each a different person from the requester, from each other and from
+        everyone the request offboards?"""
+        requester = normal_email(request.requester_email)
+        if not self._still_admin(request.requester_id, requester):
             return Lapse(requester=request.requester_email)
-        counted: dict[str, str] = {}  # email -> user id, of the approvals that count
+        counted: dict[str, str] = {}  # normalised email -> user id, of the approvals that count
         gone = []
         for approval in request.approvals:
-            distinct = (approval.approver_email not in (request.requester_email, *counted)
-                        and approval.approver_id not in (request.requester_id, *counted.values()))
-            if distinct and self._still_admin(approval.approver_id, approval.approver_email):
-                counted[approval.approver_email] = approval.approver_id
+            email = normal_email(approval.approver_email)
+            distinct = (email not in (requester, *counted)
+                        and approval.approver_id not in (request.requester_id, *counted.values())
+                        and not request.offboards(approval.approver_id, email))
+            if distinct and self._still_admin(approval.approver_id, email):
+                counted[email] = approval.approver_id
             else:
                 gone.append(approval.approver_email)
         if len(counted) < request.approvals_required:
@@ -75,7 +80,7 @@ class Gate:
             admin = self._core.access.admin(actor)
         except Refusal:
             return False
-        return admin.email == email.lower()
+        return admin.email == normal_email(email)
 
 
 def fits_before_start(console: Console, plan: TargetPlan) -> tuple[ConsoleUser | None, Note | None]:
@@ -109,4 +114,4 @@ def fits_before_stage(earlier: list[PlanStep], plan: TargetPlan, user: ConsoleUs
 def not_the_approved_person(user: ConsoleUser, plan: TargetPlan, step: PlanStep) -> bool:
     """After a manual step or between stages (perhaps weeks later): is this still the profile approved?"""
     same_name = step.kind is StepKind.RENAME or user.username.lower() == plan.username.lower()
-    return user.email.lower() != plan.email.lower() or not same_name
+    return normal_email(user.email) != normal_email(plan.email) or not same_name

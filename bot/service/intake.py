@@ -10,6 +10,7 @@ from dataclasses import replace
 from bot.domain import moves
 from bot.domain.commands import Command, UserRef, Verb
 from bot.domain.directory import ConsoleUser, UserStatus, username_problem
+from bot.domain.emails import normal_email
 from bot.domain.events import Confirmed, Drafted, SentForApproval
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import TargetPlan, build_plan, stages_of
@@ -87,6 +88,8 @@ class Intake:
         plan = build_plan(action, resolved, new_username=new_username,
                           services_visible=self._core.console.services_visible, grace=schedule.grace,
                           retain=schedule.retain)
+        plan = replace(plan, slack_user_id=ref.slack_user_id,
+                       policy_admin=self._core.policy.role_of(resolved.email) is not None)
         return plan.with_blockers(self._blockers(plan, resolved, admin=admin))
 
     def _resolve_all(self, refs: tuple[UserRef, ...]) -> dict[UserRef, ConsoleUser | Problem]:
@@ -117,7 +120,7 @@ class Intake:
         blockers = []
         if self._core.policy.protected(username=user.username, email=user.email):
             blockers.append(Problem(ProblemKind.PROTECTED, name))
-        if admin.email in (user.email.lower(), user.username.lower()):
+        if admin.email in (normal_email(user.email), normal_email(user.username)):
             blockers.append(Problem(ProblemKind.YOURSELF, name))
         holder = self._core.store.holders([user.id]).get(user.id)
         if holder and self._core.expire_if_due(self._core.get(holder)).state.is_open:
@@ -202,7 +205,8 @@ class Intake:
         grace, retain = stages_of(failed)
         # The same profiles, by console id: a username may have passed to someone else since.
         command = Command(verb=Verb(request.action.value),
-                          targets=tuple(UserRef(text=plan.username, console_id=plan.user_id) for plan in failed),
+                          targets=tuple(UserRef(text=plan.username, console_id=plan.user_id,
+                                                slack_user_id=plan.slack_user_id) for plan in failed),
                           new_username=failed[0].new_username if request.action is Action.RENAME else None,
                           reason=request.reason, grace=grace, retain=retain, retry_of=request.id)
         drafted = self.prepare(actor=actor, command=command, origin_channel=request.origin_channel)

@@ -8,6 +8,7 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.emails import normal_email
 from bot.ports import Member
 
 EMAIL_CACHE_SECONDS = 600.0
@@ -31,7 +32,7 @@ class SlackMembers:
     def find_by_email(self, *, email: str) -> Member | None:
         now = time.monotonic()
         with self._lock:
-            cached = self._by_email.get(email.lower())
+            cached = self._by_email.get(normal_email(email))
         if cached and cached[0] > now:
             return cached[1]
         try:
@@ -43,7 +44,7 @@ class SlackMembers:
         else:
             found = self.member(user_id=user_id)
         with self._lock:
-            self._by_email[email.lower()] = (now + EMAIL_CACHE_SECONDS, found)
+            self._by_email[normal_email(email)] = (now + EMAIL_CACHE_SECONDS, found)
         return found
 
     def member(self, *, user_id: str) -> Member | None:
@@ -63,5 +64,6 @@ class SlackMembers:
             is_bot=bool(user.get("is_bot")),
             deleted=bool(user.get("deleted")),
             is_stranger=bool(user.get("is_stranger")),
+            is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
             tz=user.get("tz") or "UTC",
         )

@@ -19,7 +19,7 @@ from bot.slack import blocks
 from bot.slack.messages.events import direct_messages
 from bot.slack.messages.refusals import refusal_text
 from bot.slack.messages.states import called_off_why
-from tests.service.conftest import Desk
+from tests.service.conftest import IDS, Desk
 from tests.service.fakes import TEAM
 from tests.service.helpers import JDOE, nothing_changed, ops, text_of
 
@@ -83,6 +83,32 @@ def test_an_admin_removed_from_the_policy_cannot_approve(desk):
     assert desk.get(request).state is S.AWAITING_APPROVAL
     desk.jobs.drain()
     nothing_changed(desk)
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_an_admin_made_a_guest_can_neither_ask_nor_approve(desk, who):
+    """A single- or multi-channel guest keeps their verified email, which the policy still lists."""
+    request = desk.send("alice", desk.ask("alice", "delete", "jdoe"))
+    desk.members.update(IDS[who], is_guest=True)
+    with pytest.raises(Refusal) as raised:
+        desk.ask(who, "delete", "carol")
+    assert raised.value.code == "guest" and "Guests" in refusal_text(raised.value)
+    if who == "bob":
+        with pytest.raises(Refusal) as raised:
+            desk.approve("bob", request)
+        assert raised.value.code == "guest"
+    assert desk.get(request).approvals == ()
+    desk.jobs.drain()
+    assert ops(desk) == []
+
+
+def test_an_approver_made_a_guest_before_the_run_no_longer_counts(desk):
+    request = _scheduled_and_approved(desk)
+    desk.members.update("U0BOB", is_guest=True)
+    _run_due(desk)
+    assert desk.get(request).state is S.CANCELLED
+    assert ops(desk, JDOE) == []
+    assert desk.notifier.of(CalledOff)[0].lapse == Lapse(gone=("bob@example.com",), counted=0, required=1)
 
 
 @pytest.mark.parametrize(("team", "code"), [("T0ELSEWHERE", "other_workspace"), (TEAM, "external_member")],

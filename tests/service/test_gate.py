@@ -1,7 +1,7 @@
 """The one gate into execution. Every path that moves a request into executing is walked here, once with every
-person still an admin (it runs) and once with the only approver's Slack account deactivated meanwhile (it is
-called off, nothing is changed in the console). A test checks that the paths cover every move into executing
-the transition table allows, so a new way in cannot be added without a path here."""
+person still an admin (it runs) and once with the only approver's Slack account deactivated, or made a guest,
+meanwhile (it is called off, nothing is changed in the console). A test checks that the paths cover every move
+into executing the transition table allows, so a new way in cannot be added without a path here."""
 
 from __future__ import annotations
 
@@ -136,11 +136,15 @@ def test_every_path_into_execution_runs_when_its_people_are_still_admins(desk, p
     assert desk.console.inner.get_user(user_id=JDOE) is None
 
 
+LAPSES = {"deactivated": {"deleted": True}, "made a guest": {"is_guest": True}}
+
+
+@pytest.mark.parametrize("lapse", LAPSES.values(), ids=LAPSES.keys())
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: path.name)
-def test_every_path_into_execution_is_called_off_when_the_only_approval_lapsed(desk, path):
+def test_every_path_into_execution_is_called_off_when_the_only_approval_lapsed(desk, path, lapse):
     take = path.setup(desk)
     done_before = _ops(desk)
-    desk.members.update("U0BOB", deleted=True)  # bob's Slack account was deactivated meanwhile
+    desk.members.update("U0BOB", **lapse)  # bob's Slack account was deactivated, or made a guest, meanwhile
     ended = take()
     assert ended.state is S.CANCELLED
     assert _ops(desk) == done_before, "nothing more was changed in the console"
@@ -167,3 +171,15 @@ def test_approvals_count_once_per_person(desk):
     own = (Approval("U0ALICE", "alice@example.com", now),)
     assert gate.lapse(replace(request, approvals=own)) == Lapse(gone=("alice@example.com",), counted=0, required=1)
     assert gate.lapse(replace(request, approvals=twice[:1])) is None
+
+
+def test_an_approval_by_someone_the_request_offboards_never_counts(desk):
+    """Approvals recorded before approve refused them (or by a second account of the target's): not counted."""
+    request = desk.send("alice", desk.ask("alice", "delete", "bob"))
+    gate = desk.service.gate
+    now = desk.clock.now()
+    for own in (Approval("U0BOB", "bob@example.com", now), Approval("U0BOB2", " Bob@Example.com ", now)):
+        assert gate.lapse(replace(request, approvals=(own,))) == Lapse(gone=(own.approver_email,), counted=0,
+                                                                       required=1)
+        assert replace(request, approvals=(own,)).approvals_missing == 1
+    assert gate.lapse(replace(request, approvals=(Approval("U0DANA", "dana@example.com", now),))) is None

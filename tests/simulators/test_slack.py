@@ -286,6 +286,16 @@ def test_users_info_errors_strangers_and_deleted(fake: FakeSlack, client: WebCli
     assert client.users_info(user="U0BOB")["user"]["deleted"] is True
 
 
+def test_users_info_shows_guests(fake: FakeSlack, client: WebClient) -> None:
+    member = client.users_info(user="U0ALICE")["user"]
+    assert (member["is_restricted"], member["is_ultra_restricted"]) == (False, False)
+    fake.update_member("U0ALICE", is_restricted=True)  # a multi-channel guest
+    assert client.users_info(user="U0ALICE")["user"]["is_restricted"] is True
+    fake.add_member("U0GUEST", "gus", "gus@example.com", is_ultra_restricted=True)  # a single-channel guest
+    guest = client.users_info(user="U0GUEST")["user"]
+    assert (guest["is_restricted"], guest["is_ultra_restricted"]) == (True, True)
+
+
 def test_lookup_by_email(client: WebClient) -> None:
     assert client.users_lookupByEmail(email="ALICE@example.com")["user"]["id"] == "U0ALICE"
     with pytest.raises(SlackApiError) as excinfo:

@@ -25,6 +25,8 @@ def slack() -> Iterator[FakeSlack]:
     fake.add_member("U0NOMAIL", "nomail", None, email_confirmed=False, tz="")
     fake.add_member("U0GONE", "gone", "gone@example.com", deleted=True)
     fake.add_member("U0APP", "app", None, is_bot=True)
+    fake.add_member("U0MULTI", "mona", "mona@example.com", is_restricted=True)  # a multi-channel guest
+    fake.add_member("U0SINGLE", "sid", "sid@example.com", is_ultra_restricted=True)  # a single-channel guest
     with fake:
         yield fake
 
@@ -52,6 +54,8 @@ def test_a_member_as_slack_shows_them(members):
                         tz="UTC")),  # no time zone known: UTC
     ("U0GONE", Member(user_id="U0GONE", team_id="T0DEMO", name="gone", email="gone@example.com", deleted=True)),
     ("U0APP", Member(user_id="U0APP", team_id="T0DEMO", name="app", email=None, is_bot=True)),
+    ("U0MULTI", Member(user_id="U0MULTI", team_id="T0DEMO", name="mona", email="mona@example.com", is_guest=True)),
+    ("U0SINGLE", Member(user_id="U0SINGLE", team_id="T0DEMO", name="sid", email="sid@example.com", is_guest=True)),
 ])
 def test_the_members_an_admin_check_turns_away_are_shown_as_they_are(members, user_id, expected):
     assert members.member(user_id=user_id) == expected

@@ -127,6 +127,22 @@ def test_same_approver_counts_once_and_expired_requests_take_no_approval(store, 
     assert store.get("OB-AAAAAAA5").state is S.AWAITING_APPROVAL
 
 
+def test_approvals_count_once_per_person_whatever_blanks_or_capitals(store, clock):
+    """An approval stored before addresses were normalised (" Bob@Example.com ") and one from a second account of
+    bob's are one person: the result says one approval is still missing, and the request is not approved."""
+    _new(store, clock, "OB-AAAAAAA6", "jdoe", approvals=2)
+    transition(store, "OB-AAAAAAA6", to=S.AWAITING_APPROVAL, allowed_from=[S.DRAFT], now=clock.now(),
+               entry=_entry())
+    admins = ["bob@example.com", "dana@example.com"]
+    kwargs = dict(now=clock.now(), entry=_entry(), approved_entry=_entry(), counted=admins)
+    first = store.record_approval("OB-AAAAAAA6", approver_id="U0BOB", approver_email=" Bob@Example.com ", **kwargs)
+    second = store.record_approval("OB-AAAAAAA6", approver_id="U0BOB2", approver_email="bob@example.com", **kwargs)
+    assert (first.missing, second.missing) == (1, 1) and not second.became_approved
+    assert second.request.approvals_missing == 1
+    third = store.record_approval("OB-AAAAAAA6", approver_id="U0DANA", approver_email="dana@example.com", **kwargs)
+    assert third.became_approved and third.missing == 0
+
+
 def test_migrations_describe_exactly_the_models(any_engine):
     with any_engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)

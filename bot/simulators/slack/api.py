@@ -113,6 +113,8 @@ class WebApi(ViewMethods, FileMethods):
             "is_bot": member.is_bot,
             "is_app_user": False,
             "is_stranger": member.is_stranger,
+            "is_restricted": member.is_restricted,
+            "is_ultra_restricted": member.is_ultra_restricted,
             "tz": member.tz,
             "is_email_confirmed": member.email_confirmed,
             "profile": profile,

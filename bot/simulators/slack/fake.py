@@ -86,9 +86,12 @@ class FakeSlack(WebApi, ResponseUrls):
         is_bot: bool = False,
         deleted: bool = False,
         is_stranger: bool = False,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
         email_confirmed: bool = True,
         tz: str = "UTC",
     ) -> Member:
+        """Add a member; a guest has is_restricted (and, single-channel, is_ultra_restricted too), as Slack shows."""
         member = Member(
             id=user_id,
             name=name,
@@ -98,6 +101,8 @@ class FakeSlack(WebApi, ResponseUrls):
             is_bot=is_bot,
             deleted=deleted,
             is_stranger=is_stranger,
+            is_restricted=is_restricted or is_ultra_restricted,
+            is_ultra_restricted=is_ultra_restricted,
             email_confirmed=email_confirmed,
             tz=tz,
         )

@@ -45,6 +45,8 @@ class Member:
     is_bot: bool = False
     deleted: bool = False
     is_stranger: bool = False
+    is_restricted: bool = False  # a guest: multi-channel, or (with is_ultra_restricted) single-channel
+    is_ultra_restricted: bool = False
     email_confirmed: bool = True
     tz: str = "UTC"
 

@@ -47,7 +47,8 @@ def targets_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
 
 def _plan_line(plan: TargetPlan) -> str:
     steps = " → ".join(step_name(step.kind) + (" (manual)" if step.manual else "") for step in plan.steps)
-    return f"• *{escape(plan.display_name)}* · `{escape(plan.username)}` · {escape(plan.email)}: {steps}"
+    admin = f" ({plans.POLICY_ADMIN[:1].lower()}{plans.POLICY_ADMIN[1:]})" if plan.policy_admin else ""
+    return f"• *{escape(plan.display_name)}* · `{escape(plan.username)}` · {escape(plan.email)}{admin}: {steps}"
 
 
 def preview(request: OffboardRequest) -> dict:

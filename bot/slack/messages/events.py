@@ -35,7 +35,7 @@ def answer(event: Event, *, results: str) -> str:
     if isinstance(event, Confirmed):
         return "Confirmed. It is running now; I will send you the outcome."
     if isinstance(event, ApprovalCounted):
-        return f"Approval counted; {request.approvals_missing} more needed."
+        return f"Approval counted; {event.missing} more needed."
     if isinstance(event, Approved):
         if event.runs_at is not None:
             return (f"Approved. It will run at {utc(event.runs_at)} and can be cancelled until then; the outcome "

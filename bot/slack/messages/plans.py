@@ -14,6 +14,7 @@ KEPT = {
     Action.RENAME: ("the profile", "licenses and numbers"),
 }
 CONTACT_CENTER_ADMIN = "(a Contact Center admin cannot be deleted at all)"
+POLICY_ADMIN = "An admin in the policy: cannot approve or reject this request"
 
 
 def manual_step_text(kind: StepKind, *, services_visible: bool) -> str:
@@ -61,6 +62,10 @@ def notes(plan: TargetPlan) -> list[str]:
     """What the approvers should know besides the steps: desk phones, queues, licenses left, and so on."""
     if plan.wording is not None:
         return list(plan.wording.notes)
+    return ([POLICY_ADMIN] if plan.policy_admin else []) + _action_notes(plan)
+
+
+def _action_notes(plan: TargetPlan) -> list[str]:
     if plan.action is Action.DELETE:
         return _delete_notes(plan)
     if plan.action is Action.DEACTIVATE:

@@ -69,6 +69,7 @@ _REFUSALS: dict[str, Callable[[str, dict], str]] = {
     "other_workspace": lambda _, f: "This bot only takes requests from members of its own workspace.",
     "unknown_member": lambda _, f: "I could not identify you as an active member of this workspace.",
     "external_member": lambda _, f: "Members of other organisations cannot offboard users here.",
+    "guest": lambda _, f: "Guests of this workspace cannot offboard users or decide on requests.",
     "no_verified_email": lambda _, f: "Your Slack account has no verified email, so I cannot check your admin role.",
     "not_admin": lambda _, f: ("Only account admins (primary or secondary) can offboard users or decide on "
                                "requests. Ask one of them."),
@@ -90,6 +91,7 @@ _REFUSALS: dict[str, Callable[[str, dict], str]] = {
     "nothing_to_retry": _retry_text,
     "self_approval": lambda _, f: ("You asked for this request, so a different admin must decide on it. You can "
                                    "still cancel it."),
+    "own_offboarding": lambda _, f: "This request offboards you, so a different admin must decide on it.",
     "no_reason": lambda _, f: "Give a reason for the rejection.",
     "not_found": lambda request_id, f: f"There is no request {request_id}.",
 }

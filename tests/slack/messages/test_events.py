@@ -40,7 +40,7 @@ def _every_event() -> dict[type[Event], Event]:
         ev.Drafted(request(state=RequestState.DRAFT)),
         ev.SentForApproval(request(message_channel=APPROVALS, message_ts="1.0")),
         ev.Confirmed(request(state=RequestState.APPROVED)),
-        ev.ApprovalCounted(request(approvals_required=2, approvals=approved_by("U0BOB")), by="U0BOB"),
+        ev.ApprovalCounted(request(approvals_required=2, approvals=approved_by("U0BOB")), by="U0BOB", missing=1),
         ev.Approved(request(state=RequestState.APPROVED), by="U0BOB", runs_at=None),
         ev.Rejected(request(state=RequestState.REJECTED), by="U0BOB", reason="not yet"),
         ev.Cancelled(request(state=RequestState.CANCELLED), by="U0BOB"),
@@ -107,7 +107,7 @@ def test_answers_to_the_requester_who_sent_or_confirmed():
 
 def test_answers_to_an_approver():
     counted = request(approvals_required=3, approvals=approved_by("U0BOB"))
-    assert _answer(ev.ApprovalCounted(counted, by="U0BOB")) == "Approval counted; 2 more needed."
+    assert _answer(ev.ApprovalCounted(counted, by="U0BOB", missing=2)) == "Approval counted; 2 more needed."
     now = ev.Approved(request(state=RequestState.APPROVED), by="U0BOB", runs_at=None)
     assert _answer(now) == "Approved. It is running now; the outcome will be posted in <#C0RESULTS>."
     later = ev.Approved(request(state=RequestState.APPROVED), by="U0BOB", runs_at=NOW + timedelta(days=1, hours=2))

@@ -15,6 +15,7 @@ from bot.domain.plan import PlanStep, StepKind, TargetPlan, Wording, build_plan
 from bot.slack.messages.plans import (
     CONTACT_CENTER_ADMIN,
     KEPT,
+    POLICY_ADMIN,
     REMOVED,
     kept,
     manual_step_text,
@@ -139,6 +140,12 @@ def test_what_a_delete_means():
                            "Call queues it will lose: Support Tier 1", "Ring groups it will lose: Support Overflow"]
     assert removed(plan) == ("voicemails", "faxes", "chat and SMS history")
     assert kept(plan) == ("call recordings",)
+
+
+def test_a_plan_says_first_when_its_user_is_an_admin_in_the_policy():
+    plan = replace(build_plan(Action.DEACTIVATE, BARE), policy_admin=True)
+    assert notes(plan) == [POLICY_ADMIN] == ["An admin in the policy: cannot approve or reject this request"]
+    assert notes(replace(plan, policy_admin=False)) == []
 
 
 def test_a_delete_says_which_desk_phones_it_inactivates():

@@ -51,6 +51,8 @@ REFUSALS = {
     "unknown_member": (Refusal("unknown_member", request_id=REQUEST_ID),
                        "I could not identify you as an active member of this workspace."),
     "external_member": (Refusal("external_member"), "Members of other organisations cannot offboard users here."),
+    "guest": (Refusal("guest", request_id=REQUEST_ID),
+              "Guests of this workspace cannot offboard users or decide on requests."),
     "no_verified_email": (Refusal("no_verified_email"),
                           "Your Slack account has no verified email, so I cannot check your admin role."),
     "not_admin": (Refusal("not_admin"), "Only account admins (primary or secondary) can offboard users or decide "
@@ -86,6 +88,8 @@ REFUSALS = {
     "self_approval": (Refusal("self_approval", request_id=REQUEST_ID),
                       "You asked for this request, so a different admin must decide on it. You can still cancel "
                       "it."),
+    "own_offboarding": (Refusal("own_offboarding", request_id=REQUEST_ID),
+                        "This request offboards you, so a different admin must decide on it."),
     "no_reason": (Refusal("no_reason"), "Give a reason for the rejection."),
     "not_found": (NotFound("OB-ZZZZZZZZ"), "There is no request OB-ZZZZZZZZ."),
 }
