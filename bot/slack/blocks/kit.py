@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest
 from bot.slack.ids import ActionId
-from bot.slack.markup import escape, mention, utc, when
+from bot.slack.markup import mention, plain, utc, when
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -57,7 +57,7 @@ def sections(lines: list[str], *, budget: int, overflow: str) -> list[dict]:
 
 def title(request: OffboardRequest) -> str:
     count = len(request.targets)
-    who = escape(request.targets[0].plan.username) if count == 1 else f"{count} users"
+    who = plain(request.targets[0].plan.username) if count == 1 else f"{count} users"
     return f"{request.action.value.capitalize()} {who}"
 
 
@@ -65,7 +65,7 @@ def request_facts(request: OffboardRequest) -> dict:
     """Who asked, why, and when it expires or runs, as one context line."""
     facts = [f"Request `{request.id}`", f"asked by {mention(request.requester_id)}"]
     if request.reason or request.retry_of:
-        facts.append(f"reason: {escape(reason(request))}")
+        facts.append(f"reason: {plain(reason(request))}")
     if request.state.is_undecided:
         facts.append(f"expires {when(request.expires_at)}")
     if request.run_at and request.state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL,
