@@ -112,3 +112,18 @@ def test_the_plan_still_reads_as_the_bot_wrote_it():
 def test_the_instructions_for_a_manual_step_keep_their_own_bold():
     [line] = [text for text in texts_in(blocks.approval_message(_waiting())) if ":raised_hand:" in text]
     assert "open *Users* and select Maria 2. Nothing" in line and "Then press *Re-check*" in line
+
+
+def _mrkdwn_objects(node) -> list[dict]:
+    if isinstance(node, dict):
+        own = [node] if node.get("type") == "mrkdwn" else []
+        return own + [found for value in node.values() for found in _mrkdwn_objects(value)]
+    if isinstance(node, list):
+        return [found for value in node for found in _mrkdwn_objects(value)]
+    return []
+
+
+@pytest.mark.parametrize("surface", list(SURFACES))
+def test_slack_does_not_link_bare_urls_or_channel_names_in_what_the_bot_shows(surface):
+    found = _mrkdwn_objects(SURFACES[surface]())
+    assert found and all(text["verbatim"] is True for text in found)

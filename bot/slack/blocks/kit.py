@@ -15,12 +15,18 @@ def clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def mrkdwn(text: str, limit: int = SECTION_LIMIT) -> dict:
+    """A mrkdwn text object. Verbatim: Slack still renders the bot's markup, mentions, channels and dates, but
+    does not turn bare URLs, channel names or @here it finds in outside text into links or mentions."""
+    return {"type": "mrkdwn", "text": clip(text, limit), "verbatim": True}
+
+
 def section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+    return {"type": "context", "elements": [mrkdwn(text)]}
 
 
 def header(text: str) -> dict:

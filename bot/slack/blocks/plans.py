@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from bot.domain.plan import TargetPlan
 from bot.domain.records import OffboardRequest
-from bot.slack.blocks.kit import MAX_BLOCKS, button, context, header, message, request_facts, section, sections, title
+from bot.slack.blocks.kit import (
+    MAX_BLOCKS,
+    button,
+    context,
+    header,
+    message,
+    mrkdwn,
+    request_facts,
+    section,
+    sections,
+    title,
+)
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.markup import plain
 from bot.slack.messages import plans
@@ -60,8 +71,8 @@ def preview(request: OffboardRequest) -> dict:
             "type": "actions", "block_id": BlockId.ATTESTATION.value,
             "elements": [{
                 "type": "checkboxes", "action_id": ActionId.ATTEST_CONTACT_CENTER.value,
-                "options": [{"text": {"type": "mrkdwn", "text": (
-                    "I did every step marked _(manual)_ above, in the admin console")}, "value": "attested"}],
+                "options": [{"text": mrkdwn("I did every step marked _(manual)_ above, in the admin console"),
+                             "value": "attested"}],
             }],
         })
     if request.approvals_required:
