@@ -179,6 +179,33 @@ def test_recheck_stops_when_the_profile_is_no_longer_the_approved_one(app):
     assert fake.user(jdoe) is not None and _sent(fake, "DELETE") == []
 
 
+def test_recheck_does_not_finish_a_delete_whose_only_approval_no_longer_counts(app):
+    """Finding 1 of issue 15: bob's approval was the only one; his Slack account is deactivated while the request
+    waits for the licenses to be removed by hand. alice alone presses Re-check: nothing is deleted."""
+    fake = app.console
+    fake.put_unsupported = "501"
+    jdoe = _id(fake, "jdoe")
+    request_id = _approved(app, "delete jdoe")  # alice asks, bob approves
+    assert _state(app, request_id) is RequestState.WAITING
+    app.slack.update_member("U0BOB", deleted=True)
+    _by_hand(fake, jdoe, mapping.without_licenses)  # the licenses are removed by hand
+
+    app.press("alice", "Re-check")
+    assert _state(app, request_id) is RequestState.CANCELLED
+    assert _sent(fake, "DELETE") == [] and ("DELETE", jdoe) not in fake.applied
+    assert fake.user(jdoe) is not None
+    why = ("the approval of bob@example.com no longer counts (no longer an admin), so it has 0 of the 1 approvals "
+           "it needs")
+    assert f"*Cancelled*: {why}." in app.channel_texts("C0APPROVALS")[-1]
+    assert app.workspace.visible_buttons("U0ALICE", channel_id="C0APPROVALS") == []
+    assert f"Request {request_id} was called off: {why}. Nothing more was changed" in app.last_ephemeral("alice")
+    told = app.dm_texts("alice")[-1]
+    assert f"Your request {request_id} was called off before it carried on: {why}." in told
+    assert "deleted successfully" not in "\n".join(app.channel_texts("C0RESULTS"))
+    events = app.audit_events(request_id)
+    assert events[events.index("request.waiting") + 1:] == ["request.cancelled"]
+
+
 def test_a_manual_step_can_be_given_up(app):
     fake = app.console
     fake.put_unsupported = "operation"

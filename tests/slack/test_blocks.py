@@ -289,8 +289,8 @@ def _texts(message):
 
 def test_a_refusal_carries_the_reference_to_quote():
     assert blocks.refusal("Nope.", reference="4bf92f35") == {"text": "Nope.", "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": ":no_entry: Nope."}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "ref `4bf92f35`"}]}]}
+        {"type": "section", "text": {"type": "mrkdwn", "text": ":no_entry: Nope.", "verbatim": True}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "ref `4bf92f35`", "verbatim": True}]}]}
     assert _texts(blocks.refusal("Nope.")) == [":no_entry: Nope."]
 
 
@@ -393,7 +393,8 @@ def test_a_closed_preview_says_what_became_of_it():
     closed = blocks.preview_closed(_request(), "Sent for approval in <#C0APPROVALS>.")
     assert closed == {"text": "Sent for approval in <#C0APPROVALS>.", "blocks": [
         {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": "*Delete jdoe* · `OB-ABCDEFGH`\nSent for approval in <#C0APPROVALS>."}}]}
+                                     "text": "*Delete jdoe* · `OB-ABCDEFGH`\nSent for approval in <#C0APPROVALS>.",
+                                     "verbatim": True}}]}
 
 
 def test_a_plan_says_only_what_it_has_to_say():
@@ -401,9 +402,9 @@ def test_a_plan_says_only_what_it_has_to_say():
 
     deactivate = blocks.plan_blocks(build_plan(Action.DEACTIVATE, USERS["lchen"]))
     assert deactivate == [{"type": "section", "text": {"type": "mrkdwn", "text": (
-        "*Li Chen* · `lchen` · lchen@example.com\n1. Deactivate the user (the profile is kept)")}},
+        "*Li Chen* · `lchen` · lchen@example.com\n1. Deactivate the user (the profile is kept)"), "verbatim": True}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            "Kept: the profile, licenses and numbers, voicemails and call recordings")}]}]
+            "Kept: the profile, licenses and numbers, voicemails and call recordings"), "verbatim": True}]}]
     silent = replace(build_plan(Action.REACTIVATE, USERS["lchen"]), wording=Wording(("Reactivate",), (), (), ()))
     assert [block["type"] for block in blocks.plan_blocks(silent)] == ["section"]
     facts = _texts(blocks.approval_message(_request(state=RequestState.DONE, reason="")))[1]

@@ -6,7 +6,7 @@ from bot.domain.records import OffboardRequest
 from bot.slack.blocks.approval import outcome_line
 from bot.slack.blocks.kit import MAX_BLOCKS, context, message, request_facts, section, sections, title
 from bot.slack.ids import COMMAND
-from bot.slack.markup import escape, mention, when
+from bot.slack.markup import mention, when
 from bot.slack.messages.notes import step_name, step_note_text
 from bot.slack.messages.refusals import USAGE
 from bot.slack.messages.states import STATE_LABEL
@@ -51,7 +51,7 @@ def status_message(request: OffboardRequest) -> dict:
         for step in target.steps:
             detail = step_note_text(target.plan, step.note)
             lines.append(f"    · {step_name(step.kind)}: {step.status.value}"
-                         + (f" ({escape(detail)})" if detail else ""))
+                         + (f" ({detail})" if detail else ""))
     body = sections(lines, budget=MAX_BLOCKS - 1, overflow="…and {hidden} more lines.")
     return message(f"Request {request.id}: {STATE_LABEL[request.state]}", [*body, request_facts(request)])
 

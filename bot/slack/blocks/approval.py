@@ -8,7 +8,7 @@ from bot.domain.records import OffboardRequest, Target, TargetOutcome
 from bot.slack.blocks.kit import MAX_BLOCKS, button, context, header, message, request_facts, section, sections, title
 from bot.slack.blocks.plans import left_out_blocks, targets_blocks
 from bot.slack.ids import COMMAND, ActionId, BlockId
-from bot.slack.markup import escape, mention
+from bot.slack.markup import mention, plain
 from bot.slack.messages.notes import step_note_text, target_text
 from bot.slack.messages.states import STATE_LABEL, called_off_why
 from bot.slack.values import RequestRef
@@ -56,7 +56,7 @@ def status_line(request: OffboardRequest) -> str:
         done = f" Approved so far by {approvers}." if approvers else ""
         return f"*Waiting for {request.approvals_missing} approval(s)* from an admin other than the requester.{done}"
     if state is RequestState.REJECTED:
-        return f"*Rejected*{by}: {escape(request.decision_note)}"
+        return f"*Rejected*{by}: {plain(request.decision_note)}"
     if state.is_finished_run:
         return f"*{label}* (approved by {approved_by})"
     if state is RequestState.EXECUTING:
@@ -90,8 +90,7 @@ def outcome_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
 
 def _manual_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
     """The steps waiting to be done by hand, with their instructions, then how the other users stand."""
-    lines = [f":raised_hand: `{escape(target.plan.username)}`: "
-             f"{escape(step_note_text(target.plan, target.manual_step.note))}"
+    lines = [f":raised_hand: `{plain(target.plan.username)}`: {step_note_text(target.plan, target.manual_step.note)}"
              for target in request.targets if target.manual_step]
     lines += [outcome_line(request.action, target) for target in request.targets if not target.manual_step]
     overflow = "…and {hidden} more users: " + f"`{COMMAND} status {request.id}` lists every one."
@@ -99,7 +98,7 @@ def _manual_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
 
 
 def outcome_line(action: Action, target: Target) -> str:
-    name = f"`{escape(target.plan.username)}`"
+    name = f"`{plain(target.plan.username)}`"
     if action is Action.RENAME and target.outcome is TargetOutcome.DONE:
-        name += f" → `{escape(target.plan.new_username or '')}`"
-    return f"{OUTCOME_MARK[target.outcome]} {name}: {escape(target_text(action, target))}"
+        name += f" → `{plain(target.plan.new_username or '')}`"
+    return f"{OUTCOME_MARK[target.outcome]} {name}: {plain(target_text(action, target))}"

@@ -7,7 +7,7 @@ from bot.domain.records import OffboardRequest
 from bot.ports import Home
 from bot.slack.blocks.kit import button, clip, context, header, reason, section, title
 from bot.slack.ids import COMMAND, ActionId
-from bot.slack.markup import escape, mention, when
+from bot.slack.markup import mention, plain, when
 from bot.slack.messages.refusals import refusal_text
 from bot.slack.messages.states import STATE_LABEL
 from bot.slack.values import RequestRef
@@ -43,7 +43,7 @@ def _home_section(heading: str, requests: tuple[OffboardRequest, ...], *, button
         if request.run_at and request.state is RequestState.APPROVED:
             line += f" · {'next stage' if request.started_at else 'runs'} {when(request.run_at)}"
         if request.reason or request.retry_of:
-            line += f"\n_{escape(clip(reason(request), 200))}_"
+            line += f"\n_{plain(clip(reason(request), 200))}_"
         blocks.append(section(line))
         ref = RequestRef(r=request.id).dump()
         if buttons:

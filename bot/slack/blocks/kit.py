@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest
 from bot.slack.ids import ActionId
-from bot.slack.markup import escape, mention, utc, when
+from bot.slack.markup import mention, plain, utc, when
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -15,12 +15,18 @@ def clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def mrkdwn(text: str, limit: int = SECTION_LIMIT) -> dict:
+    """A mrkdwn text object. Verbatim: Slack still renders the bot's markup, mentions, channels and dates, but
+    does not turn bare URLs, channel names or @here it finds in outside text into links or mentions."""
+    return {"type": "mrkdwn", "text": clip(text, limit), "verbatim": True}
+
+
 def section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+    return {"type": "context", "elements": [mrkdwn(text)]}
 
 
 def header(text: str) -> dict:
@@ -57,7 +63,7 @@ def sections(lines: list[str], *, budget: int, overflow: str) -> list[dict]:
 
 def title(request: OffboardRequest) -> str:
     count = len(request.targets)
-    who = escape(request.targets[0].plan.username) if count == 1 else f"{count} users"
+    who = plain(request.targets[0].plan.username) if count == 1 else f"{count} users"
     return f"{request.action.value.capitalize()} {who}"
 
 
@@ -65,7 +71,7 @@ def request_facts(request: OffboardRequest) -> dict:
     """Who asked, why, and when it expires or runs, as one context line."""
     facts = [f"Request `{request.id}`", f"asked by {mention(request.requester_id)}"]
     if request.reason or request.retry_of:
-        facts.append(f"reason: {escape(reason(request))}")
+        facts.append(f"reason: {plain(reason(request))}")
     if request.state.is_undecided:
         facts.append(f"expires {when(request.expires_at)}")
     if request.run_at and request.state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL,

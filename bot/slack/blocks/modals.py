@@ -7,6 +7,7 @@ from bot.domain.lifecycle import Action
 from bot.domain.records import OffboardRequest
 from bot.slack.blocks.kit import clip, section, title
 from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.markup import one_line
 from bot.slack.values import ModalOrigin, RequestRef
 
 
@@ -71,7 +72,7 @@ def user_options(users: list[ConsoleUser]) -> dict:
         value = user.email if user.email and not any(c.isspace() for c in user.email) else user.username
         if not value or len(value) > 150 or any(char.isspace() for char in value):
             continue
-        label = clip(f"{user.display_name} · {user.username} · {user.email}", 75)
+        label = clip(one_line(f"{user.display_name} · {user.username} · {user.email}"), 75)
         options.append({"text": {"type": "plain_text", "text": label}, "value": value})
     return {"options": options}
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from bot.domain.plan import TargetPlan
 from bot.domain.records import OffboardRequest
-from bot.slack.blocks.kit import MAX_BLOCKS, button, context, header, message, request_facts, section, sections, title
+from bot.slack.blocks.kit import (
+    MAX_BLOCKS,
+    button,
+    context,
+    header,
+    message,
+    mrkdwn,
+    request_facts,
+    section,
+    sections,
+    title,
+)
 from bot.slack.ids import COMMAND, ActionId, BlockId
-from bot.slack.markup import escape
+from bot.slack.markup import plain
 from bot.slack.messages import plans
 from bot.slack.messages.notes import step_name
 from bot.slack.messages.refusals import user_problems_line
@@ -19,14 +30,14 @@ LEFT_OUT_BLOCKS = 4  # at most this many blocks list the users left out of a req
 
 def plan_blocks(plan: TargetPlan) -> list[dict]:
     """Describe one target's plan: the user, the ordered steps, what goes and what stays."""
-    lines = [f"*{escape(plan.display_name)}* · `{escape(plan.username)}` · {escape(plan.email)}"]
-    lines += [f"{number}. {escape(text)}{' _(manual)_' if step.manual else ''}"
+    lines = [f"*{plain(plan.display_name)}* · `{plain(plan.username)}` · {plain(plan.email)}"]
+    lines += [f"{number}. {plain(text)}{' _(manual)_' if step.manual else ''}"
               for number, (step, text) in enumerate(zip(plan.steps, plans.step_texts(plan), strict=True), start=1)]
-    facts = [escape(note) for note in plans.notes(plan)]
+    facts = [plain(note) for note in plans.notes(plan)]
     if plans.removed(plan):
-        facts.append("Removed: " + ", ".join(plans.removed(plan)))
+        facts.append("Removed: " + plain(", ".join(plans.removed(plan))))
     if plans.kept(plan):
-        facts.append("Kept: " + ", ".join(plans.kept(plan)))
+        facts.append("Kept: " + plain(", ".join(plans.kept(plan))))
     blocks = [section("\n".join(lines))]
     if facts:
         blocks.append(context("\n".join(facts)))
@@ -39,8 +50,8 @@ def targets_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
         return [block for target in request.targets for block in plan_blocks(target.plan)]
     lines = [_plan_line(target.plan) for target in request.targets]
     first = request.targets[0].plan
-    facts = [f"Removed: {', '.join(plans.removed(first))}"] if plans.removed(first) else []
-    facts += [f"Kept: {', '.join(plans.kept(first))}"] if plans.kept(first) else []
+    facts = [f"Removed: {plain(', '.join(plans.removed(first)))}"] if plans.removed(first) else []
+    facts += [f"Kept: {plain(', '.join(plans.kept(first)))}"] if plans.kept(first) else []
     overflow = "…and {hidden} more users: " + f"`{COMMAND} status {request.id}` lists every one."
     return [*sections(lines, budget=budget - 1, overflow=overflow), context(" · ".join(facts) or " ")]
 
@@ -48,7 +59,7 @@ def targets_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
 def _plan_line(plan: TargetPlan) -> str:
     steps = " → ".join(step_name(step.kind) + (" (manual)" if step.manual else "") for step in plan.steps)
     admin = f" ({plans.POLICY_ADMIN[:1].lower()}{plans.POLICY_ADMIN[1:]})" if plan.policy_admin else ""
-    return f"• *{escape(plan.display_name)}* · `{escape(plan.username)}` · {escape(plan.email)}{admin}: {steps}"
+    return f"• *{plain(plan.display_name)}* · `{plain(plan.username)}` · {plain(plan.email)}{admin}: {steps}"
 
 
 def preview(request: OffboardRequest) -> dict:
@@ -61,8 +72,8 @@ def preview(request: OffboardRequest) -> dict:
             "type": "actions", "block_id": BlockId.ATTESTATION.value,
             "elements": [{
                 "type": "checkboxes", "action_id": ActionId.ATTEST_CONTACT_CENTER.value,
-                "options": [{"text": {"type": "mrkdwn", "text": (
-                    "I did every step marked _(manual)_ above, in the admin console")}, "value": "attested"}],
+                "options": [{"text": mrkdwn("I did every step marked _(manual)_ above, in the admin console"),
+                             "value": "attested"}],
             }],
         })
     if request.approvals_required:

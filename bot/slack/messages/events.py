@@ -21,7 +21,7 @@ from bot.domain.events import (
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest, TargetOutcome
 from bot.slack.ids import COMMAND
-from bot.slack.markup import channel, escape, mention, utc
+from bot.slack.markup import channel, escape, mention, plain, utc
 from bot.slack.messages.notes import step_name
 from bot.slack.messages.states import PAST_TENSE, lapse_text
 
@@ -62,7 +62,7 @@ def direct_messages(event: Event, *, approvals: str) -> list[tuple[str, str]]:
     request = event.request
     requester = request.requester_id
     if isinstance(event, Rejected):
-        return [(requester, f"Your request {request.id} was rejected by {mention(event.by)}: {escape(event.reason)}")]
+        return [(requester, f"Your request {request.id} was rejected by {mention(event.by)}: {plain(event.reason)}")]
     if isinstance(event, Cancelled) and event.by != requester:
         return [(requester, f"Your request {request.id} was cancelled by {mention(event.by)}.")]
     if isinstance(event, Stopped) and event.by != requester:
@@ -108,7 +108,7 @@ def _waiting(event: WaitingForManual, *, approvals: str) -> tuple[str, str]:
         where = f" on the request in {channel(request.message_channel)}"
     else:
         where = " on the request in our direct messages"
-    waiting = ", ".join(f"`{escape(target.plan.username)}` ({step_name(target.manual_step.kind)})"
+    waiting = ", ".join(f"`{plain(target.plan.username)}` ({step_name(target.manual_step.kind)})"
                         for target in request.targets if target.manual_step)
     if event.rechecked_by:
         return event.rechecked_by, (f"Re-checked {request.id}: these steps still wait to be done by hand: "

@@ -1,4 +1,8 @@
-"""How each user ended and how each step stands, in words, with what to do next."""
+"""How each user ended and how each step stands, in words, with what to do next.
+
+The results (`result_text`, `target_text`, `cause_text`) are plain sentences, also written to the results CSV:
+a Slack message puts them through markup.plain. `step_note_text` and `manual_instructions` are mrkdwn, with the
+console's words already made inert."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from bot.domain.lifecycle import Action
 from bot.domain.notes import Note, Why
 from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.records import Target
+from bot.slack.markup import plain
 from bot.slack.messages.states import PAST_TENSE
 
 RECHECK_HINT = "Then press *Re-check*: I read the user back and carry on with the remaining steps."
@@ -72,28 +77,30 @@ def target_text(action: Action, target: Target) -> str:
 
 
 def step_note_text(plan: TargetPlan, note: Note | None) -> str:
-    """What the journal says of one step ('' when nothing)."""
+    """What the journal says of one step ('' when nothing), as mrkdwn."""
     if note is None:
         return ""
     if note.why is Why.BY_HAND:
         return manual_instructions(plan, note)
-    return cause_text(note)
+    return plain(cause_text(note))
 
 
 def manual_instructions(plan: TargetPlan, note: Note) -> str:
-    """Exact instructions for doing one step in the console's own admin pages, then Re-check."""
-    where = "8x8 Admin Console" if note.console == "8x8" else f"{note.console} admin console"
-    opening = f"In {where}, open *Users* and select {plan.display_name} (username {plan.username}, {plan.email})."
+    """Exact instructions for doing one step in the console's own admin pages, then Re-check (mrkdwn)."""
+    where = "8x8 Admin Console" if note.console == "8x8" else f"{plain(note.console)} admin console"
+    opening = (f"In {where}, open *Users* and select {plain(plan.display_name)} (username {plain(plan.username)}, "
+               f"{plain(plan.email)}).")
     kind = note.step
     if kind is StepKind.RELEASE_LICENSES:
-        what = (f"Remove every license and the extensions holding phone numbers ({', '.join(note.held) or 'all'}), "
-                "save, and wait until the console shows the user without them.")
+        held = plain(", ".join(note.held)) or "all"
+        what = (f"Remove every license and the extensions holding phone numbers ({held}), save, and wait until the "
+                "console shows the user without them.")
     elif kind is StepKind.DEACTIVATE:
         what = "Set the status to *Inactive* and save."
     elif kind is StepKind.REACTIVATE:
         what = "Set the status to *Active* and save."
     elif kind is StepKind.RENAME:
-        what = f"Change the user name from {plan.username} to {plan.new_username} and save."
+        what = f"Change the user name from {plain(plan.username)} to {plain(plan.new_username or '')} and save."
     elif kind is StepKind.DELETE:
         what = "Delete the user (this removes the profile and its user ID for good)."
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.events import Lapse
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.records import OffboardRequest
-from bot.slack.markup import escape, mention
+from bot.slack.markup import mention, plain
 
 STATE_LABEL = {
     RequestState.DRAFT: "Not sent yet",
@@ -52,12 +52,12 @@ def standing(request_id: str, state: RequestState, decided_by: str | None) -> st
 def lapse_text(lapse: Lapse) -> str:
     """Why a request may no longer run."""
     if lapse.requester:
-        return f"{escape(lapse.requester)}, who asked for it, is no longer an admin"
-    return (f"the approval of {escape(', '.join(lapse.gone))} no longer counts (no longer an admin), so it has "
+        return f"{plain(lapse.requester)}, who asked for it, is no longer an admin"
+    return (f"the approval of {plain(', '.join(lapse.gone))} no longer counts (no longer an admin), so it has "
             f"{lapse.counted} of the {lapse.required} approvals it needs")
 
 
 def called_off_why(request: OffboardRequest) -> str:
-    """Why the bot called the request off, escaped (the note of an earlier version is shown as it was)."""
+    """Why the bot called the request off, as mrkdwn (the note of an earlier version is shown as it was, inert)."""
     lapse = Lapse.from_json(request.decision_note)
-    return lapse_text(lapse) if lapse is not None else escape(request.decision_note)
+    return lapse_text(lapse) if lapse is not None else plain(request.decision_note)
