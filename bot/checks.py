@@ -93,8 +93,8 @@ def _check_audit_key(settings: Settings, report: Report) -> None:
 
 
 def _check_slack(settings: Settings, report: Report, policy: Policy | None) -> None:
-    if settings.slack_bot_token is None:
-        return
+    if settings.slack_bot_token is None or settings.slack_url_problems():  # said with the settings' problems;
+        return  # the token is not sent where it could be read on the way
     client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     try:
         answer = client.auth_test()

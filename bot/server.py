@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -22,12 +23,16 @@ from bot.ambient import trace_scope
 from bot.concurrency import InFlight
 from bot.errors import StorageUnavailable
 from bot.metrics import CONTENT_TYPE, PrometheusMetrics
+from handlers import envelope
+from handlers.envelope import Malformed
 from handlers.middleware import STORAGE_DOWN_KEY
 from storage.replays import ReplayGuard
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused unread
+TIMESTAMP = re.compile(r"[0-9]{1,15}")  # Slack's: seconds since the epoch, in ASCII digits
+SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # Slack's: a hex HMAC-SHA256
 
 
 def to_bolt_request(body: bytes, *, headers: dict[str, str], query: str = "") -> BoltRequest:
@@ -61,9 +66,38 @@ async def _read_capped(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+def read_request(body: bytes, *, headers: dict[str, str], query: str = "") -> BoltRequest:
+    """Return the BoltRequest for a signed Slack request; raise Malformed when Bolt could not read its payload or
+    its payload is not of a shape Slack sends (handlers/envelope.py), before Bolt or a listener trips over it."""
+    try:
+        bolt_request = to_bolt_request(body, headers=headers, query=query)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as error:
+        raise Malformed(f"its payload could not be read ({type(error).__name__})") from None
+    envelope.check(bolt_request.body)
+    return bolt_request
+
+
+def unverifiable(body: bytes, headers: dict[str, str]) -> str | None:
+    """Why the request's signature cannot even be checked (None when it can): the verifier would fail on a
+    timestamp that is not a number, a signature that is not text in ASCII, or a body that is not UTF-8."""
+    timestamp, signature = headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+    if timestamp is None or signature is None:
+        return "it is not signed"
+    if not TIMESTAMP.fullmatch(timestamp):
+        return "its timestamp is not a number"
+    if not SIGNATURE.fullmatch(signature):
+        return "its signature is not a v0 signature"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "its body is not UTF-8"
+    return None
+
+
 class SlackEvents:
-    """POST /slack/events: the signature checked, a replay refused, then the request handed to Bolt off the event
-    loop, counted as in flight until it is answered."""
+    """POST /slack/events: the signature checked, the payload's shape checked, a replay refused, then the request
+    handed to Bolt off the event loop, counted as in flight until it is answered. Whatever is refused is answered
+    with one log line and changes nothing."""
 
     def __init__(self, bolt: App, engine: Engine, *, signing_secret: str, in_flight: InFlight) -> None:
         self._bolt = bolt
@@ -76,9 +110,17 @@ class SlackEvents:
         if body is None:
             return Response("payload too large", status_code=413)
         headers = dict(request.headers)
-        if not self._verifier.is_valid_request(body, headers):
-            return await self._dispatch(body, headers, request)  # Bolt refuses it, and says so in its log
-        signature = headers.get("x-slack-signature", "")
+        refused = unverifiable(body, headers) or (
+            None if self._verifier.is_valid_request(body, headers) else "its signature is wrong or out of date")
+        if refused:
+            log.warning("refused a Slack request: %s", refused)
+            return Response("invalid request", status_code=401)
+        try:
+            bolt_request = read_request(body, headers=headers, query=request.url.query)
+        except Malformed as problem:
+            log.warning("refused a signed Slack request: %s", problem)
+            return Response("malformed request", status_code=400)
+        signature = headers["x-slack-signature"]
         try:
             first = await anyio.to_thread.run_sync(
                 lambda: self._replays.first_time(signature, now=datetime.now(UTC)))
@@ -89,19 +131,12 @@ class SlackEvents:
         if first is False:
             log.warning("refused a replayed Slack request (its signature was taken before)")
             return Response("replayed request", status_code=401)
-        with self._in_flight:  # a real Slack request, until answered: work after earlier acks lets it go first
-            return await self._dispatch(body, headers, request, storage_down=first is None)
-
-    async def _dispatch(self, body: bytes, headers: dict[str, str], request: Request, *,
-                        storage_down: bool = False) -> Response:
-        try:
-            bolt_request = to_bolt_request(body, headers=headers, query=request.url.query)
-        except (ValueError, TypeError, AttributeError, KeyError):
-            # Bolt parses before it checks the signature; answer garbage the way Bolt answers forgeries.
-            signed = self._verifier.is_valid_request(body, headers)
-            return Response("malformed request" if signed else "invalid request", status_code=400 if signed else 401)
-        if storage_down:
+        if first is None:
             bolt_request.context[STORAGE_DOWN_KEY] = True
+        with self._in_flight:  # a real Slack request, until answered: work after earlier acks lets it go first
+            return await self._dispatch(bolt_request)
+
+    async def _dispatch(self, bolt_request: BoltRequest) -> Response:
         with trace_scope():  # every log line of this Slack request, and the error id it may show, share it
             response = await anyio.to_thread.run_sync(self._bolt.dispatch, bolt_request)
         return Response(content=response.body, status_code=response.status,

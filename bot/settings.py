@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_serializer
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,7 +76,11 @@ class Settings(BaseSettings):
             problems += _secret_problem("slack_app_token", self.slack_app_token, "xapp-")
         if self.offboard_policy is None:
             problems.append("OFFBOARD_POLICY is not set: write a policy file for your workspace")
-        return problems + self.audit_key_problems() + self.console_problems()
+        return problems + self.slack_url_problems() + self.audit_key_problems() + self.console_problems()
+
+    def slack_url_problems(self) -> list[str]:
+        """Return what keeps SLACK_API_URL from carrying the bot token safely."""
+        return _url_problem("SLACK_API_URL", self.slack_api_url)
 
     def audit_key_problems(self) -> list[str]:
         """Return what keeps OFFBOARD_AUDIT_KEY, when set, from sealing the audit log (it is optional)."""
@@ -124,11 +130,33 @@ def _secret_problem(name: str, value: SecretStr | None, prefix: str | None) -> l
 
 
 def _url_problem(env: str, url: str | None) -> list[str]:
+    """What keeps `url` from carrying a secret safely: https anywhere, plain http only to this machine (localhost,
+    127.0.0.0/8, ::1), no user or password in the URL, nothing two URL parsers could read as different hosts."""
     if not url:
         return [f"{env} is not set"]
-    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        return [f"{env} must be an https:// address (plain http only for a console on this machine)"]
-    return []
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return [f"{env} is not a valid URL"]
+    if not parts.hostname or any(char == "\\" or not char.isprintable() or char.isspace() for char in url):
+        return [f"{env} is not a valid URL"]
+    if "@" in parts.netloc:
+        return [f"{env} must not hold a user name or password (the part before @): the bot sends its own credentials"]
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_this_machine(parts.hostname)):
+        return []
+    return [f"{env} must be an https:// address (plain http only to this machine: localhost, 127.0.0.0/8, ::1)"]
+
+
+def _is_this_machine(host: str) -> bool:
+    """True for localhost and loopback addresses; a name merely starting with them (localhost.evil.example,
+    127.0.0.1.nip.io) is someone else's."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

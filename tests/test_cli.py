@@ -403,3 +403,83 @@ def test_check_reaches_the_8x8_console_and_reports_the_keys_access(tmp_path, eig
         assert "s3cr3t" not in bad.stdout + bad.stderr
         missing = _run(tmp_path, "check", **(env | {"EIGHTBYEIGHT_API_KEY": ""}))
         assert "FAIL  EIGHTBYEIGHT_API_KEY is not set" in missing.stdout
+
+
+class _Trap:
+    """A plain-http server on 127.0.0.1 that writes down every request it gets (and answers 404)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def _note(self) -> None:
+                seen.append((self.command, self.path, dict(self.headers)))
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = _note
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> _Trap:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+PLAIN_HTTP_ELSEWHERE = [  # plain http that does not stay on this machine, or carries credentials in the URL
+    "http://localhost.evil.example/admin-provisioning", "http://127.0.0.1.nip.io/scim/v2",
+    "http://127.0.0.1@evil.example/api/", "http://evil.example/api/", "http://localhost@127.0.0.1:{trap}/api/",
+    "https://user:pass@api.8x8.com/admin-provisioning", "http://127.0.0.1\\@evil.example/", "http://0.0.0.0:9/",
+]
+
+
+@pytest.mark.parametrize("console", ["8x8", "scim"])
+@pytest.mark.parametrize("url", PLAIN_HTTP_ELSEWHERE)
+def test_check_refuses_a_console_or_slack_url_that_would_send_secrets_in_clear(tmp_path, console, url):
+    """Security review, issue 15, finding 11: the plain-http check was a prefix test."""
+    with _Trap() as trap:
+        url = url.format(trap=trap.port)
+        env = {"SLACK_BOT_TOKEN": "xoxb-url-check-token-1", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": url,
+               "OFFBOARD_POLICY": str(DEMO_POLICY), "OFFBOARD_CONSOLE": console}
+        env |= ({"EIGHTBYEIGHT_BASE_URL": url, "EIGHTBYEIGHT_API_KEY": "url-check-8x8-key"} if console == "8x8"
+                else {"SCIM_BASE_URL": url, "SCIM_TOKEN": "url-check-scim-token"})
+        check = _run(tmp_path, "check", **env)
+    named = "EIGHTBYEIGHT_BASE_URL" if console == "8x8" else "SCIM_BASE_URL"
+    assert f"FAIL  {named} " in check.stdout and "FAIL  SLACK_API_URL " in check.stdout, check.stdout
+    assert check.returncode == 1
+    assert trap.seen == []  # neither the bot token nor the console's key went anywhere
+
+
+def test_serve_refuses_a_url_that_would_send_secrets_in_clear(tmp_path):
+    with _Trap() as trap:
+        url = f"http://localhost@127.0.0.1:{trap.port}/api/"  # passed the prefix test; the host is 127.0.0.1
+        serve = _run(tmp_path, "serve", SLACK_BOT_TOKEN="xoxb-url-check-token-1", SLACK_SIGNING_SECRET=SECRET,
+                     SLACK_API_URL=url, OFFBOARD_POLICY=str(DEMO_POLICY), OFFBOARD_CONSOLE="8x8",
+                     EIGHTBYEIGHT_BASE_URL=url, EIGHTBYEIGHT_API_KEY="url-check-8x8-key")
+    assert serve.returncode == 2
+    assert "SLACK_API_URL must not hold a user name" in serve.stderr
+    assert "EIGHTBYEIGHT_BASE_URL must not hold a user name" in serve.stderr
+    assert trap.seen == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:9", "http://[::1]:9",
+                                 "http://127.8.9.10:9/scim/v2", "HTTP://LOCALHOST:9/",
+                                 "https://api.8x8.com/admin-provisioning"])
+def test_check_takes_https_and_plain_http_on_this_machine(tmp_path, url):
+    env = {"OFFBOARD_POLICY": str(DEMO_POLICY), "OFFBOARD_CONSOLE": "8x8", "EIGHTBYEIGHT_BASE_URL": url,
+           "EIGHTBYEIGHT_API_KEY": "url-check-8x8-key"}
+    check = _run(tmp_path, "check", **env)
+    assert "EIGHTBYEIGHT_BASE_URL" not in check.stdout, check.stdout
+    assert "FAIL  console:" in check.stdout  # it was tried: nothing answers there in this test

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from bot.domain.lifecycle import Action
 from bot.domain.plan import StepKind
@@ -15,7 +16,10 @@ from bot.slack.messages.notes import target_text
 
 CSV_ABOVE_TARGETS = 20  # a request with more users than this gets its results as a CSV file too
 NOT_STARTED = "not started"  # a planned step that never ran (the user failed or was stopped before it)
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP's list)
+# A spreadsheet may run a cell that starts with = + - @ (or tab, CR: OWASP's list), and where a cell starts depends
+# on how it reads the file: after any separator it may split on (, ; tab |), after a line break when it ignores
+# quotes, after spaces or a quote it may trim. Wherever such a start could be, a quote goes in front of the sign.
+_ARMED = re.compile(r"(^|[,;\t|\r\n])([ \"]*)(?=[=+\-@\t\r])")
 
 
 def wants_csv(request: OffboardRequest) -> bool:
@@ -31,14 +35,14 @@ def results_csv(request: OffboardRequest) -> str:
     """One row per user, failures first like the message: who, how it ended, and each step's status.
 
     Step columns are the union of every user's plan steps; a step not in a user's plan is left empty.
-    A rename also says the new username. Every cell is guarded against formula injection, since usernames,
-    names and console error texts come from outside."""
+    A rename also says the new username. Every cell is quoted and guarded against formula injection under any
+    separator, since usernames, names and console error texts come from outside."""
     kinds = _step_kinds(request)
     renames = request.action is Action.RENAME
     head = ["username", "email", "display name", *(["new username"] if renames else []), "outcome", "detail",
             *(kind.value.replace("_", " ") for kind in kinds)]
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # a separator inside a cell stays inside, where quotes count
     writer.writerow([_cell(text) for text in head])
     for target in sorted(request.targets, key=lambda target: target.outcome is TargetOutcome.DONE):
         plan = target.plan
@@ -70,5 +74,6 @@ def _step_status(target: Target, kind: StepKind) -> str:
 
 
 def _cell(text: str) -> str:
-    """Keep a spreadsheet from running the cell: a leading = + - @ (or tab, CR) gets a quote in front."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    """Keep a spreadsheet from running any part of the cell, however it splits the file: a formula sign at the
+    start, or after a separator, line break, spaces or quotes, gets a quote in front (`Smith;'=1+1`)."""
+    return _ARMED.sub(r"\1\2'", text)

@@ -17,6 +17,7 @@ from bot.errors import ConsoleRejected
 from bot.simulators.harness import text_of
 from bot.simulators.slack.model import UPLOAD
 from bot.slack import reports
+from tests.slack.test_reports import FORMULA_STARTS, cells_a_spreadsheet_may_see
 
 SEVERAL = ["jdoe", "pnguyen", "kwilliams", "lchen"]
 
@@ -131,3 +132,25 @@ def test_results_stand_when_the_csv_cannot_be_attached(app, step):
     assert app.slack.files("C0RESULTS") == []
     assert [call.error for call in app.slack.calls(step)] == ["internal_error"]
     assert any(request_id in dm for dm in app.dm_texts("bob"))  # the run carried on to tell the requester
+
+
+HOSTILE_NAMES = [("Jane", "Smith;=1+1;"), ("=cmd|' /C calc'!A0", "Doe"), ("Ann", "Lee,@SUM(A1)"),
+                 ("Bo", "Ray\t+HYPERLINK(\"http://x.test\")"), ("Cy", "Ng|-2+3"), ("Di", "Ok; =1+1"),
+                 ("Ed", "Oh;\"=1+1"), ("Flo", "Line\n=1+1")]
+
+
+def test_names_from_the_console_cannot_become_formulas_in_the_csv(app):
+    """Security review, issue 15, finding 6: `Smith;=1+1;` gave `=1+1` to a spreadsheet splitting on `;`."""
+    names = _add_users(app, reports.CSV_ABOVE_TARGETS + 1)
+    for n, (first, last) in enumerate(HOSTILE_NAMES):
+        app.console.add_user(ConsoleUser(id=f"u-8{n:03d}", username=f"evil{n}", email=f"evil{n}@example.com",
+                                         first_name=first, last_name=last))
+    evil = [f"evil{n}" for n in range(len(HOSTILE_NAMES))]
+    app.faults.fail_next("set_status", ConsoleRejected("locked;@SUM(1) by the sync"))  # its words are a cell too
+    _deactivate_many(app, [*evil, *names])
+    [shared] = app.slack.files("C0RESULTS")
+    text = shared.content.decode("utf-8")
+    assert "Smith;" in text and "evil0" in text and "locked;" in text  # all there, only defused
+    for separator in (",", ";", "\t", "|"):
+        armed = [cell for cell in cells_a_spreadsheet_may_see(text, separator) if cell.startswith(FORMULA_STARTS)]
+        assert armed == [], f"split on {separator!r}"

@@ -1,11 +1,14 @@
-"""The results CSV of a big request, read back with the csv module."""
+"""The results CSV of a big request, read back with the csv module, and read the ways a spreadsheet may read it."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.console.demo_data import DEMO_USERS
 from bot.domain.directory import ConsoleUser
@@ -48,8 +51,8 @@ def test_one_row_per_user_failures_first_with_each_steps_status():
         _target(2, USERS["msmith"], TargetOutcome.ABORTED, "changed since the plan was approved"),
     ])
     text = reports.results_csv(request)
-    assert text.splitlines()[0] == ("username,email,display name,outcome,detail,release licenses,contact center,"
-                                    "delete")
+    assert text.splitlines()[0] == ('"username","email","display name","outcome","detail","release licenses",'
+                                    '"contact center","delete"')
     rows = _rows(text)
     assert [row["username"] for row in rows] == ["pnguyen", "msmith", "jdoe"]
     pnguyen, msmith, jdoe = rows
@@ -67,7 +70,8 @@ def test_cells_that_a_spreadsheet_would_run_are_quoted():
                         _target(1, USERS["jdoe"], TargetOutcome.DONE, "deleted, a-ok")])
     row, plain = _rows(reports.results_csv(request))
     assert row["username"] == "'=HYPERLINK(\"http://x.test\")"
-    assert (row["email"], row["display name"], row["detail"]) == ("'@evil.example", "'+SUM(A1)", "'-1+1 failed\n=again")
+    assert (row["email"], row["display name"], row["detail"]) == ("'@evil.example", "'+SUM(A1)",
+                                                                "'-1+1 failed\n'=again")
     assert (plain["username"], plain["detail"]) == ("jdoe", "deleted, a-ok")  # only a leading sign counts
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in csv.reader(io.StringIO(reports.results_csv(
         request))) for cell in line)
@@ -87,3 +91,37 @@ def test_only_requests_with_more_than_the_threshold_get_a_file():
     assert not reports.wants_csv(at_threshold)
     assert reports.wants_csv(replace(at_threshold, targets=(*at_threshold.targets, one)))
     assert reports.csv_filename(at_threshold) == "OB-ABCDEFGH-results.csv"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def cells_a_spreadsheet_may_see(text: str, separator: str) -> list[str]:
+    """Every cell a spreadsheet could see in the file when it splits on `separator`: honouring quotes (the csv
+    module) and naively (split lines, then split on the separator), and each with the spaces and quotes it may
+    trim."""
+    honoured = [cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) for cell in row]
+    naive = [cell for line in re.split(r"\r\n|\r|\n", text) for cell in line.split(separator)]
+    return [*honoured, *naive, *(cell.lstrip(' "') for cell in honoured + naive)]
+
+
+@pytest.mark.parametrize(("last_name", "written"), [
+    ("Smith;=1+1;", "Smith;'=1+1;"),  # the finding: a spreadsheet splitting on ; saw =1+1
+    ("Lee,@SUM(A1)", "Lee,'@SUM(A1)"),
+    ("Ray\t+1", "Ray\t'+1"),
+    ("Ng|-2", "Ng|'-2"),
+    ("Ok; =1+1", "Ok; '=1+1"),  # after spaces it may trim
+    ('Oh;"=1+1', 'Oh;"\'=1+1'),  # after a quote it may drop
+    ("Line\n=1+1", "Line\n'=1+1"),  # after a line break, when quotes are not honoured
+    ("a\t\t=1", "a\t'\t'=1"),  # a tab is a separator and a formula sign both
+    ("Smith-Jones, a+b@x", "Smith-Jones, a+b@x"),  # signs inside words stay as they are
+])
+def test_a_formula_after_any_separator_is_defused(last_name, written):
+    user = ConsoleUser(id="u-7", username="evil", email="evil@example.com", first_name="Jo", last_name=last_name)
+    text = reports.results_csv(_request([_target(0, user, TargetOutcome.DONE, "")]))
+    [row] = _rows(text)
+    assert row["display name"] == f"Jo {written}"
+    for separator in SEPARATORS:
+        assert not [cell for cell in cells_a_spreadsheet_may_see(text, separator) if cell.startswith(FORMULA_STARTS)]
+

@@ -1,0 +1,37 @@
+"""The shape check of a signed payload (handlers/envelope.py): it names the field that is wrong, for the log line;
+the payloads Slack really sends pass (the wire tests in tests/app send them through it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.envelope import Malformed, check
+
+ALICE = {"id": "U0ALICE", "team_id": "T0DEMO"}
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    ([1], "JSON list"),
+    ({"type": "view_submission", "user": ALICE, "view": {"callback_id": "x"}}, "payload.view has no type"),
+    ({"type": "block_actions", "user": ALICE, "trigger_id": "1", "actions": "x"}, "block_actions.actions is a str"),
+    ({"type": "block_actions", "user": ALICE, "trigger_id": "1", "actions": []}, "block_actions.actions is empty"),
+    ({"type": "view_submission", "user": ALICE, "view": {"type": "modal", "state": {"values": {"b": {"a": 1}}}}},
+     "payload.view.state.values.b.a is a int"),
+    ({"command": "/offboard", "user_id": "U0ALICE", "trigger_id": "1"}, "command has no text"),
+    ({"type": "event_callback", "event": {"type": "app_home_opened", "user": 5}}, "payload.event.user is a int"),
+])
+def test_the_first_wrong_field_is_named(body, named):
+    with pytest.raises(Malformed, match=named):
+        check(body)
+
+
+@pytest.mark.parametrize("body", [
+    {},  # nothing Bolt has a listener for: it says so itself
+    {"ssl_check": "1", "token": "x"},
+    {"type": "shortcut", "callback_id": "x", "user": ALICE},
+    {"type": "block_actions", "user": ALICE, "team": None, "enterprise": None, "trigger_id": "1",
+     "actions": [{"action_id": "offboard_approve", "block_id": "actions", "value": "{}"}],
+     "state": {"values": {"b": {"a": {"type": "static_select", "selected_option": None}}}}},
+])
+def test_what_slack_sends_passes(body):
+    check(body)
