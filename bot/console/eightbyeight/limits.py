@@ -76,7 +76,9 @@ class Throttle:
 
     Interactive callers (an admin's command or click) go before background work (a running request):
     while one of them waits for a slot, background callers do not take the slot that frees up, so a
-    500-user run keeps the API busy without making other admins wait behind it.
+    500-user run keeps the API busy without making other admins wait behind it. Interactive callers who
+    wait take the slots in turn, first come first served: an admin's one look-up waits for the one call
+    another admin's long list has in hand, not for the whole list.
 
     A glance (the form's user picker, answered on a listener thread while Slack waits) never waits: it takes
     a slot only while every window is less than half full and nobody waits, else it raises ConsoleBusy. So a
@@ -93,47 +95,57 @@ class Throttle:
         self._monotonic = monotonic
         self._sleep = sleep
         self.waited = 0.0  # seconds callers spent waiting for a slot, summed (for benchmarks)
-        self._interactive_waiting = 0  # interactive callers waiting for a slot right now
+        self._waiting: deque[object] = deque()  # interactive callers waiting for a slot, in turn
 
     def acquire(self) -> Ticket:
-        """Take a request slot, waiting as long as the windows (or a pause) require; call `answered` after."""
+        """Take a request slot, waiting as long as the windows (or a pause) require; call `answered` after.
+        Interactive callers that must wait queue in turn, so two admins' look-ups share the slots evenly."""
         if is_glance():
             return self._glance()
         background = is_background()
-        waiting = False
+        place: object | None = None  # an interactive caller's place in the queue, once it has to wait
         try:
             while True:
                 with self._lock:
                     now = self._monotonic()
                     wait = max([self._paused_until - now, *(window.wait_needed(now) for window in self._windows)])
-                    if wait <= 0 and background and self._interactive_waiting:
-                        wait = YIELD_PAUSE  # an admin is waiting for this slot: let them have it
+                    if wait <= 0 and self._waiting and (background or self._waiting[0] is not place):
+                        wait = YIELD_PAUSE  # an admin waited first for this slot: let them have it
                     if wait <= 0:
-                        ticket = Ticket(now)
-                        for window in self._windows:
-                            window.tickets.append(ticket)
-                        return ticket
-                    if not background and not waiting:
-                        waiting = True
-                        self._interactive_waiting += 1
+                        if place is not None:
+                            self._waiting.popleft()
+                            place = None
+                        return self._take(now)
+                    if not background and place is None:
+                        place = object()
+                        self._waiting.append(place)
                     self.waited += wait
                 self._sleep(wait)
         finally:
-            if waiting:
+            if place is not None:  # gave up waiting (an exception): leave the queue
                 with self._lock:
-                    self._interactive_waiting -= 1
+                    self._waiting.remove(place)
+
+    @property
+    def queued(self) -> int:
+        """Interactive callers waiting for a slot right now."""
+        with self._lock:
+            return len(self._waiting)
+
+    def _take(self, now: float) -> Ticket:
+        ticket = Ticket(now)
+        for window in self._windows:
+            window.tickets.append(ticket)
+        return ticket
 
     def _glance(self) -> Ticket:
         """A slot now, while every window is less than GLANCE_SHARE full and nobody waits; else ConsoleBusy."""
         with self._lock:
             now = self._monotonic()
-            if (self._paused_until > now or self._interactive_waiting
+            if (self._paused_until > now or self._waiting
                     or any(window.in_use(now) >= window.size * GLANCE_SHARE for window in self._windows)):
                 raise ConsoleBusy("the console's rate limit is busy with other work")
-            ticket = Ticket(now)
-            for window in self._windows:
-                window.tickets.append(ticket)
-            return ticket
+            return self._take(now)
 
     def answered(self, ticket: Ticket) -> None:
         """The request's answer arrived (or it failed): count it from now."""

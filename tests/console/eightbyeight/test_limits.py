@@ -141,3 +141,46 @@ def test_a_glance_takes_a_slot_only_while_the_windows_are_less_than_half_full_an
             throttle.acquire()
     assert time.sleeps == []  # nobody slept
     assert _send(throttle, time, 2) == [0, 0]  # the other half is there for commands and runs
+
+
+def _served_in_turn() -> list[str]:
+    """bob starts waiting for a full window, then five callers from dana's lists one after the other; the test
+    frees one slot at a time and returns who got each."""
+    clock = {"now": 0.0}
+    throttle = Throttle(ApiLimits(requests=1000, period=60, burst=1, burst_period=10),
+                        monotonic=lambda: clock["now"], sleep=lambda seconds: threading.Event().wait(0.001))
+    throttle.answered(throttle.acquire())  # the window is full until 10
+    granted: list[str] = []
+
+    def caller(name: str) -> None:
+        throttle.answered(throttle.acquire())
+        granted.append(name)
+
+    def until(condition) -> None:
+        for _ in range(5000):
+            if condition():
+                return
+            threading.Event().wait(0.001)
+        raise AssertionError("the callers never got there")
+
+    threads = [threading.Thread(target=caller, args=("bob",))]
+    threads[0].start()
+    until(lambda: throttle.queued == 1)
+    for number in range(5):
+        threads.append(threading.Thread(target=caller, args=(f"dana {number}",)))
+        threads[-1].start()
+        until(lambda number=number: throttle.queued == number + 2)
+    for slot in range(6):
+        clock["now"] = 10.5 * (slot + 1)  # one more slot frees up
+        until(lambda slot=slot: len(granted) == slot + 1)
+    for thread in threads:
+        thread.join(10)
+    return granted
+
+
+def test_admins_who_wait_take_the_slots_in_turn():
+    """bob's look-up has waited longest when a slot frees up: it gets that slot, however many callers from
+    dana's long lists started waiting after him, and they are served in the order they came (under a clock
+    that only the test moves; three rounds, as a race could hand out the slots in that order by chance)."""
+    for _ in range(3):
+        assert _served_in_turn() == ["bob", "dana 0", "dana 1", "dana 2", "dana 3", "dana 4"]
