@@ -185,7 +185,8 @@ def one_round(app: BotApp, fake: FakeEightByEight, args: argparse.Namespace, see
     if won:
         with seen.lock:
             seen.cancels_won += 1
-    print(f"  {request_id} ({target}): plan shown after {seen.plans[-1]:.1f} s, cancelled {args.cancel_before:g} s before its time, ended {state}, "
+    print(f"  {request_id} ({target}): plan shown after {seen.plans[-1]:.1f} s, cancelled "
+          f"{args.cancel_before:g} s before its time, ended {state}, "
           f"{'console untouched' if untouched else 'THE CONSOLE WAS CHANGED'}", flush=True)
 
 

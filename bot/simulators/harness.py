@@ -135,6 +135,16 @@ def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any 
 
 
 @contextmanager
+def serve_eightbyeight(slack: FakeSlack, clock: ManualClock, tmp_path: Path, fake: Any,
+                       **settings: Any) -> Iterator[App]:
+    """The app configured exactly as an admin would for 8x8: OFFBOARD_CONSOLE=8x8 and the fake 8x8's address and
+    key (the client's limits from `settings`, e.g. eightbyeight_burst_limit)."""
+    with serve(slack, clock, tmp_path, state=fake, offboard_console="8x8", eightbyeight_base_url=fake.base_url,
+               eightbyeight_api_key=fake.api_key, **settings) as app:
+        yield app
+
+
+@contextmanager
 def serve_local(slack: FakeSlack, clock: ManualClock, tmp_path: Path, **settings: Any) -> Iterator[App]:
     """The app on the seeded local console, wrapped in its fault switches."""
     faults = FaultyConsole(LocalConsole(tmp_path / "console.db"))

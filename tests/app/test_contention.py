@@ -18,7 +18,7 @@ from bot.domain.lifecycle import RequestState
 from bot.simulators.eightbyeight.fake import FakeEightByEight
 from bot.simulators.eightbyeight.model import Limits
 from bot.simulators.eightbyeight.users import make_user
-from bot.simulators.harness import App, U, serve
+from bot.simulators.harness import App, U, serve_eightbyeight
 from tests.console.eightbyeight.test_console import seed
 
 BURST = 6  # the fake's and the bot's burst limit here: a few keystrokes reach it
@@ -36,8 +36,7 @@ def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
 
 @pytest.fixture
 def app(slack, tmp_path, clock, fake) -> Iterator[App]:
-    with serve(slack, clock, tmp_path, state=fake, offboard_console="8x8", eightbyeight_base_url=fake.base_url,
-               eightbyeight_api_key=fake.api_key) as app:
+    with serve_eightbyeight(slack, clock, tmp_path, fake) as app:
         yield app
 
 
@@ -45,8 +44,7 @@ def app(slack, tmp_path, clock, fake) -> Iterator[App]:
 def tight_app(slack, tmp_path, clock, fake) -> Iterator[App]:
     """The same with a burst limit a few keystrokes reach, on both sides."""
     fake.limits = Limits(requests=100, period=60.0, burst=BURST, burst_period=10.0, operations=10)
-    with serve(slack, clock, tmp_path, state=fake, offboard_console="8x8", eightbyeight_base_url=fake.base_url,
-               eightbyeight_api_key=fake.api_key, eightbyeight_burst_limit=BURST) as app:
+    with serve_eightbyeight(slack, clock, tmp_path, fake, eightbyeight_burst_limit=BURST) as app:
         yield app
 
 

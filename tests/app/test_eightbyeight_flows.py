@@ -13,7 +13,7 @@ from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
 from bot.domain.notes import Note, Why
 from bot.simulators.eightbyeight.fake import FakeEightByEight
-from bot.simulators.harness import App, serve
+from bot.simulators.harness import App, serve, serve_eightbyeight
 from tests.console.eightbyeight.test_console import console_for, seed
 
 
@@ -25,8 +25,7 @@ def fake(eightbyeight: FakeEightByEight) -> FakeEightByEight:
 @pytest.fixture
 def app(slack, tmp_path, clock, fake) -> Iterator[App]:
     """Configured exactly as an admin would: OFFBOARD_CONSOLE=8x8 and the fake's address and key."""
-    with serve(slack, clock, tmp_path, state=fake, offboard_console="8x8", eightbyeight_base_url=fake.base_url,
-               eightbyeight_api_key=fake.api_key) as app:
+    with serve_eightbyeight(slack, clock, tmp_path, fake) as app:
         yield app
 
 
