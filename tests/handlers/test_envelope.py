@@ -1,5 +1,5 @@
-"""The shape check of a signed payload (handlers/envelope.py): it names the field that is wrong, for the log line;
-the payloads Slack really sends pass (the wire tests in tests/app send them through it)."""
+"""The shape check of a signed payload (handlers/envelope.py, pydantic models): it names the field that is
+wrong, for the log line; the payloads Slack really sends pass (the wire tests in tests/app send them through it)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ import pytest
 from handlers.envelope import Malformed, check
 
 ALICE = {"id": "U0ALICE", "team_id": "T0DEMO"}
+CLICK = {"type": "block_actions", "user": ALICE, "trigger_id": "1"}
 
 
 @pytest.mark.parametrize(("body", "named"), [
     ([1], "JSON list"),
-    ({"type": "view_submission", "user": ALICE, "view": {"callback_id": "x"}}, "payload.view has no type"),
-    ({"type": "block_actions", "user": ALICE, "trigger_id": "1", "actions": "x"}, "block_actions.actions is a str"),
-    ({"type": "block_actions", "user": ALICE, "trigger_id": "1", "actions": []}, "block_actions.actions is empty"),
+    ({"type": "view_submission", "user": ALICE, "view": {"callback_id": "x"}}, "view.type: Field required"),
+    ({**CLICK, "actions": "x"}, "actions: Input should be a valid list"),
+    ({**CLICK, "actions": []}, "actions: List should have at least 1 item"),
     ({"type": "view_submission", "user": ALICE, "view": {"type": "modal", "state": {"values": {"b": {"a": 1}}}}},
-     "payload.view.state.values.b.a is a int"),
-    ({"command": "/offboard", "user_id": "U0ALICE", "trigger_id": "1"}, "command has no text"),
-    ({"type": "event_callback", "event": {"type": "app_home_opened", "user": 5}}, "payload.event.user is a int"),
+     "view.state.values.b.a: Input should be a valid dictionary"),
+    ({"command": "/offboard", "user_id": "U0ALICE", "trigger_id": "1"}, "text: Field required"),
+    ({"type": "event_callback", "event": {"type": "app_home_opened", "user": 5}},
+     "event.user.str: Input should be a valid string"),
 ])
 def test_the_first_wrong_field_is_named(body, named):
     with pytest.raises(Malformed, match=named):
