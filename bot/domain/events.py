@@ -17,16 +17,19 @@ from bot.domain.records import OffboardRequest
 @dataclass(frozen=True)
 class Lapse:
     """Why a request may no longer run: its requester, or enough of its approvers, are no longer admins (or no
-    longer distinct people). Stored with a request the bot called off."""
+    longer distinct people, or among those it offboards). Stored with a request the bot called off."""
 
     requester: str = ""  # the requester's email, when they may no longer ask
-    gone: tuple[str, ...] = ()  # the approvers whose approval no longer counts
+    gone: tuple[str, ...] = ()  # the approvers who are no longer admins
     counted: int = 0  # approvals that still count
     required: int = 0
+    repeated: tuple[str, ...] = ()  # approvers who are the requester or an earlier approver under another account
+    offboarded: tuple[str, ...] = ()  # approvers the request offboards
 
     def to_json(self) -> str:
         return json.dumps({"lapse": {"requester": self.requester, "gone": list(self.gone), "counted": self.counted,
-                                     "required": self.required}})
+                                     "required": self.required, "repeated": list(self.repeated),
+                                     "offboarded": list(self.offboarded)}})
 
     @classmethod
     def from_json(cls, text: str | None) -> Lapse | None:
@@ -39,7 +42,8 @@ class Lapse:
             return None
         lapse = data["lapse"]
         return cls(requester=lapse.get("requester", ""), gone=tuple(lapse.get("gone", ())),
-                   counted=lapse.get("counted", 0), required=lapse.get("required", 0))
+                   counted=lapse.get("counted", 0), required=lapse.get("required", 0),
+                   repeated=tuple(lapse.get("repeated", ())), offboarded=tuple(lapse.get("offboarded", ())))
 
 
 @dataclass(frozen=True)

@@ -60,18 +60,21 @@ class Gate:
         if not self._still_admin(request.requester_id, requester):
             return Lapse(requester=request.requester_email)
         counted: dict[str, str] = {}  # normalised email -> user id, of the approvals that count
-        gone = []
+        gone, repeated, offboarded = [], [], []
         for approval in request.approvals:
             email = normal_email(approval.approver_email)
-            distinct = (email not in (requester, *counted)
-                        and approval.approver_id not in (request.requester_id, *counted.values())
-                        and not request.offboards(approval.approver_id, email))
-            if distinct and self._still_admin(approval.approver_id, email):
+            if request.offboards(approval.approver_id, email):
+                offboarded.append(approval.approver_email)
+            elif (email in (requester, *counted)
+                  or approval.approver_id in (request.requester_id, *counted.values())):
+                repeated.append(approval.approver_email)
+            elif self._still_admin(approval.approver_id, email):
                 counted[email] = approval.approver_id
             else:
                 gone.append(approval.approver_email)
         if len(counted) < request.approvals_required:
-            return Lapse(gone=tuple(gone), counted=len(counted), required=request.approvals_required)
+            return Lapse(gone=tuple(gone), counted=len(counted), required=request.approvals_required,
+                         repeated=tuple(repeated), offboarded=tuple(offboarded))
         return None
 
     def _still_admin(self, user_id: str, email: str) -> bool:

@@ -167,9 +167,10 @@ def test_approvals_count_once_per_person(desk):
     now = desk.clock.now()
     twice = (Approval("U0BOB", "bob@example.com", now), Approval("U0BOB2", "bob@example.com", now))
     assert gate.lapse(replace(request, approvals=twice, approvals_required=2)) == Lapse(
-        gone=("bob@example.com",), counted=1, required=2)
+        repeated=("bob@example.com",), counted=1, required=2)
     own = (Approval("U0ALICE", "alice@example.com", now),)
-    assert gate.lapse(replace(request, approvals=own)) == Lapse(gone=("alice@example.com",), counted=0, required=1)
+    assert gate.lapse(replace(request, approvals=own)) == Lapse(repeated=("alice@example.com",), counted=0,
+                                                                required=1)
     assert gate.lapse(replace(request, approvals=twice[:1])) is None
 
 
@@ -179,7 +180,20 @@ def test_an_approval_by_someone_the_request_offboards_never_counts(desk):
     gate = desk.service.gate
     now = desk.clock.now()
     for own in (Approval("U0BOB", "bob@example.com", now), Approval("U0BOB2", " Bob@Example.com ", now)):
-        assert gate.lapse(replace(request, approvals=(own,))) == Lapse(gone=(own.approver_email,), counted=0,
+        assert gate.lapse(replace(request, approvals=(own,))) == Lapse(offboarded=(own.approver_email,), counted=0,
                                                                        required=1)
         assert replace(request, approvals=(own,)).approvals_missing == 1
     assert gate.lapse(replace(request, approvals=(Approval("U0DANA", "dana@example.com", now),))) is None
+
+
+def test_a_lapse_says_why_each_approval_stopped_counting(desk):
+    """A second account of the requester, a target, and an approver who left: each named with its own reason."""
+    request = desk.send("alice", desk.ask("alice", "delete", "bob"))
+    now = desk.clock.now()
+    desk.members.update("U0DANA", deleted=True)  # dana left
+    approvals = (Approval("U0ALICE2", " Alice@Example.com ", now), Approval("U0BOB", "bob@example.com", now),
+                 Approval("U0DANA", "dana@example.com", now))
+    lapse = desk.service.gate.lapse(replace(request, approvals=approvals))
+    assert lapse == Lapse(gone=("dana@example.com",), repeated=(" Alice@Example.com ",),
+                          offboarded=("bob@example.com",), counted=0, required=1)
+    assert Lapse.from_json(lapse.to_json()) == lapse

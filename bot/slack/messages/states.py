@@ -53,8 +53,12 @@ def lapse_text(lapse: Lapse) -> str:
     """Why a request may no longer run."""
     if lapse.requester:
         return f"{plain(lapse.requester)}, who asked for it, is no longer an admin"
-    return (f"the approval of {plain(', '.join(lapse.gone))} no longer counts (no longer an admin), so it has "
-            f"{lapse.counted} of the {lapse.required} approvals it needs")
+    why = [f"the approval of {plain(', '.join(who))} {reason}" for who, reason in (
+        (lapse.gone, "no longer counts (no longer an admin)"),
+        (lapse.repeated, "does not count (the requester or an earlier approver, under another account)"),
+        (lapse.offboarded, "does not count (this request offboards them)")) if who]
+    return (f"{'; '.join(why) or 'its approvals no longer count'}, so it has {lapse.counted} of the "
+            f"{lapse.required} approvals it needs")
 
 
 def called_off_why(request: OffboardRequest) -> str:

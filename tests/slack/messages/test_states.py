@@ -91,3 +91,14 @@ def test_why_the_bot_called_a_request_off_from_its_stored_lapse():
 ])
 def test_why_the_bot_called_a_request_off_from_a_note_of_an_earlier_version(note, shown):
     assert called_off_why(request(state=S.CANCELLED, decision_note=note)) == shown
+
+
+def test_a_lapse_gives_each_approval_that_stopped_counting_its_own_reason():
+    lapse = Lapse(gone=("dana@example.com",), repeated=(" Alice@Example.com ",), offboarded=("bob@example.com",),
+                  counted=0, required=1)
+    assert lapse_text(lapse) == (
+        "the approval of dana@example.com no longer counts (no longer an admin); the approval of "
+        "Alice@Example.com does not count (the requester or an earlier approver, under another account); the "
+        "approval of bob@example.com does not count (this request offboards them), so it has 0 of the 1 approvals "
+        "it needs")
+    assert Lapse.from_json(Lapse(gone=("bob@example.com",), counted=0, required=1).to_json()).repeated == ()
