@@ -347,7 +347,9 @@ def primed_throttle(limits: ApiLimits, fake: FakeEightByEight) -> Throttle:
     horizon = time.monotonic() - limits.period
     for item in fake.requests:
         if item.at > horizon and item.status not in (None, 401, 429):
-            throttle.acquire().at = item.at
+            ticket = throttle.acquire()
+            throttle.answered(ticket)
+            ticket.at = item.at  # counted from when the server answered it
     return throttle
 
 

@@ -300,23 +300,26 @@ class ConsoleHttp:
             return response
 
     def _once(self, call: Call) -> httpx.Response:
-        """One try: a slot from the pacer, the lease check before a change, the request and its observation."""
+        """One try: a slot from the pacer, the lease check before a change, the request and its observation. The
+        slot is given back (counted from now) however the try ends: a slot held for ever would shrink the
+        pacer's windows for good."""
         ticket = self._pacer.acquire()
-        if call.change:
-            ensure_lease_held(f"{call.method} {call.path}")  # after the wait for a slot: the lease may be gone
-        self.calls += 1
-        headers = dict(call.headers)
-        content = None if call.body is None else json.dumps(call.body).encode()
-        started = time.monotonic()
-        with map_transport_errors(call, self.dialect):
-            try:
-                response = self._http.request(call.method, call.path, headers=headers, params=call.params,
-                                              content=content)
-            except httpx.TransportError as error:
-                self._observe(call, started, None, error)
-                raise
-            finally:
-                self._pacer.answered(ticket)
+        try:
+            if call.change:
+                ensure_lease_held(f"{call.method} {call.path}")  # after the wait for a slot: the lease may be gone
+            self.calls += 1
+            headers = dict(call.headers)
+            content = None if call.body is None else json.dumps(call.body).encode()
+            started = time.monotonic()
+            with map_transport_errors(call, self.dialect):
+                try:
+                    response = self._http.request(call.method, call.path, headers=headers, params=call.params,
+                                                  content=content)
+                except httpx.TransportError as error:
+                    self._observe(call, started, None, error)
+                    raise
+        finally:
+            self._pacer.answered(ticket)
         self._observe(call, started, response.status_code, None)
         return response
 

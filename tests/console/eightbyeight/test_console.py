@@ -336,3 +336,19 @@ def test_a_request_the_server_counts_late_still_counts_in_our_windows(fake):
     for thread in first + second:
         thread.join(30)
     assert fake.throttled == 0
+
+
+def test_a_slot_taken_before_the_lease_was_found_gone_is_given_back(fake):
+    """The lease is checked after the wait for a slot; when it is gone nothing is sent, and the slot still
+    counts only until then: a slot held for ever would block every later caller once the window fills."""
+    from bot.ambient import LeaseLost, holding_lease
+
+    small = dict(requests=100, period=60.0, burst=1, burst_period=0.2, operations=3)
+    fake.limits = Limits(**small)
+    console = console_for(fake, limits=ApiLimits(**small))
+    with holding_lease(lambda: False), pytest.raises(LeaseLost):
+        console.delete(user_id=_id(fake, "jdoe"))
+    answered = threading.Event()
+    threading.Thread(target=lambda: (console.get_user(user_id=_id(fake, "jdoe")), answered.set()),
+                     daemon=True).start()
+    assert answered.wait(5), "the slot taken before the lease check was never given back"
