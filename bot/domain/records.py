@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -75,6 +76,16 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class Approvers:
+    """A request's approvals, sorted by whether they count (OffboardRequest.approvers)."""
+
+    counted: tuple[Approval, ...] = ()  # one per person, each still an admin
+    gone: tuple[Approval, ...] = ()  # by people no longer admins
+    repeated: tuple[Approval, ...] = ()  # by the requester, or an approver counted already, under another account
+    offboarded: tuple[Approval, ...] = ()  # by someone the request offboards
+
+
+@dataclass(frozen=True)
 class Actor:
     """Who is acting, taken from the signed Slack payload only."""
 
@@ -115,9 +126,27 @@ class OffboardRequest:
     def approvals_missing(self) -> int:
         """Approvals still needed: one per person (emails compared normalised), never the requester's nor a
         target's."""
-        people = {normal_email(approval.approver_email) for approval in self.approvals
-                  if not self.offboards(approval.approver_id, approval.approver_email)}
-        return max(0, self.approvals_required - len(people - {normal_email(self.requester_email)}))
+        return max(0, self.approvals_required - len(self.approvers().counted))
+
+    def approvers(self, still_admin: Callable[[Approval], bool] = lambda approval: True) -> Approvers:
+        """The approvals sorted by whether they count: never a target's; never the requester's, nor a second one of
+        a person counted already (same Slack id, or same email compared normalised); and only while `still_admin`
+        says so (the execution gate asks Slack and the policy; for showing, everyone still is)."""
+        requester = normal_email(self.requester_email)
+        counted: list[Approval] = []
+        gone, repeated, offboarded = [], [], []
+        for approval in self.approvals:
+            email = normal_email(approval.approver_email)
+            if self.offboards(approval.approver_id, email):
+                offboarded.append(approval)
+            elif (email in (requester, *(normal_email(earlier.approver_email) for earlier in counted))
+                  or approval.approver_id in (self.requester_id, *(earlier.approver_id for earlier in counted))):
+                repeated.append(approval)
+            elif still_admin(approval):
+                counted.append(approval)
+            else:
+                gone.append(approval)
+        return Approvers(tuple(counted), tuple(gone), tuple(repeated), tuple(offboarded))
 
     def offboards(self, user_id: str, email: str) -> bool:
         """True when this Slack member is one of the request's targets: named as this member, or with this

@@ -24,7 +24,7 @@ from bot.domain.lifecycle import INTO_EXECUTION, Action, RequestState
 from bot.domain.moves import Admission
 from bot.domain.notes import Note, Why
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
-from bot.domain.records import Actor, AlreadyDecided, OffboardRequest
+from bot.domain.records import Actor, AlreadyDecided, Approval, OffboardRequest
 from bot.errors import ConsoleError, Refusal
 from bot.ports import Console
 from bot.service.core import Core
@@ -56,25 +56,14 @@ class Gate:
         """Why the request may no longer run, or None: is the requester still an admin, and do enough approvals
         come from admins who still are, each a different person from the requester, from each other and from
         everyone the request offboards?"""
-        requester = normal_email(request.requester_email)
-        if not self._still_admin(request.requester_id, requester):
+        if not self._still_admin(request.requester_id, request.requester_email):
             return Lapse(requester=request.requester_email)
-        counted: dict[str, str] = {}  # normalised email -> user id, of the approvals that count
-        gone, repeated, offboarded = [], [], []
-        for approval in request.approvals:
-            email = normal_email(approval.approver_email)
-            if request.offboards(approval.approver_id, email):
-                offboarded.append(approval.approver_email)
-            elif (email in (requester, *counted)
-                  or approval.approver_id in (request.requester_id, *counted.values())):
-                repeated.append(approval.approver_email)
-            elif self._still_admin(approval.approver_id, email):
-                counted[email] = approval.approver_id
-            else:
-                gone.append(approval.approver_email)
-        if len(counted) < request.approvals_required:
-            return Lapse(gone=tuple(gone), counted=len(counted), required=request.approvals_required,
-                         repeated=tuple(repeated), offboarded=tuple(offboarded))
+        approvers = request.approvers(
+            still_admin=lambda approval: self._still_admin(approval.approver_id, approval.approver_email))
+        if len(approvers.counted) < request.approvals_required:
+            return Lapse(gone=_emails(approvers.gone), counted=len(approvers.counted),
+                         required=request.approvals_required, repeated=_emails(approvers.repeated),
+                         offboarded=_emails(approvers.offboarded))
         return None
 
     def _still_admin(self, user_id: str, email: str) -> bool:
@@ -84,6 +73,10 @@ class Gate:
         except Refusal:
             return False
         return admin.email == normal_email(email)
+
+
+def _emails(approvals: tuple[Approval, ...]) -> tuple[str, ...]:
+    return tuple(approval.approver_email for approval in approvals)
 
 
 def fits_before_start(console: Console, plan: TargetPlan) -> tuple[ConsoleUser | None, Note | None]:
