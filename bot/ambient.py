@@ -103,10 +103,6 @@ def at_a_glance():
     return _priority_scope(Priority.GLANCE)
 
 
-def current_priority() -> Priority:
-    return _priority.get()
-
-
 def is_background() -> bool:
     return _priority.get() is Priority.BACKGROUND
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from bot.ambient import at_a_glance
 from bot.domain.directory import ConsoleUser
@@ -20,6 +21,7 @@ from bot.errors import ConsoleBusy
 from bot.service.core import Core
 
 KNOWN_AT_MOST = 5000  # users remembered from earlier answers, the least recently seen forgotten first
+ADMIN_FOR = timedelta(seconds=60)  # a member found to be an admin is not asked about again at every keystroke
 
 
 class Picker:
@@ -28,10 +30,11 @@ class Picker:
         self._lock = threading.Lock()
         self._known: OrderedDict[str, ConsoleUser] = OrderedDict()
         self._searching: set[str] = set()  # members whose search is on the wire right now
+        self._admins: dict[str, datetime] = {}  # members found to be admins, until when that is taken as known
 
     def search(self, *, actor: Actor, text: str, limit: int = 20) -> list[ConsoleUser]:
         """Users whose username, email or name contains text (admins only), without ever waiting."""
-        self._core.access.admin(actor)
+        self._ensure_admin(actor)
         text = text.strip()
         if not text:
             return []
@@ -50,6 +53,19 @@ class Picker:
                 self._searching.discard(actor.user_id)
         self.remember(found)
         return found
+
+    def _ensure_admin(self, actor: Actor) -> None:
+        """Refuse anyone but an admin. Slack is asked once per ADMIN_FOR for a member who is one, not at every
+        keystroke: each question is a users.info call on the listener thread, within Slack's rate limit."""
+        now = self._core.now()
+        with self._lock:
+            known_until = self._admins.get(actor.user_id)
+        if known_until is not None and now < known_until:
+            return
+        self._core.access.admin(actor)
+        with self._lock:
+            self._admins = {member: until for member, until in self._admins.items() if until > now}
+            self._admins[actor.user_id] = now + ADMIN_FOR
 
     def remember(self, users: Iterable[ConsoleUser]) -> None:
         with self._lock:
