@@ -22,7 +22,7 @@ from bot.domain.lifecycle import RequestState
 from bot.metrics import PrometheusMetrics
 from bot.simulators.eightbyeight.fake import FakeEightByEight
 from bot.simulators.eightbyeight.users import make_user
-from bot.simulators.harness import SIGNING_SECRET, App, serve, serve_local
+from bot.simulators.harness import SIGNING_SECRET, App, serve_eightbyeight, serve_local
 from bot.simulators.slack.demo import populate
 from bot.simulators.slack.fake import FakeSlack
 
@@ -53,8 +53,7 @@ def app_8x8(slack, tmp_path, clock, eightbyeight: FakeEightByEight) -> Iterator[
     """The real app configured for the fake 8x8 API, as an admin would (so every HTTP call is counted)."""
     eightbyeight.add_user(make_user("jdoe", "jdoe@example.com", first_name="John", last_name="Doe",
                                     licenses=["X Series X4"]))
-    with serve(slack, clock, tmp_path, state=eightbyeight, offboard_console="8x8",
-               eightbyeight_base_url=eightbyeight.base_url, eightbyeight_api_key=eightbyeight.api_key) as app:
+    with serve_eightbyeight(slack, clock, tmp_path, eightbyeight) as app:
         yield app
 
 

@@ -18,7 +18,7 @@ from storage.db import make_engine
 from storage.request_store import RequestStore
 from tests.conftest import _fresh_schema
 from tests.moves import transition
-from tests.storage.test_request_store import USERS, _awaiting, _entry, _new
+from tests.storage.test_request_store import USERS, _awaiting, _entry, _new, approve_together
 
 S = RequestState
 ROUNDS = 200
@@ -123,13 +123,7 @@ def test_two_approvers_racing_200_rounds(pg_store, clock):
     store = pg_store
     for round_number in range(ROUNDS):
         request_id = f"OB-TWOA{round_number:04d}"
-        _awaiting(store, clock, request_id, "jdoe")
-        results = run_together(*(
-            lambda who=who, request_id=request_id: store.record_approval(
-                request_id, approver_id=f"U0{who.upper()}", approver_email=f"{who}@example.com", now=clock.now(),
-                entry=_entry(), approved_entry=_entry("approved"))
-            for who in ("bob", "dana")))
-        assert sorted(result.became_approved for result in results) == [False, True], round_number
+        assert approve_together(store, clock, request_id) == [False, True], round_number
         assert len(store.get(request_id).approvals) == 1
         _close(store, clock, request_id)
     assert audit.verify(store.engine).ok

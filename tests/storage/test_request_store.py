@@ -96,16 +96,21 @@ def test_racing_writers_exactly_one_wins(store, clock):
     assert audit.verify(store.engine).ok
 
 
+def approve_together(store, clock, request_id: str) -> list[bool]:
+    """bob and dana approve a fresh one-approval request at the same instant; whether each made it approved."""
+    _awaiting(store, clock, request_id, "jdoe")
+    results = run_together(*(
+        lambda who=who: store.record_approval(
+            request_id, approver_id=f"U0{who.upper()}", approver_email=f"{who}@example.com", now=clock.now(),
+            entry=_entry(), approved_entry=_entry("approved"))
+        for who in ("bob", "dana")))
+    return sorted(result.became_approved for result in results)
+
+
 def test_two_approvers_at_once_approve_once(store, clock):
     for round_number in range(10):
         request_id = f"OB-APPR{round_number:04d}"
-        _awaiting(store, clock, request_id, "jdoe")
-        results = run_together(*(
-            lambda who=who, request_id=request_id: store.record_approval(
-                request_id, approver_id=f"U0{who.upper()}", approver_email=f"{who}@example.com", now=clock.now(),
-                entry=_entry(), approved_entry=_entry("approved"))
-            for who in ("bob", "dana")))
-        assert sorted(result.became_approved for result in results) == [False, True]
+        assert approve_together(store, clock, request_id) == [False, True]
         final = store.get(request_id)
         assert final.state is S.APPROVED
         assert len(final.approvals) == 1
