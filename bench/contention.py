@@ -31,7 +31,6 @@ defaults it takes about 90 s.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import threading
@@ -39,7 +38,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bulk import BenchFailed, BotApp, seed, serve_bot, start_fake  # bench/bulk.py, next to this script
+from ack import percentile  # bench/ack.py, next to this script
+from bulk import BenchFailed, BotApp, seed, serve_bot, start_fake  # bench/bulk.py
 from tally import Tally, quiet_logging
 
 from bot.simulators.eightbyeight.fake import FakeEightByEight
@@ -225,25 +225,25 @@ def run(args: argparse.Namespace) -> Seen:
     return seen
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] if ordered else float("nan")
+def p(values: list[float], fraction: float) -> float:
+    """ack.py's nearest-rank percentile, of values in any order."""
+    return percentile(sorted(values), fraction)
 
 
 def report(seen: Seen, args: argparse.Namespace, tally: Tally) -> bool:
     slow = sum(1 for seconds in seen.acks if seconds > SLOW_ACK)
-    decision_p99 = percentile(seen.decisions, 0.99)
-    print(f"others' acks:     {len(seen.acks)} requests, p50 {percentile(seen.acks, 0.5) * 1000:.0f} ms, "
-          f"p99 {percentile(seen.acks, 0.99) * 1000:.0f} ms, max {max(seen.acks) * 1000:.0f} ms, "
+    decision_p99 = p(seen.decisions, 0.99)
+    print(f"others' acks:     {len(seen.acks)} requests, p50 {p(seen.acks, 0.5) * 1000:.0f} ms, "
+          f"p99 {p(seen.acks, 0.99) * 1000:.0f} ms, max {max(seen.acks) * 1000:.0f} ms, "
           f"over {SLOW_ACK} s: {slow}")
     print(f"decisions:        {len(seen.decisions)} (approve and cancel), click to committed p50 "
-          f"{percentile(seen.decisions, 0.5) * 1000:.0f} ms, p99 {decision_p99 * 1000:.0f} ms")
+          f"{p(seen.decisions, 0.5) * 1000:.0f} ms, p99 {decision_p99 * 1000:.0f} ms")
     print(f"bob's plans:      {len(seen.plans)} commands naming one user, command to plan shown p50 "
-          f"{percentile(seen.plans, 0.5):.1f} s, max {max(seen.plans):.1f} s (the console lane, among dana's lists)")
+          f"{p(seen.plans, 0.5):.1f} s, max {max(seen.plans):.1f} s (the console lane, among dana's lists)")
     print(f"early cancels:    {seen.cancels_won} of {seen.cancels_sent} won "
           f"(sent {args.cancel_before:.0f} s before the run's time)")
     print(f"dana's picker:    {seen.keystrokes} keystrokes answered, p50 "
-          f"{percentile(seen.keystroke_acks, 0.5) * 1000:.0f} ms, max {max(seen.keystroke_acks) * 1000:.0f} ms")
+          f"{p(seen.keystroke_acks, 0.5) * 1000:.0f} ms, max {max(seen.keystroke_acks) * 1000:.0f} ms")
     print(f"the console:      {seen.console_calls} requests in {seen.seconds:.0f} s "
           f"({seen.console_calls / seen.seconds * 60:.0f} a minute), {seen.throttled} answered 429")
     if tally.seen:
