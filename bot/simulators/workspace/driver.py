@@ -4,7 +4,9 @@
 builds the payload Slack would send for a user's action, signs it with the app's signing
 secret, hands it to `send` (an HTTP POST to the app, or an in-process Bolt dispatch) and
 applies the app's HTTP answer the way Slack does (ack text of a slash command shown to the
-user, `response_action` of a modal submission).
+user, `response_action` of a modal submission). Like Slack's client it remembers what a member has entered:
+boxes ticked on a message travel with the next click on it, and a modal's entries are kept (in the fake, as
+Slack's servers keep them) when the app answers a submission with errors.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -24,13 +26,41 @@ from bot.simulators.slack.blocks import block_elements, plain_text
 from bot.simulators.slack.fake import FakeSlack
 from bot.simulators.slack.model import Ephemeral, Member, Message, View
 from bot.simulators.workspace import payloads
-from bot.simulators.workspace.inputs import client_side_problems, state_values
+from bot.simulators.workspace.inputs import client_side_problems, element_state, state_values
 from bot.simulators.workspace.payloads import VERIFICATION_TOKEN
-from bot.simulators.workspace.surfaces import Button, Place, buttons, find_button, visible_buttons
+from bot.simulators.workspace.surfaces import (
+    Button,
+    Place,
+    buttons,
+    checkboxes,
+    find_button,
+    places,
+    visible_buttons,
+)
 
 logger = logging.getLogger(__name__)
 
 Send = Callable[[bytes, dict[str, str]], tuple[int, bytes]]
+
+
+class UnknownCommand(LookupError):
+    """A slash command the app never registered: Slack's client refuses it and sends the app nothing."""
+
+    def __init__(self, command: str, known: Iterable[str]) -> None:
+        super().__init__(f"{command} is not a valid command")
+        self.command = command
+        self.known = sorted(known)
+
+
+@dataclass(frozen=True)
+class Ticked:
+    """What `Workspace.tick` did: the place whose boxes were ticked, the texts of the boxes ticked now, and the
+    `block_actions` Slack sent the app for it (None when the boxes are in an input block, which sends nothing)."""
+
+    place: Place
+    boxes: list[str]
+    delivery: Delivery | None
+    state: dict[str, Any]  # the place's entries now, as `state.values` reports them
 
 
 @dataclass(frozen=True)
@@ -54,13 +84,19 @@ class Workspace:
         send: Send,
         api_app_id: str = "A0OFFBOARD",
         clock: Callable[[], float] = time.time,
+        commands: Iterable[str] | None = None,
     ) -> None:
+        """`commands`: the slash commands the app registered (its manifest's); None accepts any."""
         self.fake = fake
+        self.commands = None if commands is None else frozenset(commands)
         self.signing_secret = signing_secret
         self.send = send
         self.api_app_id = api_app_id
         self.clock = clock
         self._typed: dict[str, dict[str, str]] = {}  # view id -> what the user typed so far
+        # (user id, message key) -> (the blocks ticked on, action id -> values): Slack's client keeps a message's
+        # ticked boxes until the message changes.
+        self._ticked: dict[tuple[str, str], tuple[list[dict[str, Any]], dict[str, str]]] = {}
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- signing and delivery
@@ -88,7 +124,10 @@ class Workspace:
     # ---------------------------------------------------------------- slash commands
 
     def slash(self, user_id: str, text: str, *, command: str = "/offboard", channel_id: str | None = None) -> Delivery:
-        """Run a slash command; `channel_id` defaults to the user's DM with the bot."""
+        """Run a slash command; `channel_id` defaults to the user's DM with the bot. A command the app did not
+        register raises UnknownCommand, as Slack's client refuses it."""
+        if self.commands is not None and command not in self.commands:
+            raise UnknownCommand(command, self.commands)
         member = self.fake.member(user_id)
         channel = self.fake.channel(channel_id or self.fake.im_channel(user_id))
         form = {"token": VERIFICATION_TOKEN, "team_id": member.team_id,
@@ -140,8 +179,80 @@ class Workspace:
         if button.role == "close":
             return self._close(member, self._view_of(button))
         if button.place.view is not None:
-            return self._click_in_view(member, button, inputs or {})
+            return self._act_in_view(member, button.place.view, payloads.action(button, now=self.clock()), inputs or {})
         return self._click_in_message(member, button, inputs or {})
+
+    def submit(self, user_id: str, *, inputs: dict[str, str] | None = None) -> Delivery:
+        """Fill in the user's open modal (the top one) with `inputs` and press its submit button."""
+        stack = self.fake.view_stack(user_id)
+        if not stack or not stack[-1].submit:
+            raise LookupError(f"{self._name(user_id)} has no form open to submit")
+        return self._submit(self.fake.member(user_id), stack[-1], inputs or {})
+
+    def tick(self, user_id: str, words: str = "all", *, channel_id: str | None = None) -> Ticked:
+        """Tick boxes on the newest place the user sees that has checkboxes (their open modal first): every box
+        (`words` "all"), or those whose text holds every word of `words` (case-insensitive). Boxes ticked before
+        stay ticked. Slack's client sends a `block_actions` for checkboxes outside an input block (or in one with
+        `dispatch_action`), and reports the ticked boxes in `state.values` of the next click or submission."""
+        place = next((p for p in places(self.fake, user_id, channel_id) if checkboxes(p)), None)
+        if place is None:
+            raise LookupError(f"nothing with boxes to tick is visible to {self._name(user_id)}")
+        wanted = [] if words.strip().casefold() == "all" else words.casefold().split()
+        remembered = self._remembered(user_id, place)
+        updates: dict[str, str] = {}
+        ticked_now: list[str] = []
+        changed: list[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = []
+        for block, element in checkboxes(place):
+            keys = (element["action_id"], block.get("block_id"))
+            state = element_state(element, next((remembered[k] for k in keys if k in remembered), None))
+            selected = list(state["selected_options"])
+            chosen = {str(o.get("value")) for o in selected}
+            for option in element.get("options") or []:
+                text = plain_text(option.get("text")).casefold()
+                if all(word in text for word in wanted) and str(option.get("value")) not in chosen:
+                    selected.append(option)
+                    chosen.add(str(option.get("value")))
+                    ticked_now.append(plain_text(option.get("text")))
+            in_order = [o for o in element.get("options") or [] if str(o.get("value")) in chosen]
+            updates[element["action_id"]] = ",".join(str(o.get("value")) for o in in_order)
+            if len(in_order) != len(state["selected_options"]):
+                changed.append((block, element, in_order))
+        if not ticked_now and wanted:
+            boxes = "; ".join(plain_text(o.get("text")) for _, e in checkboxes(place) for o in e.get("options") or [])
+            raise LookupError(f"no box with {words!r} here; the boxes: {boxes}")
+        self._remember(user_id, place, updates)
+        delivery = None
+        member = self.fake.member(user_id)
+        for block, element, selected in changed:
+            if block.get("type") == "input" and not block.get("dispatch_action"):
+                continue
+            action = payloads.checkboxes_action(block.get("block_id"), element, selected, now=self.clock())
+            if place.view is not None:
+                delivery = self._act_in_view(member, place.view, action, {})
+            else:
+                delivery = self._act_in_message(member, place, action, {})
+        state = state_values(place.blocks, {}, self._remembered(user_id, place))
+        return Ticked(place, ticked_now, delivery, state)
+
+    def _name(self, user_id: str) -> str:
+        return self.fake.name_of(user_id) or user_id
+
+    def _remembered(self, user_id: str, place: Place) -> dict[str, str]:
+        """What the user entered on this place and the client still shows (a copy)."""
+        with self._lock:
+            if place.view is not None:
+                return dict(self._typed.get(place.view.id, {}))
+            blocks, entered = self._ticked.get((user_id, _message_key(place)), ([], {}))
+            return dict(entered) if blocks == place.blocks else {}
+
+    def _remember(self, user_id: str, place: Place, updates: dict[str, str]) -> None:
+        """Note new entries (action id -> values) on a place, on top of what the client already shows."""
+        if place.view is not None:
+            self._typing(place.view, updates)
+            return
+        entered = self._remembered(user_id, place) | updates
+        with self._lock:
+            self._ticked[(user_id, _message_key(place))] = (place.blocks, entered)
 
     # ---------------------------------------------------------------- App Home and menus
 
@@ -243,17 +354,22 @@ class Workspace:
         return data
 
     def _typing(self, view: View, inputs: Mapping[str, str]) -> dict[str, Any]:
-        """State values for a view, merging new input with what the user typed before."""
+        """State values for a view, merging new input with what the user typed before; Slack's servers keep them
+        (the fake's view state)."""
         with self._lock:
             remembered = self._typed.get(view.id, {})
             values = state_values(view.blocks, inputs, remembered)
             self._typed[view.id] = {**remembered, **inputs}
-            return values
+        self.fake.set_view_state(view.id, values)
+        return values
 
     # ---------------------------------------------------------------- the interactions
 
     def _click_in_message(self, member: Member, button: Button, inputs: Mapping[str, str]) -> Delivery:
-        place = button.place
+        return self._act_in_message(member, button.place, payloads.action(button, now=self.clock()), inputs)
+
+    def _act_in_message(self, member: Member, place: Place, action: dict[str, Any], inputs: Mapping[str, str]
+                        ) -> Delivery:
         channel_id, ts = place.location()
         channel = self.fake.channel(channel_id)
         is_ephemeral = place.ephemeral is not None
@@ -268,9 +384,9 @@ class Workspace:
             },
             "trigger_id": self.fake.issue_trigger_id(member.id),
             "channel": {"id": channel_id, "name": "directmessage" if channel.is_im else channel.name},
-            "state": {"values": state_values(place.blocks, inputs)},
+            "state": {"values": state_values(place.blocks, inputs, self._remembered(member.id, place))},
             "response_url": self.fake.new_response_url(channel_id=channel_id, user_id=member.id, source=source),
-            "actions": [payloads.action(button, now=self.clock())],
+            "actions": [action],
         }
         if place.message is not None:  # the message as the client shows it
             payload["message"] = self.fake.message_json(channel_id, ts) | {
@@ -279,15 +395,15 @@ class Workspace:
             }
         return self.deliver(payload)
 
-    def _click_in_view(self, member: Member, button: Button, inputs: Mapping[str, str]) -> Delivery:
-        view = self._view_of(button)
+    def _act_in_view(self, member: Member, view: View, action: dict[str, Any], inputs: Mapping[str, str]
+                     ) -> Delivery:
         values = self._typing(view, inputs)
         payload = self._common("block_actions", member)
         payload |= {
             "container": {"type": "view", "view_id": view.id},
             "trigger_id": self.fake.issue_trigger_id(member.id),
             "view": self._view_with_state(view, values),
-            "actions": [payloads.action(button, now=self.clock())],
+            "actions": [action],
         }
         return self.deliver(payload)
 
@@ -324,6 +440,11 @@ class Workspace:
         payload = self._common("view_closed", member)
         payload |= {"view": self._view_with_state(view, values), "is_cleared": False}
         return self.deliver(payload)
+
+
+def _message_key(place: Place) -> str:
+    channel_id, ts = place.location()
+    return f"{place.kind}:{channel_id}:{ts}"
 
 
 def _json_or_none(body: bytes) -> Any | None:

@@ -60,6 +60,12 @@ def buttons(place: Place) -> list[Button]:
     return found
 
 
+def checkboxes(place: Place) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The checkboxes elements on a place, top to bottom, each with its block."""
+    return [(block, element) for block in place.blocks for element in block_elements(block)
+            if element.get("type") == "checkboxes"]
+
+
 def places(fake: FakeSlack, user_id: str, channel_id: str | None) -> list[Place]:
     """Everything the user sees, newest first; their top modal (if any) comes first of all."""
     found: list[tuple[tuple[int, ...], Place]] = []
@@ -99,4 +105,4 @@ def find_button(fake: FakeSlack, user_id: str, label: str, *, channel_id: str | 
             if value is None or button.element.get("value") == value:
                 return button
     visible = ", ".join(visible_buttons(fake, user_id, channel_id=channel_id)) or "none"
-    raise LookupError(f"no button {label!r} visible to {user_id}; visible buttons: {visible}")
+    raise LookupError(f"no button {label!r} visible to {fake.name_of(user_id) or user_id}; visible buttons: {visible}")
