@@ -183,13 +183,13 @@ class Shell:
             self.say(str(error))
             return
         place = ticked.place
-        where = f'the form "{place.view.title}"' if place.view is not None else "the newest message with boxes"
+        where = f'the form "{place.view.title}"' if place.view is not None else _message_title(place.blocks)
         boxes = [{"type": "actions", "block_id": block.get("block_id"), "elements": [element]}
                  for block, element in checkboxes(place)]
         shown = render_blocks(boxes, name_for=self.fake.name_of, state=ticked.state)
         count = len(ticked.boxes)
-        self.say(f"ticked {count} box{'es' if count != 1 else ''} on {where}; the next press sends them:\n"
-                 + "\n".join("  " + line for line in shown))
+        done = f"ticked {count} box{'es' if count != 1 else ''} on" if count else "every box was already ticked on"
+        self.say(f"{done} {where}; the next press sends them:\n" + "\n".join("  " + line for line in shown))
         self.settle(ticked.delivery)
 
     def _wait(self, rest: str) -> None:
@@ -214,6 +214,14 @@ class Shell:
             licenses = ", ".join(user.licenses) or "no license"
             agent = " · Contact Center agent" if user.is_contact_center_agent else ""
             self.say(f"  {user.username:<18} {user.status.value:<8} {licenses}{agent}")
+
+
+def _message_title(blocks: list[dict]) -> str:
+    """How to name a message: by its header, or else its first line."""
+    header = next((block for block in blocks if block.get("type") == "header"), None)
+    text = render_blocks([header] if header else blocks[:1])
+    first = text[0].strip("= ") if text else ""
+    return f'"{first}"' if first else "the newest message with boxes"
 
 
 def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdout: TextIO,
@@ -261,7 +269,11 @@ def run_shell(settings: Settings, *, data_dir: Path | None, stdin: TextIO, stdou
         shell.say(f"Log lines go to {log_path}")
         if settings.offboard_audit_key is not None:
             shell.say("(OFFBOARD_AUDIT_KEY is ignored here: the shell's scratch audit log is never sealed with it)")
-        _read_lines(shell, stdin, interactive=interactive)
+        try:
+            _read_lines(shell, stdin, interactive=interactive)
+        except KeyboardInterrupt:  # Ctrl-C while a piped script runs: stop it, without a traceback
+            shell.say("(interrupted)")
+            return 130
         shell.settle()
     return 0
 

@@ -35,17 +35,18 @@ class Waited:
 
 
 def until_idle(container: Container, *, soon: timedelta = SOON, cap: float = CAP_SECONDS,
-               sleep: Callable[[float], None] = time.sleep) -> Waited:
+               sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+               now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Waited:
     """Wait until nothing is in flight and no run is due within `soon` of now (at most `cap` seconds)."""
-    started = time.monotonic()
-    horizon = datetime.now(UTC) + soon
+    started = clock()
+    horizon = now() + soon
     waited = Waited(seconds=0.0, idle=False)
     while True:
         busy = _busy(container, horizon)
         for request_id in busy:
             if request_id != "work in flight" and request_id not in waited.requests:
                 waited.requests.append(request_id)
-        waited.seconds = time.monotonic() - started
+        waited.seconds = clock() - started
         if not busy:
             waited.idle = True
             break
