@@ -32,7 +32,8 @@ from bot.shell.output import Conversation
 from bot.shell.render import render_blocks, render_event
 from bot.simulators.slack.demo import DEMO_MEMBERS, HOME_CHANNEL, populate
 from bot.simulators.slack.fake import FakeSlack
-from bot.simulators.workspace.driver import Delivery, UnknownCommand, Workspace
+from bot.simulators.workspace.answers import Delivery, UnknownCommand
+from bot.simulators.workspace.driver import Workspace
 from bot.simulators.workspace.inputs import UnknownInput
 from bot.simulators.workspace.surfaces import checkboxes
 from bot.slack.ids import COMMAND

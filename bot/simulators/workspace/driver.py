@@ -15,10 +15,9 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +25,9 @@ from bot.simulators.slack.blocks import block_elements, plain_text
 from bot.simulators.slack.fake import FakeSlack
 from bot.simulators.slack.model import Ephemeral, Member, Message, View
 from bot.simulators.workspace import payloads
-from bot.simulators.workspace.inputs import client_side_problems, element_state, state_values
+from bot.simulators.workspace.answers import Delivery, Ticked, UnknownCommand, ack_message, json_or_none
+from bot.simulators.workspace.entries import Entries, ticking
+from bot.simulators.workspace.inputs import client_side_problems, state_values
 from bot.simulators.workspace.payloads import VERIFICATION_TOKEN
 from bot.simulators.workspace.surfaces import (
     Button,
@@ -41,36 +42,6 @@ from bot.simulators.workspace.surfaces import (
 logger = logging.getLogger(__name__)
 
 Send = Callable[[bytes, dict[str, str]], tuple[int, bytes]]
-
-
-class UnknownCommand(LookupError):
-    """A slash command the app never registered: Slack's client refuses it and sends the app nothing."""
-
-    def __init__(self, command: str, known: Iterable[str]) -> None:
-        super().__init__(f"{command} is not a valid command")
-        self.command = command
-        self.known = sorted(known)
-
-
-@dataclass(frozen=True)
-class Ticked:
-    """What `Workspace.tick` did: the place whose boxes were ticked, the texts of the boxes ticked now, and the
-    `block_actions` Slack sent the app for it (None when the boxes are in an input block, which sends nothing)."""
-
-    place: Place
-    boxes: list[str]
-    delivery: Delivery | None
-    state: dict[str, Any]  # the place's entries now, as `state.values` reports them
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """The app's HTTP answer. `payload` is what was sent (None when nothing was sent to the app)."""
-
-    status: int
-    body: bytes
-    json: Any | None
-    payload: dict[str, Any] | None = None
 
 
 class Workspace:
@@ -93,11 +64,7 @@ class Workspace:
         self.send = send
         self.api_app_id = api_app_id
         self.clock = clock
-        self._typed: dict[str, dict[str, str]] = {}  # view id -> what the user typed so far
-        # (user id, message key) -> (the blocks ticked on, action id -> values): Slack's client keeps a message's
-        # ticked boxes until the message changes.
-        self._ticked: dict[tuple[str, str], tuple[list[dict[str, Any]], dict[str, str]]] = {}
-        self._lock = threading.Lock()
+        self._entries = Entries()  # what each member typed, chose or ticked, and still sees
 
     # ---------------------------------------------------------------- signing and delivery
 
@@ -119,7 +86,7 @@ class Workspace:
     def _post_form(self, form: dict[str, str], payload: dict[str, Any]) -> Delivery:
         body = urlencode(form).encode()
         status, answer = self.send(body, self.sign(body, int(self.clock())))
-        return Delivery(status=status, body=answer, json=_json_or_none(answer), payload=payload)
+        return Delivery(status=status, body=answer, json=json_or_none(answer), payload=payload)
 
     # ---------------------------------------------------------------- slash commands
 
@@ -147,7 +114,7 @@ class Workspace:
             "trigger_id": self.fake.issue_trigger_id(member.id),
         }
         delivery = self._post_form(form, dict(form))
-        ack = _ack_message(delivery)
+        ack = ack_message(delivery)
         if ack:
             self.fake.record_ack_response(channel_id=channel.id, user_id=member.id, body=ack)
         return delivery
@@ -197,33 +164,14 @@ class Workspace:
         place = next((p for p in places(self.fake, user_id, channel_id) if checkboxes(p)), None)
         if place is None:
             raise LookupError(f"nothing with boxes to tick is visible to {self._name(user_id)}")
-        wanted = [] if words.strip().casefold() == "all" else words.casefold().split()
-        remembered = self._remembered(user_id, place)
-        updates: dict[str, str] = {}
-        ticked_now: list[str] = []
-        changed: list[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = []
-        for block, element in checkboxes(place):
-            keys = (element["action_id"], block.get("block_id"))
-            state = element_state(element, next((remembered[k] for k in keys if k in remembered), None))
-            selected = list(state["selected_options"])
-            chosen = {str(o.get("value")) for o in selected}
-            for option in element.get("options") or []:
-                text = plain_text(option.get("text")).casefold()
-                if all(word in text for word in wanted) and str(option.get("value")) not in chosen:
-                    selected.append(option)
-                    chosen.add(str(option.get("value")))
-                    ticked_now.append(plain_text(option.get("text")))
-            in_order = [o for o in element.get("options") or [] if str(o.get("value")) in chosen]
-            updates[element["action_id"]] = ",".join(str(o.get("value")) for o in in_order)
-            if len(in_order) != len(state["selected_options"]):
-                changed.append((block, element, in_order))
-        if not ticked_now and wanted:
-            boxes = "; ".join(plain_text(o.get("text")) for _, e in checkboxes(place) for o in e.get("options") or [])
-            raise LookupError(f"no box with {words!r} here; the boxes: {boxes}")
-        self._remember(user_id, place, updates)
+        chosen = ticking(place, self._entries.on(user_id, place), words)
+        if place.view is not None:
+            self._typing(place.view, chosen.updates)
+        else:
+            self._entries.add(user_id, place, chosen.updates)
         delivery = None
         member = self.fake.member(user_id)
-        for block, element, selected in changed:
+        for block, element, selected in chosen.changed:
             if block.get("type") == "input" and not block.get("dispatch_action"):
                 continue
             action = payloads.checkboxes_action(block.get("block_id"), element, selected, now=self.clock())
@@ -231,28 +179,11 @@ class Workspace:
                 delivery = self._act_in_view(member, place.view, action, {})
             else:
                 delivery = self._act_in_message(member, place, action, {})
-        state = state_values(place.blocks, {}, self._remembered(user_id, place))
-        return Ticked(place, ticked_now, delivery, state)
+        state = state_values(place.blocks, {}, self._entries.on(user_id, place))
+        return Ticked(place, chosen.ticked, delivery, state)
 
     def _name(self, user_id: str) -> str:
         return self.fake.name_of(user_id) or user_id
-
-    def _remembered(self, user_id: str, place: Place) -> dict[str, str]:
-        """What the user entered on this place and the client still shows (a copy)."""
-        with self._lock:
-            if place.view is not None:
-                return dict(self._typed.get(place.view.id, {}))
-            blocks, entered = self._ticked.get((user_id, _message_key(place)), ([], {}))
-            return dict(entered) if blocks == place.blocks else {}
-
-    def _remember(self, user_id: str, place: Place, updates: dict[str, str]) -> None:
-        """Note new entries (action id -> values) on a place, on top of what the client already shows."""
-        if place.view is not None:
-            self._typing(place.view, updates)
-            return
-        entered = self._remembered(user_id, place) | updates
-        with self._lock:
-            self._ticked[(user_id, _message_key(place))] = (place.blocks, entered)
 
     # ---------------------------------------------------------------- App Home and menus
 
@@ -269,7 +200,7 @@ class Workspace:
         body = json.dumps(payload).encode()
         headers = self.sign(body, int(self.clock())) | {"Content-Type": "application/json"}
         status, answer = self.send(body, headers)
-        return Delivery(status=status, body=answer, json=_json_or_none(answer), payload=payload)
+        return Delivery(status=status, body=answer, json=json_or_none(answer), payload=payload)
 
     def home_buttons(self, user_id: str) -> list[str]:
         """Labels of the buttons on the user's App Home tab, top to bottom."""
@@ -356,10 +287,9 @@ class Workspace:
     def _typing(self, view: View, inputs: Mapping[str, str]) -> dict[str, Any]:
         """State values for a view, merging new input with what the user typed before; Slack's servers keep them
         (the fake's view state)."""
-        with self._lock:
-            remembered = self._typed.get(view.id, {})
-            values = state_values(view.blocks, inputs, remembered)
-            self._typed[view.id] = {**remembered, **inputs}
+        place = Place("view", view.blocks, view=view)
+        values = state_values(view.blocks, inputs, self._entries.on(view.user_id, place))
+        self._entries.add(view.user_id, place, inputs)
         self.fake.set_view_state(view.id, values)
         return values
 
@@ -384,7 +314,7 @@ class Workspace:
             },
             "trigger_id": self.fake.issue_trigger_id(member.id),
             "channel": {"id": channel_id, "name": "directmessage" if channel.is_im else channel.name},
-            "state": {"values": state_values(place.blocks, inputs, self._remembered(member.id, place))},
+            "state": {"values": state_values(place.blocks, inputs, self._entries.on(member.id, place))},
             "response_url": self.fake.new_response_url(channel_id=channel_id, user_id=member.id, source=source),
             "actions": [action],
         }
@@ -432,32 +362,10 @@ class Workspace:
         self.fake.apply_view_submission_response(view.id, delivery.json)
 
     def _close(self, member: Member, view: View) -> Delivery:
-        with self._lock:
-            values = state_values(view.blocks, {}, self._typed.get(view.id))
+        values = state_values(view.blocks, {}, self._entries.on(view.user_id, Place("view", view.blocks, view=view)))
         self.fake.close_view(view.id)
         if not view.notify_on_close:
             return Delivery(status=200, body=b"", json=None, payload=None)
         payload = self._common("view_closed", member)
         payload |= {"view": self._view_with_state(view, values), "is_cleared": False}
         return self.deliver(payload)
-
-
-def _message_key(place: Place) -> str:
-    channel_id, ts = place.location()
-    return f"{place.kind}:{channel_id}:{ts}"
-
-
-def _json_or_none(body: bytes) -> Any | None:
-    try:
-        return json.loads(body) if body.strip() else None
-    except ValueError:
-        return None
-
-
-def _ack_message(delivery: Delivery) -> dict[str, Any] | None:
-    """What Slack shows for a slash command's HTTP answer: a JSON message, or plain text."""
-    if delivery.status != 200 or not delivery.body.strip():
-        return None
-    if isinstance(delivery.json, dict):
-        return delivery.json
-    return {"text": delivery.body.decode("utf-8", errors="replace")}
