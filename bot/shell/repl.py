@@ -47,10 +47,11 @@ You are {current}. Commands:
   /offboard <text>                 run the slash command, e.g. /offboard delete jdoe --reason left
   press <label> [key=value ...]    press the newest button with that label (inputs on it as key=value)
   submit [key=value ...]           fill in the open form (key=value for each field) and send it
-  tick all | tick <words>          tick the boxes (all, or those with these words) of the newest message or form
-                                   that has boxes; the next press sends them
-  wait [SECONDS | until-idle]      let time pass: scheduled runs and stages post their results meanwhile
-                                   (until-idle, the default: until nothing runs and no run is due within 2 minutes)
+  tick all | tick <words>          tick the boxes (all, or those with these words) of the newest
+                                   message or form with boxes; the next press sends them
+  wait [SECONDS | until-idle]      let time pass; scheduled runs post their results meanwhile
+                                   (until-idle, the default: until nothing runs and no run is due
+                                   within 2 minutes, 3 minutes at most)
   users                            list the console's users
   help                             show this again
   quit                             leave (or Ctrl-D)
