@@ -47,6 +47,18 @@ class Terminal:
                 self.screen += chunk
         return found + len(wanted)
 
+    def interrupt(self, prompt: bytes, *, after: int) -> int:
+        """Press Ctrl-C and read until the next prompt. CPython's readline misses a SIGINT that lands between
+        echoing a key and waiting for the next one (a busy machine makes that window wide), until another
+        signal comes: press it again when the prompt is slow to come back."""
+        time.sleep(0.3)
+        self.type(CTRL_C)
+        try:
+            return self.read_until(prompt, after=after, seconds=5)
+        except AssertionError:
+            self.type(CTRL_C)
+            return self.read_until(prompt, after=after)
+
     def exit_status(self, seconds: float = 30) -> int:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -76,8 +88,9 @@ def test_line_editing_history_ctrl_c_and_ctrl_d(tmp_path) -> None:
     terminal.type(b"as ob" + LEFT + LEFT + b"b\r")  # the cursor moves back, the b goes in before "ob"
     at = terminal.read_until(b"you are now bob", after=at)
     at = terminal.read_until(b"bob> ", after=at)
-    terminal.type(b"as carol" + CTRL_C)  # drops the line
-    at = terminal.read_until(b"bob> ", after=at)
+    terminal.type(b"as carol")
+    at = terminal.read_until(b"as carol", after=at)
+    at = terminal.interrupt(b"bob> ", after=at)  # Ctrl-C drops the line
     terminal.type(b"as dana\r")
     at = terminal.read_until(b"dana> ", after=at)
     terminal.type(UP + UP + b"\r")  # the line before the last: as bob
