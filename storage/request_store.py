@@ -24,6 +24,7 @@ from bot.domain.records import (
     OffboardRequest,
     StepRecord,
     StepStatus,
+    Tally,
     Target,
     TargetOutcome,
 )
@@ -121,6 +122,19 @@ class RequestStore:
             audit.append(db, move.entry, now=now, key=self._audit_key)
             db.commit()
         return self.get(move.request_id)
+
+    def tally(self, request_id: str) -> Tally | None:
+        """The request's version and its users counted by outcome (one aggregate query); None when unknown."""
+        with session(self.engine) as db:
+            version = db.exec(select(RequestRow.version).where(RequestRow.id == request_id)).first()
+            if version is None:
+                return None
+            rows = db.exec(select(TargetRow.outcome, func.count()).where(TargetRow.request_id == request_id)
+                           .group_by(TargetRow.outcome)).all()
+        counts = dict.fromkeys(TargetOutcome, 0)
+        for outcome, count in rows:
+            counts[TargetOutcome(outcome)] = count
+        return Tally(version=version, counts=counts)
 
     def version_of(self, request_id: str) -> int | None:
         """The request's version (it grows with every change), without loading the request."""
@@ -335,14 +349,16 @@ class RequestStore:
         step_rows = db.exec(select(StepRow).where(col(StepRow.target_id).in_([t.id for t in target_rows]))
                             .order_by(StepRow.id)).all() if target_rows else []
         approvals = db.exec(select(ApprovalRow).where(ApprovalRow.request_id == row.id).order_by(ApprovalRow.id)).all()
+        steps_of: dict[int, list[StepRecord]] = {}  # each target's steps in one pass: linear in the rows read
+        for s in step_rows:
+            steps_of.setdefault(s.target_id, []).append(
+                StepRecord(kind=StepKind(s.kind), status=StepStatus(s.status), note=Note.from_json(s.detail),
+                           started_at=_utc(s.started_at), finished_at=_utc(s.finished_at)))
         targets = tuple(
             Target(
                 id=t.id, position=t.position, plan=TargetPlan.from_json(t.plan_json),
                 outcome=TargetOutcome(t.outcome), note=Note.from_json(t.detail),
-                steps=tuple(StepRecord(kind=StepKind(s.kind), status=StepStatus(s.status),
-                                       note=Note.from_json(s.detail), started_at=_utc(s.started_at),
-                                       finished_at=_utc(s.finished_at))
-                            for s in step_rows if s.target_id == t.id),
+                steps=tuple(steps_of.get(t.id, ())),
             )
             for t in target_rows
         )

@@ -181,6 +181,15 @@ class OffboardRequest:
         return now >= self.expires_at
 
 
+@dataclass(frozen=True)
+class Tally:
+    """How far a running request got, counted by the database without loading its users: the request's version
+    (a tally of a request changed since it was loaded is not drawn on its old picture) and its users by outcome."""
+
+    version: int
+    counts: dict[TargetOutcome, int]
+
+
 class AlreadyDecided(Refusal):
     """Someone or something else already moved the request on: `request` is how it stands now. With
     `you_approved`, it still waits, but for an admin other than the one who clicked."""

@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.events import Event, Finished, Progressed, Stopped
-from bot.domain.records import OffboardRequest
+from bot.domain.records import OffboardRequest, TargetOutcome
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
 from bot.slack import blocks, reports
@@ -28,16 +28,18 @@ class SlackNotifier:
         response = self._call(self._client.chat_postMessage, channel=channel, **blocks.approval_message(request))
         return response["channel"], response["ts"]
 
-    def refresh(self, request: OffboardRequest) -> None:
+    def refresh(self, request: OffboardRequest, *, counts: dict[TargetOutcome, int] | None = None) -> None:
+        """Redraw the request's message; `counts` (a running request's users by outcome) stand in for its
+        users' outcomes in the progress line."""
         if request.message_channel and request.message_ts:
             self._call(self._client.chat_update, channel=request.message_channel, ts=request.message_ts,
-                       **blocks.approval_message(request))
+                       **blocks.approval_message(request, counts=counts))
 
     def publish(self, event: Event) -> None:
         """Say what happened: redraw a running request's progress, post results, send direct messages."""
         request = event.request
         if isinstance(event, Progressed):
-            self.refresh(request)
+            self.refresh(request, counts=event.counts)
             return
         if isinstance(event, Finished):
             self._report(request)

@@ -16,6 +16,7 @@ from bot.domain.commands import Command, UserRef, Verb
 from bot.domain.records import Actor, OffboardRequest
 from bot.policy import Policy
 from bot.service import OffboardService, build_service
+from bot.service.batch import WAVE
 from bot.simulators.faulty_console import FaultyConsole
 from storage.request_store import RequestStore
 from tests.service.fakes import TEAM, FakeMembers, FakeNotifier, QueuedJobs
@@ -67,11 +68,12 @@ class Desk:
 
 
 def make_desk(engine: Engine, console: FaultyConsole, policy: Policy, clock: ManualClock, *,
-              workers: int = 1, lease: timedelta = timedelta(seconds=60)) -> Desk:
+              workers: int = 1, wave: int = WAVE, lease: timedelta = timedelta(seconds=60)) -> Desk:
     store = RequestStore(engine)
     members, notifier, jobs = FakeMembers(), FakeNotifier(), QueuedJobs()
     service = build_service(store=store, console=console, members=members, policy=policy, notifier=notifier,
-                            jobs=jobs, clock=clock, lease_ttl=lease, workers=workers)
+                            jobs=jobs, clock=clock, lease_ttl=lease, workers=workers,
+                            wave=wave)
     return Desk(service=service, store=store, console=console, members=members, notifier=notifier, jobs=jobs,
                 clock=clock, engine=engine)
 

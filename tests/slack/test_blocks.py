@@ -103,6 +103,17 @@ def test_a_running_request_shows_its_progress_in_one_line():
     assert _status(approved) == "*Approved*, approved by <@U0BOB>."
 
 
+def test_a_progress_redraw_takes_the_counts_and_draws_the_plan_of_the_users_it_is_given():
+    request = _request(state=RequestState.EXECUTING, users=("jdoe", "msmith", "pnguyen"))
+    counts = {TargetOutcome.DONE: 2, TargetOutcome.FAILED: 0, TargetOutcome.ABORTED: 1, TargetOutcome.PENDING: 0}
+    first = blocks.approval_message(request, counts=counts)
+    assert _status(first) == "*Running*: 2/3 done, 1 failed · approved by the requester"
+    assert blocks.approval_message(request, counts=counts) == first  # the plan drawn once serves every redraw
+    other = _request(state=RequestState.EXECUTING, users=("lchen", "hgarcia", "jdoe"))  # same id and version
+    drawn = json.dumps(blocks.approval_message(other, counts=counts)["blocks"])
+    assert "lchen" in drawn and "msmith" not in drawn
+
+
 def test_outcome_offers_to_retry_the_users_who_failed():
     request = _request(state=RequestState.FAILED, users=("jdoe", "msmith", "pnguyen"))
     value = RequestRef(r="OB-ABCDEFGH").dump()

@@ -101,7 +101,7 @@ def test_refresh_redraws_the_message_in_place(slack, notifier):
 def test_refresh_and_remind_do_nothing_for_a_request_without_a_message(slack, notifier):
     notifier.refresh(request())
     notifier.remind(request())
-    notifier.publish(ev.Progressed(request(state=RequestState.EXECUTING)))
+    notifier.publish(ev.Progressed(request(state=RequestState.EXECUTING), counts={}))
     assert _writes(slack) == []
 
 
@@ -114,10 +114,11 @@ def test_remind_answers_in_the_thread_of_the_approval_message(slack, notifier):
     assert reminder.text == "Reminder: OB-ABCDEFGH still needs approval"
 
 
-def test_progress_redraws_the_message_and_tells_nobody(slack, notifier):
+def test_progress_redraws_the_message_from_the_counts_and_tells_nobody(slack, notifier):
     shown = _announced(notifier, of_users("jdoe", "msmith", state=RequestState.EXECUTING))
     running = replace(shown, targets=(replace(shown.targets[0], outcome=TargetOutcome.DONE), shown.targets[1]))
-    notifier.publish(ev.Progressed(running))
+    counts = running.counts()
+    notifier.publish(ev.Progressed(shown, counts=counts))  # the request as the run began, counted by the database
     [message] = slack.messages(APPROVALS)
     assert (message.text, message.blocks) == _as_shown(blocks.approval_message(running))
     assert "1/2 done" in str(message.blocks)
