@@ -606,9 +606,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false",
                         help="do not trace allocations (tracing slows Python down)")
     parser.add_argument("--cpu", action="store_true",
-                        help=f"instead: the bot alone for {', '.join(map(str, CPU_SIZES))} users, CPU per user and "
-                             "redraw times")
+                        help="instead: the bot alone for each of --sizes users, CPU per user and redraw times")
+    parser.add_argument("--sizes", default=",".join(map(str, CPU_SIZES)),
+                        help=f"with --cpu: users per run, comma-separated ({','.join(map(str, CPU_SIZES))})")
     args = parser.parse_args(argv)
+    try:
+        args.sizes = [int(size) for size in args.sizes.split(",")]
+    except ValueError:
+        parser.error("--sizes takes whole numbers separated by commas, e.g. 50,200,500")
     if min(args.users, args.rate, args.burst, args.operations, args.workers) < 1:
         parser.error("--users, --rate, --burst, --operations and --workers must be positive")
     if args.users > 5000 or args.workers > 64:
@@ -621,7 +626,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_cpu(args: argparse.Namespace, tally: Tally) -> int:
     """The bot alone, once for each of CPU_SIZES users: the CPU a deleted user costs, and what a redraw takes."""
     results: list[Result] = []
-    for users in CPU_SIZES:
+    for users in args.sizes:
         sized = argparse.Namespace(**{**vars(args), "users": users, "tracemalloc": False})
         fake = start_fake(sized)
         try:
