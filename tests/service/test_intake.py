@@ -15,6 +15,7 @@ from bot.domain.problems import Problem, ProblemKind
 from bot.errors import Refusal
 from bot.slack import blocks
 from bot.slack.messages.refusals import refusal_text
+from tests.service.conftest import ticked
 from tests.service.helpers import JDOE, actor_of, add_outsiders, all_at_once, nothing_changed, ops, text_of
 
 S = RequestState
@@ -108,8 +109,8 @@ def test_two_drafts_for_one_user_sent_at_the_same_instant_one_goes_out(any_desk)
     desk = any_desk
     drafts = [desk.ask(who, "delete", "jdoe") for who in ("alice", "dana")]
     got = all_at_once(*(lambda who=who, draft=draft: desk.service.intake.submit(
-        actor=desk.actor(who), request_id=draft.id, attested=False) for who, draft in zip(("alice", "dana"), drafts,
-                                                                                          strict=True)))
+        actor=desk.actor(who), request_id=draft.id, ticked=ticked(draft))
+        for who, draft in zip(("alice", "dana"), drafts, strict=True)))
     sent = [result for result in got if isinstance(result, SentForApproval)]
     refused = [result for result in got if isinstance(result, Refusal)]
     assert len(sent) == 1 and len(refused) == 1, got
@@ -164,7 +165,7 @@ def test_reactivate_undoes_a_deactivation_on_the_requesters_word(desk):
     for verb, user in (("deactivate", "jdoe"), ("reactivate", "jdoe@example.com")):
         draft = desk.ask("bob", verb, user)
         assert draft.approvals_required == 0
-        confirmed = desk.service.intake.submit(actor=desk.actor("bob"), request_id=draft.id, attested=False)
+        confirmed = desk.service.intake.submit(actor=desk.actor("bob"), request_id=draft.id, ticked=ticked(draft))
         assert isinstance(confirmed, Confirmed)
         desk.jobs.drain()
         assert desk.get(draft).state is S.DONE

@@ -53,10 +53,13 @@ def test_preview_of_an_action_without_approvers_confirms():
     assert [label for label, *_ in _buttons(message)] == ["Confirm", "Cancel"]
 
 
-def test_contact_center_preview_has_the_attestation_box():
-    message = blocks.preview(_request(users=("msmith",)))
-    attest = [b for b in message["blocks"] if b.get("block_id") == BlockId.ATTESTATION]
-    assert attest and attest[0]["elements"][0]["action_id"] == ActionId.ATTEST_CONTACT_CENTER
+def test_contact_center_preview_has_the_manual_steps_box_in_the_checklist():
+    request = replace(_request(users=("msmith",)), checklist=("The Offboarding Process has been completed",))
+    message = blocks.preview(request)
+    [checklist] = [b for b in message["blocks"] if b.get("block_id") == BlockId.CHECKLIST]
+    [element] = checklist["elements"]
+    assert element["action_id"] == ActionId.CHECKLIST and element["type"] == "checkboxes"
+    assert [option["value"] for option in element["options"]] == ["box-1", "attested"]
 
 
 def test_approval_message_has_buttons_only_while_someone_must_act():
@@ -298,7 +301,7 @@ def test_status_shows_each_user_and_each_step_of_its_journal():
     from bot.domain.plan import StepKind
     from bot.domain.records import StepRecord, StepStatus
 
-    request = _request(state=RequestState.FAILED, attested_by="U0BOB")
+    request = replace(_request(state=RequestState.FAILED, attested_by="U0BOB"), checklist=("Laptop returned",))
     steps = (StepRecord(StepKind.RELEASE_LICENSES, StepStatus.DONE, None, NOW, NOW),
              StepRecord(StepKind.DELETE, StepStatus.FAILED, Note(Why.REFUSED, said="HTTP 500 <busy>"), NOW, NOW))
     failed = Note(Why.STEP_FAILED, step=StepKind.DELETE, cause=Why.REFUSED, said="HTTP 500 <busy>")
@@ -308,7 +311,8 @@ def test_status_shows_each_user_and_each_step_of_its_journal():
     assert message["text"] == "Request OB-ABCDEFGH: Finished with failures"
     assert _texts(message)[0].splitlines() == [
         "*Delete jdoe* · `OB-ABCDEFGH` · Finished with failures",
-        "Manual steps confirmed by <@U0BOB>",
+        "Checked by <@U0BOB> before asking:",
+        "☑ Laptop returned",
         "❌ `jdoe`: delete failed: HTTP 500 &lt;busy&gt;. Earlier steps stay done and nothing after it ran. Check the "
         "user in the Admin Console, then start a new request for them.",
         "    · release licenses: done",

@@ -10,6 +10,7 @@ from bot.slack.blocks.plans import left_out_blocks, targets_blocks
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.markup import mention, plain
 from bot.slack.messages.notes import step_note_text, target_text
+from bot.slack.messages.plans import checked_by
 from bot.slack.messages.states import STATE_LABEL, called_off_why
 from bot.slack.values import RequestRef
 
@@ -24,7 +25,8 @@ def approval_message(request: OffboardRequest) -> dict:
     ref = RequestRef(r=request.id).dump()
     awaiting = request.state is RequestState.AWAITING_APPROVAL
     head = [header(f"Approval needed: {title(request)}" if awaiting else title(request)), request_facts(request)]
-    tail = [context(f"Manual steps confirmed by {mention(request.attested_by)}")] if request.attested_by else []
+    checked = checked_by(request)
+    tail = [context(checked)] if checked else []
     tail.append(section(status_line(request)))
     if awaiting:
         tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [

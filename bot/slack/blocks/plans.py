@@ -31,8 +31,12 @@ LEFT_OUT_BLOCKS = 4  # at most this many blocks list the users left out of a req
 def plan_blocks(plan: TargetPlan) -> list[dict]:
     """Describe one target's plan: the user, the ordered steps, what goes and what stays."""
     lines = [f"*{plain(plan.display_name)}* · `{plain(plan.username)}` · {plain(plan.email)}"]
-    lines += [f"{number}. {plain(text)}{' _(manual)_' if step.manual else ''}"
-              for number, (step, text) in enumerate(zip(plan.steps, plans.step_texts(plan), strict=True), start=1)]
+    steps = list(zip(plan.steps, plans.step_texts(plan), strict=True))
+    by_hand = [text for step, text in steps if step.manual]
+    if by_hand:  # done before approval, so listed first, apart from what the bot does
+        lines += [plans.BY_HAND, *(f"• {plain(text)}" for text in by_hand), plans.BOT_DOES]
+    lines += [f"{number}. {plain(text)}"
+              for number, text in enumerate((text for step, text in steps if not step.manual), start=1)]
     facts = [plain(note) for note in plans.notes(plan)]
     if plans.removed(plan):
         facts.append("Removed: " + plain(", ".join(plans.removed(plan))))
@@ -67,15 +71,13 @@ def preview(request: OffboardRequest) -> dict:
     ref = RequestRef(r=request.id).dump()
     head = [header(f"Plan: {title(request)}"), request_facts(request)]
     tail: list[dict] = []
-    if request.needs_attestation:
-        tail.append({
-            "type": "actions", "block_id": BlockId.ATTESTATION.value,
-            "elements": [{
-                "type": "checkboxes", "action_id": ActionId.ATTEST_CONTACT_CENTER.value,
-                "options": [{"text": mrkdwn("I did every step marked _(manual)_ above, in the admin console"),
-                             "value": "attested"}],
-            }],
-        })
+    boxes = plans.checklist_boxes(request)
+    if boxes:
+        tail += [section(plans.CHECKLIST_HEADING), {
+            "type": "actions", "block_id": BlockId.CHECKLIST.value,
+            "elements": [{"type": "checkboxes", "action_id": ActionId.CHECKLIST.value,
+                          "options": [{"text": mrkdwn(text, 75), "value": key} for key, text in boxes]}],
+        }]
     if request.approvals_required:
         needed = request.approvals_required
         note = f"Needs {needed} approval{'s' if needed > 1 else ''} from another admin before anything happens."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.domain.lifecycle import Action
 from bot.domain.plan import PlanStep, StepKind, TargetPlan, device_in_use
-from bot.slack.markup import span
+from bot.domain.records import OffboardRequest
+from bot.slack.markup import mention, plain, span
 
 REMOVED = {Action.DELETE: ("voicemails", "faxes", "chat and SMS history")}
 KEPT = {
@@ -13,8 +14,26 @@ KEPT = {
     Action.REACTIVATE: ("the profile as it is",),
     Action.RENAME: ("the profile", "licenses and numbers"),
 }
-CONTACT_CENTER_ADMIN = "(a Contact Center admin cannot be deleted at all)"
+CONTACT_CENTER_ADMIN_CHECK = "check that they are not a Contact Center admin (8x8 cannot delete one)"
 POLICY_ADMIN = "An admin in the policy: cannot approve or reject this request"
+BY_HAND = "*By hand, before approval* (the bot cannot do these):"
+BOT_DOES = "*Then, once approved, the bot does:*"
+MANUAL_STEPS_BOX = "I did every step under _By hand, before approval_, in the admin console"
+CHECKLIST_HEADING = "*Before you ask, tick every box:*"
+
+
+def checklist_boxes(request: OffboardRequest) -> list[tuple[str, str]]:
+    """The requester's boxes as (key, mrkdwn text): the policy's checklist, then the manual steps' box."""
+    texts = [plain(box) for box in request.checklist] + ([MANUAL_STEPS_BOX] if request.needs_attestation else [])
+    return list(zip(request.boxes, texts, strict=True))
+
+
+def checked_by(request: OffboardRequest) -> str | None:
+    """Who ticked which boxes before asking, once the request was sent (None before, or without boxes)."""
+    ticked = [f"☑ {text}" for _, text in checklist_boxes(request)]
+    if not request.attested_by or not ticked:
+        return None
+    return "\n".join([f"Checked by {mention(request.attested_by)} before asking:", *ticked])
 
 
 def manual_step_text(kind: StepKind, *, services_visible: bool) -> str:
@@ -25,9 +44,10 @@ def manual_step_text(kind: StepKind, *, services_visible: bool) -> str:
     if kind is not StepKind.CONTACT_CENTER:
         raise ValueError(f"no manual wording for {kind.value}")
     if services_visible:
-        return f"Contact Center: remove the agent from every queue in Contact Center admin {CONTACT_CENTER_ADMIN}"
-    return ("Contact Center: if the user is an agent, remove them from every queue in Contact Center admin "
-            f"{CONTACT_CENTER_ADMIN}")
+        return ("In Contact Center admin: remove the agent from every Contact Center queue, and "
+                f"{CONTACT_CENTER_ADMIN_CHECK}")
+    return ("In Contact Center admin, if the user is an agent: remove them from every Contact Center queue, and "
+            f"{CONTACT_CENTER_ADMIN_CHECK}")
 
 
 _STEPS = {  # what a step the console does says, from the plan's facts
@@ -86,9 +106,9 @@ def _delete_notes(plan: TargetPlan) -> list[str]:
         else:
             lines.append(f"Desk phone {device.model} ({device.id}) is {device.status} already")
     if plan.call_queues:
-        lines.append(f"Call queues it will lose: {', '.join(plan.call_queues)}")
+        lines.append(f"Call queues it leaves automatically when deleted: {', '.join(plan.call_queues)}")
     if plan.ring_groups:
-        lines.append(f"Ring groups it will lose: {', '.join(plan.ring_groups)}")
+        lines.append(f"Ring groups it leaves automatically when deleted: {', '.join(plan.ring_groups)}")
     if plan.inactive and not plan.staged:
         lines.append("The user is already deactivated")
     if not plan.services_visible:
