@@ -11,7 +11,7 @@ from bot.domain.events import Event, Finished, Progressed, Stopped
 from bot.domain.records import OffboardRequest
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
-from bot.slack import blocks, reports
+from bot.slack import blocks, plan_report, reports
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,13 @@ class SlackNotifier:
 
     def announce(self, request: OffboardRequest, *, channel: str) -> tuple[str, str]:
         response = self._call(self._client.chat_postMessage, channel=channel, **blocks.approval_message(request))
+        if plan_report.wants_plans_file(request):  # approvers see many users one line each: every plan in a file
+            try:
+                self._call(self._client.files_upload_v2, channel=response["channel"], thread_ts=response["ts"],
+                           content=plan_report.plans_csv(request), filename=plan_report.plans_filename(request),
+                           title=plan_report.PLANS_FILE_TITLE.format(request_id=request.id))
+            except NotificationFailed as failure:  # the message stands; `status` lists every user
+                log.warning("could not attach the plans CSV of %s: %s", request.id, failure)
         return response["channel"], response["ts"]
 
     def refresh(self, request: OffboardRequest) -> None:

@@ -4,6 +4,11 @@ each stage runs and what is lost at which. Signed HTTP into the real app."""
 
 from __future__ import annotations
 
+import csv
+import io
+
+from bot.simulators.harness import text_of
+
 
 def _preview(app, who: str = "alice") -> str:
     return app.last_ephemeral(who)
@@ -29,3 +34,35 @@ def test_contact_center_work_by_hand_comes_first_under_its_own_heading(app):
     app.press("alice", "Request approval", offboard_checklist="box-1,attested")
     approval = app.channel_texts("C0APPROVALS")[-1]
     assert approval.index("*By hand, before approval*") < approval.index("1. Release licenses")
+
+
+MANY = "jdoe msmith pnguyen rlopez kwilliams lchen hgarcia"
+
+
+def test_a_plan_for_many_users_keeps_every_users_telephony_detail(app):
+    app.command("alice", f"delete {MANY}")
+    preview = _preview(app)
+    for detail in ("+14155550101", "Poly VVX 450 (dev-jdoe-1)", "X Series X6", "Contact Center Agent",
+                   "Yealink W73H (dev-pnguyen-2)", "Billing", "Front Desk, Sales East, Sales West, After Hours",
+                   "+442071230109", "Support Tier 1, Support Tier 2"):
+        assert detail in preview, detail
+    lines = preview.splitlines()
+    # What is done by hand, with its instructions, and for whom; then what the bot does, grouped by the steps.
+    by_hand = lines.index("*By hand, before approval* (the bot cannot do these):")
+    assert lines[by_hand + 1] == ("• In Contact Center admin: remove the agent from every Contact Center queue, and "
+                                  "check that they are not a Contact Center admin (8x8 cannot delete one): "
+                                  "`msmith`, `rlopez`")
+    assert "• Release licenses and numbers, then verify → delete the user profile and its user ID (final, cannot " \
+           "be undone): `jdoe`, `msmith`, `pnguyen`, `rlopez`, `kwilliams`, `hgarcia`" in lines
+    assert ("• Delete the user profile and its user ID (final, cannot be undone): `lchen`") in lines
+
+    app.press("alice", "Request approval", offboard_checklist="box-1,attested")
+    [approval] = [message for message in app.slack.messages("C0APPROVALS") if not message.thread_ts]
+    text = text_of(approval)
+    assert "Yealink W73H (dev-pnguyen-2)" in text and "`rlopez`" in text
+    # Every user's plan is in a file in the approval message's thread too, however many users there are.
+    [plans] = app.slack.files("C0APPROVALS")
+    assert plans.thread_ts == approval.ts
+    rows = list(csv.DictReader(io.StringIO(plans.text)))
+    assert [row["username"] for row in rows] == MANY.split()
+    assert rows[2]["desk phones"] == "Poly VVX 450 (dev-pnguyen-1); Yealink W73H (dev-pnguyen-2)"

@@ -12,6 +12,7 @@ from bot.slack.markup import mention, plain
 from bot.slack.messages.notes import step_note_text, target_text
 from bot.slack.messages.plans import checked_by
 from bot.slack.messages.states import STATE_LABEL, called_off_why
+from bot.slack.plan_report import wants_plans_file
 from bot.slack.values import RequestRef
 
 OUTCOME_MARK = {TargetOutcome.PENDING: "…", TargetOutcome.DONE: "✅", TargetOutcome.FAILED: "❌",
@@ -45,7 +46,7 @@ def approval_message(request: OffboardRequest) -> dict:
     elif request.state.is_finished_run:
         body = outcome_blocks(request, budget=budget)
     else:
-        body = targets_blocks(request, budget=budget)
+        body = targets_blocks(request, budget=budget, in_thread=wants_plans_file(request))
     return message(f"{title(request)} ({request.id}): {STATE_LABEL[request.state]}", [*head, *body, *tail])
 
 

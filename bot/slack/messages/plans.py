@@ -71,6 +71,57 @@ def step_text(plan: TargetPlan, step: PlanStep) -> str:
     return text
 
 
+_ANY_USER = {  # what a step the console does says for any user, in a plan for many users grouped by their steps
+    StepKind.RELEASE_LICENSES: "Release licenses and numbers, then verify",
+    StepKind.DELETE: "Delete the user profile and its user ID (final, cannot be undone)",
+    StepKind.DEACTIVATE: "Deactivate the user (the profile is kept)",
+    StepKind.REACTIVATE: "Reactivate the user",
+    StepKind.RENAME: "Change the username",
+}
+EACH_USER = "*Each user* (what they hold, what goes with them):"
+LEFT_AUTOMATICALLY = "Call queues and ring groups are left automatically when a user is deleted."
+
+
+def any_user_step_text(plan: TargetPlan, step: PlanStep) -> str:
+    """What one step does, said for every user that has it (no user's licenses or numbers in it)."""
+    if step.manual:
+        return manual_step_text(step.kind, services_visible=plan.services_visible)
+    text = _ANY_USER[step.kind]
+    if step.after:
+        return f"{span(step.after)} after the start: {text[:1].lower()}{text[1:]}"
+    if plan.staged and step.kind is StepKind.DEACTIVATE:
+        return f"At the start: {text[:1].lower()}{text[1:]}"
+    return text
+
+
+def steps_line(texts: list[str]) -> str:
+    """Steps in order on one line: "Release licenses …, then verify → delete the user profile …"."""
+    return " → ".join(text if number == 0 else text[:1].lower() + text[1:] for number, text in enumerate(texts))
+
+
+def held_detail(plan: TargetPlan) -> str:
+    """A user's telephony detail on one line: licenses, numbers, desk phones, call queues, ring groups."""
+    parts = []
+    if plan.licenses:
+        parts.append("licenses " + ", ".join(plan.licenses))
+    if plan.numbers:
+        parts.append("numbers " + ", ".join(plan.numbers))
+    for device in plan.devices:
+        state = "" if device_in_use(device) else f", {device.status} already"
+        parts.append(f"desk phone {device.model} ({device.id}{state})")
+    if plan.call_queues:
+        parts.append("call queues " + ", ".join(plan.call_queues))
+    if plan.ring_groups:
+        parts.append("ring groups " + ", ".join(plan.ring_groups))
+    if plan.inactive and not plan.staged and plan.action is Action.DELETE:
+        parts.append("already deactivated")
+    if plan.policy_admin:
+        parts.append(POLICY_ADMIN[:1].lower() + POLICY_ADMIN[1:])
+    if not plan.services_visible:
+        parts.append("licenses, numbers and Contact Center not shown by this console")
+    return " · ".join(parts) or "no licenses, numbers or desk phones"
+
+
 def step_texts(plan: TargetPlan) -> list[str]:
     """Every step of the plan, in order (as written, for a plan stored with its words)."""
     if plan.wording is not None:
