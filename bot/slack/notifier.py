@@ -7,7 +7,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.domain.events import Event, Finished, Progressed, Stopped
+from bot.domain.events import Event, Finished, Progressed, StageDone, Stopped
 from bot.domain.records import OffboardRequest
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
@@ -51,6 +51,8 @@ class SlackNotifier:
             return
         if isinstance(event, Stopped):
             self._quietly(self.post_outcome, request)
+        if isinstance(event, StageDone):  # a staged delete's stage ran: its results, and when the next ones run
+            self._quietly(self._post_results, blocks.stage_message(request))
         for user_id, text in direct_messages(event, approvals=self._policy.channels.approvals):
             self._quietly(self.tell, user_id, text)
 
@@ -96,6 +98,9 @@ class SlackNotifier:
                            **blocks.outcome_message(request, csv_file="failed"))
             except NotificationFailed as again:
                 log.warning("could not correct the results message of %s: %s", request.id, again)
+
+    def _post_results(self, posted: dict) -> None:
+        self._call(self._client.chat_postMessage, channel=self._policy.channels.results, **posted)
 
     def publish_home(self, home: Home) -> None:
         self._call(self._client.views_publish, user_id=home.user_id, view=blocks.home_view(home))

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
+from bot.domain.lifecycle import RequestState
 from bot.simulators.harness import text_of
 
 
@@ -66,3 +69,43 @@ def test_a_plan_for_many_users_keeps_every_users_telephony_detail(app):
     rows = list(csv.DictReader(io.StringIO(plans.text)))
     assert [row["username"] for row in rows] == MANY.split()
     assert rows[2]["desk phones"] == "Poly VVX 450 (dev-pnguyen-1); Yealink W73H (dev-pnguyen-2)"
+
+
+def _sweep(app, after: timedelta = timedelta()) -> None:
+    app.clock.advance(after)
+    app.container.sweeper.sweep()
+    app.settle()
+
+
+def test_a_staged_delete_says_when_each_stage_runs_and_what_goes_at_which(app):
+    app.slack.update_member("U0ALICE", tz="America/New_York")
+    start = app.clock.now() + timedelta(hours=2)
+    app.command("alice", "delete jdoe --grace 7d --retain 30d --at in 2h")
+    preview = _preview(app)
+
+    def stage(after: timedelta) -> str:
+        moment = start + after
+        local = moment.astimezone(ZoneInfo("America/New_York"))
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+
+    assert f"1. At the start, {stage(timedelta())}: deactivate the user (the profile is kept)" in preview
+    assert (f"2. 7 days after the start, {stage(timedelta(days=7))}: release licenses and numbers (X Series X4, "
+            "+14155550101), then verify") in preview
+    assert f"3. 30 days after the start, {stage(timedelta(days=30))}: delete the user profile" in preview
+    assert "numbers first" not in preview
+    assert ("Removed at the last stage, with the delete: voicemails, faxes, chat and SMS history" in preview)
+    assert "Desk phone Poly VVX 450 (dev-jdoe-1, ACTIVE) will be inactivated at the last stage" in preview
+
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    request_id = app.request_id()
+    app.press("bob", "Approve")
+    _sweep(app, timedelta(hours=2))  # stage 1: deactivated
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.APPROVED and request.started_at is not None
+    results = app.channel_texts("C0RESULTS")
+    assert results, "stage 1 posts to #results"
+    assert "`jdoe`: deactivated" in results[-1] and stage(timedelta(days=7)) in results[-1]
+
+    app.command("alice", f"status {request_id}")
+    status = _preview(app)
+    assert "`jdoe`: deactivated" in status and "pending" not in status.lower()

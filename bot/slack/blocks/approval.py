@@ -10,7 +10,7 @@ from bot.slack.blocks.plans import left_out_blocks, targets_blocks
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.markup import mention, plain
 from bot.slack.messages.notes import step_note_text, target_text
-from bot.slack.messages.plans import checked_by
+from bot.slack.messages.plans import checked_by, stage_standing
 from bot.slack.messages.states import STATE_LABEL, called_off_why
 from bot.slack.plan_report import wants_plans_file
 from bot.slack.values import RequestRef
@@ -102,6 +102,9 @@ def _manual_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
 
 def outcome_line(action: Action, target: Target) -> str:
     name = f"`{plain(target.plan.username)}`"
+    staged = stage_standing(target)
+    if staged is not None:  # a staged delete between stages: say what its stages did, not "pending"
+        return f"⏸ {name}: {plain(staged)}"
     if action is Action.RENAME and target.outcome is TargetOutcome.DONE:
         name += f" → `{plain(target.plan.new_username or '')}`"
     return f"{OUTCOME_MARK[target.outcome]} {name}: {plain(target_text(action, target))}"

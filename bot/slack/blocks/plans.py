@@ -3,6 +3,8 @@ left out of a request."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.lifecycle import Action
 from bot.domain.plan import TargetPlan
 from bot.domain.records import OffboardRequest
@@ -28,10 +30,11 @@ DETAILED_UP_TO = 5  # users shown with their full plan; more are listed one line
 LEFT_OUT_BLOCKS = 4  # at most this many blocks list the users left out of a request
 
 
-def plan_blocks(plan: TargetPlan) -> list[dict]:
-    """Describe one target's plan: the user, the ordered steps, what goes and what stays."""
+def plan_blocks(plan: TargetPlan, *, start: datetime | None = None, tz: str = "UTC") -> list[dict]:
+    """Describe one target's plan: the user, the ordered steps, what goes and what stays. `start`: when the
+    request starts (or started), for a staged delete's dates, shown in the requester's zone `tz` and UTC."""
     lines = [f"*{plain(plan.display_name)}* · `{plain(plan.username)}` · {plain(plan.email)}"]
-    steps = list(zip(plan.steps, plans.step_texts(plan), strict=True))
+    steps = list(zip(plan.steps, plans.step_texts(plan, start=start, tz=tz), strict=True))
     by_hand = [text for step, text in steps if step.manual]
     if by_hand:  # done before approval, so listed first, apart from what the bot does
         lines += [plans.BY_HAND, *(f"• {plain(text)}" for text in by_hand), plans.BOT_DOES]
@@ -39,7 +42,7 @@ def plan_blocks(plan: TargetPlan) -> list[dict]:
               for number, text in enumerate((text for step, text in steps if not step.manual), start=1)]
     facts = [plain(note) for note in plans.notes(plan)]
     if plans.removed(plan):
-        facts.append("Removed: " + plain(", ".join(plans.removed(plan))))
+        facts.append(f"{plans.removed_label(plan)}: " + plain(", ".join(plans.removed(plan))))
     if plans.kept(plan):
         facts.append("Kept: " + plain(", ".join(plans.kept(plan))))
     blocks = [section("\n".join(lines))]
@@ -53,7 +56,8 @@ def targets_blocks(request: OffboardRequest, *, budget: int, in_thread: bool = F
     of users that share them (what is done by hand first), then each user's telephony detail on a line.
     `in_thread`: every user's plan is in a file in the message's thread (the approval message of many users)."""
     if len(request.targets) <= DETAILED_UP_TO:
-        return [block for target in request.targets for block in plan_blocks(target.plan)]
+        start, tz = request.started_at or request.run_at, request.requester_tz
+        return [block for target in request.targets for block in plan_blocks(target.plan, start=start, tz=tz)]
     where = ("the file in this message's thread has every user's plan" if in_thread
              else "once sent, every user's plan goes into a file in the approval message's thread")
     overflow = "…and {hidden} more users: " + f"{where} (`{COMMAND} status {request.id}` lists them too)."
@@ -70,8 +74,9 @@ def _grouped_steps(request: OffboardRequest) -> list[str]:
     for target in request.targets:
         plan = target.plan
         name = f"`{plain(plan.username)}`"
+        start, tz = request.started_at or request.run_at, request.requester_tz
         texts = (list(plan.wording.steps) if plan.wording is not None
-                 else [plans.any_user_step_text(plan, step) for step in plan.steps])
+                 else [plans.any_user_step_text(plan, step, start=start, tz=tz) for step in plan.steps])
         for step, text in zip(plan.steps, texts, strict=True):
             if step.manual:
                 by_hand.setdefault(text, []).append(name)
@@ -89,7 +94,8 @@ def _facts(request: OffboardRequest) -> list[str]:
     """What goes and what stays, for every user (each plan's own words, in order, once)."""
     removed = dict.fromkeys(item for target in request.targets for item in plans.removed(target.plan))
     kept = dict.fromkeys(item for target in request.targets for item in plans.kept(target.plan))
-    facts = [f"Removed: {plain(', '.join(removed))}"] if removed else []
+    label = plans.removed_label(request.targets[0].plan)
+    facts = [f"{label}: {plain(', '.join(removed))}"] if removed else []
     facts += [f"Kept: {plain(', '.join(kept))}"] if kept else []
     if request.action is Action.DELETE:
         facts.append(plans.LEFT_AUTOMATICALLY)

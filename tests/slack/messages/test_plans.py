@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -39,6 +39,8 @@ UNSEEN = ("This console shows no licenses, numbers or Contact Center details, so
           "admin console before approval")
 QUEUES_JDOE = "Call queues it leaves automatically when deleted: Support Tier 1"
 GROUPS_JDOE = "Ring groups it leaves automatically when deleted: Support Overflow"
+STAGE_ONE = ("At the start (when approved; the request's message then shows each stage's date): deactivate the user "
+             "(the profile is kept)")
 WEEK, MONTH = timedelta(days=7), timedelta(days=30)
 
 
@@ -94,31 +96,47 @@ def test_manual_steps_in_words(kind, visible, words):
 def test_a_staged_delete_says_when_each_stage_runs():
     plan = build_plan(Action.DELETE, JDOE, grace=WEEK, retain=MONTH)
     assert _texts(plan) == [
-        "At the start: deactivate the user (the profile is kept)",
-        "7 days after the start: release licenses and numbers first (X Series X4, +14155550101), then verify",
+        STAGE_ONE,
+        "7 days after the start: release licenses and numbers (X Series X4, +14155550101), then verify",
         "30 days after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
+
+
+def test_a_staged_delete_that_started_says_each_stages_date_in_the_requesters_zone_and_utc():
+    plan = build_plan(Action.DELETE, JDOE, grace=WEEK, retain=MONTH)
+    start = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    assert step_texts(plan, start=start, tz="Europe/Paris") == [
+        "At the start, 2026-12-04 16:00 CET (2026-12-04 15:00 UTC): deactivate the user (the profile is kept)",
+        "7 days after the start, 2026-12-11 16:00 CET (2026-12-11 15:00 UTC): release licenses and numbers "
+        "(X Series X4, +14155550101), then verify",
+        "30 days after the start, 2027-01-03 16:00 CET (2027-01-03 15:00 UTC): delete the user profile and its user "
+        "ID (final, cannot be undone)",
+    ]
+    assert step_texts(plan, start=start)[0] == (
+        "At the start, 2026-12-04 15:00 UTC: deactivate the user (the profile is kept)")
+    assert notes(plan)[0] == ("Desk phone Poly VVX 450 (dev-jdoe-1, ACTIVE) will be inactivated at the last stage, "
+                              "with the delete")
 
 
 def test_a_staged_delete_without_a_grace_period_releases_with_the_delete():
     plan = build_plan(Action.DELETE, JDOE, retain=timedelta(hours=36))
     assert _texts(plan) == [
-        "At the start: deactivate the user (the profile is kept)",
-        "1 day 12 hours after the start: release licenses and numbers first (X Series X4, +14155550101), then verify",
+        STAGE_ONE,
+        "1 day 12 hours after the start: release licenses and numbers (X Series X4, +14155550101), then verify",
         "1 day 12 hours after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
 
 
 def test_a_staged_delete_keeps_its_manual_steps_before_approval():
     assert _texts(build_plan(Action.DELETE, AGENT, grace=WEEK, retain=MONTH)) == [
-        "At the start: deactivate the user (the profile is kept)",
-        "7 days after the start: release licenses and numbers first (X Series X6, Contact Center Agent, "
+        STAGE_ONE,
+        "7 days after the start: release licenses and numbers (X Series X6, Contact Center Agent, "
         "+14155550102), then verify",
         CONTACT_CENTER,
         "30 days after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
     assert _texts(build_plan(Action.DELETE, BARE, services_visible=False, retain=MONTH)) == [
-        "At the start: deactivate the user (the profile is kept)", RELEASE_BY_HAND, CONTACT_CENTER_BY_HAND,
+        STAGE_ONE, RELEASE_BY_HAND, CONTACT_CENTER_BY_HAND,
         "30 days after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
 
@@ -218,7 +236,7 @@ OLD_PLAN = {  # TargetPlan.to_json() of the version whose plans held their sente
     "action": "delete", "user_id": "u-1001", "username": "jdoe", "email": "jdoe@example.com",
     "display_name": "John Doe", "fingerprint": "0123456789abcdef", "new_username": None,
     "steps": [
-        {"kind": "deactivate", "summary": "At the start: deactivate the user (the profile is kept)", "manual": False,
+        {"kind": "deactivate", "summary": STAGE_ONE, "manual": False,
          "after": 0},
         {"kind": "release_licenses", "summary": "7 days after the start: release licenses and numbers first "
          "(X Series X4, +14155550101), then verify", "manual": False, "after": 604800},
