@@ -386,7 +386,8 @@ def run_bot(fake: FakeEightByEight, args: argparse.Namespace, workdir: Path) -> 
         command = f"delete {' '.join(names)} --reason bench"
         answered(app, "/offboard delete", lambda: app.workspace.slash(ALICE, command, channel_id=HOME_CHANNEL),
                  who=ALICE)
-        answered(app, "alice presses Request approval", lambda: app.workspace.press(ALICE, "Request approval"),
+        answered(app, "alice presses Request approval",
+                 lambda: app.workspace.press(ALICE, "Request approval", inputs={"offboard_checklist": "box-1"}),
                  who=ALICE)
         request_id, approvers = request_awaiting(app)
         for approver in approvers[:-1]:

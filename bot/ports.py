@@ -227,6 +227,7 @@ class NewRequest:
     requester_tz: str = "UTC"
     left_out: tuple[tuple[Problem, ...], ...] = ()  # the problems of each user named but left out
     retry_of: str | None = None  # the finished request whose failed users this asks for again
+    checklist: tuple[str, ...] = ()  # the policy's boxes the requester ticks before sending
 
 
 @dataclass(frozen=True)

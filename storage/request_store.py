@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -87,7 +88,7 @@ class RequestStore:
                 requester_email=new.requester_email, reason=new.reason, approvals_required=new.approvals_required,
                 created_at=now, updated_at=now, expires_at=new.expires_at, origin_channel=new.origin_channel,
                 run_at=new.run_at, requester_tz=new.requester_tz, left_out_json=problems_to_json(new.left_out),
-                retry_of=new.retry_of,
+                retry_of=new.retry_of, checklist_json=json.dumps(list(new.checklist)),
             ))
             db.flush()
             for position, plan in enumerate(new.plans):
@@ -373,6 +374,7 @@ class RequestStore:
             decided_by=row.decided_by, decision_note=row.decision_note, run_at=_utc(row.run_at),
             started_at=_utc(row.started_at), remind_at=_utc(row.remind_at), requester_tz=row.requester_tz,
             lease_owner=row.lease_owner, left_out=problems_from_json(row.left_out_json), retry_of=row.retry_of,
+            checklist=tuple(json.loads(row.checklist_json)),
         )
 
 

@@ -32,8 +32,8 @@ def _run(tmp_path, *args, **extra):
 
 
 def test_db_upgrade_then_audit_verify_and_export(tmp_path):
-    assert "revision 0005" in _run(tmp_path, "db", "upgrade").stdout
-    assert "revision 0005" in _run(tmp_path, "db", "upgrade").stdout  # idempotent
+    assert "revision 0006" in _run(tmp_path, "db", "upgrade").stdout
+    assert "revision 0006" in _run(tmp_path, "db", "upgrade").stdout  # idempotent
     verify = _run(tmp_path, "audit", "verify")
     assert verify.returncode == 0 and "intact: 0 rows" in verify.stdout
 
@@ -285,7 +285,7 @@ def test_check_reports_each_part(tmp_path):
         assert good.returncode == 0, good.stdout
         assert "ok    Slack reachable: workspace" in good.stdout
         assert "ok    local console" in good.stdout and "19 users" in good.stdout
-        assert "ok    database at revision 0005" in good.stdout
+        assert "ok    database at revision 0006" in good.stdout
         assert "ok    the bot token has every scope the bot uses" in good.stdout
         assert "ok    approvals channel #" in good.stdout and "ok    results channel #" in good.stdout
         assert "warn  OFFBOARD_AUDIT_KEY is not set" in good.stdout  # said, without failing the check

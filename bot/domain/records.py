@@ -14,6 +14,13 @@ from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.problems import Problem
 from bot.errors import Refusal
 
+MANUAL_STEPS_BOX = "attested"  # the key of the box confirming the steps done by hand
+
+
+def checklist_box(number: int) -> str:
+    """The key of the checklist's box `number` (from 1), as the requester's preview sends it back."""
+    return f"box-{number}"
+
 
 class TargetOutcome(StrEnum):
     PENDING = "pending"
@@ -109,7 +116,7 @@ class OffboardRequest:
     origin_channel: str | None
     targets: tuple[Target, ...]
     approvals: tuple[Approval, ...] = ()
-    attested_by: str | None = None  # who confirmed the manual steps (Contact Center, licenses on SCIM)
+    attested_by: str | None = None  # who ticked the checklist and confirmed the manual steps, when sent
     message_channel: str | None = None  # the approval (or confirmation) message
     message_ts: str | None = None
     decided_by: str | None = None
@@ -121,6 +128,7 @@ class OffboardRequest:
     lease_owner: str | None = None  # the process running it, if any
     left_out: tuple[tuple[Problem, ...], ...] = ()  # the problems of each user named but left out before approval
     retry_of: str | None = None  # the finished request whose failed users this asks for again
+    checklist: tuple[str, ...] = ()  # the policy's boxes the requester ticks before sending, as shown to them
 
     @property
     def approvals_missing(self) -> int:
@@ -159,6 +167,13 @@ class OffboardRequest:
     def needs_attestation(self) -> bool:
         """True when some target has steps done by hand, which the requester must confirm before approval."""
         return any(target.plan.manual_steps for target in self.targets)
+
+    @property
+    def boxes(self) -> tuple[str, ...]:
+        """The keys of every box the requester must tick before sending: one per line of the checklist, then
+        one confirming the manual steps when there are some."""
+        keys = tuple(checklist_box(number) for number in range(1, len(self.checklist) + 1))
+        return keys + ((MANUAL_STEPS_BOX,) if self.needs_attestation else ())
 
     @property
     def manual_step_kinds(self) -> tuple[StepKind, ...]:

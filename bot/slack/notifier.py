@@ -7,11 +7,11 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.domain.events import Event, Finished, Progressed, Stopped
+from bot.domain.events import Event, Finished, Progressed, StageDone, Stopped
 from bot.domain.records import OffboardRequest, TargetOutcome
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
-from bot.slack import blocks, reports
+from bot.slack import blocks, plan_report, reports
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,13 @@ class SlackNotifier:
 
     def announce(self, request: OffboardRequest, *, channel: str) -> tuple[str, str]:
         response = self._call(self._client.chat_postMessage, channel=channel, **blocks.approval_message(request))
+        if plan_report.wants_plans_file(request):  # approvers see many users one line each: every plan in a file
+            try:
+                self._call(self._client.files_upload_v2, channel=response["channel"], thread_ts=response["ts"],
+                           content=plan_report.plans_csv(request), filename=plan_report.plans_filename(request),
+                           title=plan_report.PLANS_FILE_TITLE.format(request_id=request.id))
+            except NotificationFailed as failure:  # the message stands; `status` lists every user
+                log.warning("could not attach the plans CSV of %s: %s", request.id, failure)
         return response["channel"], response["ts"]
 
     def refresh(self, request: OffboardRequest, *, counts: dict[TargetOutcome, int] | None = None) -> None:
@@ -46,6 +53,8 @@ class SlackNotifier:
             return
         if isinstance(event, Stopped):
             self._quietly(self.post_outcome, request)
+        if isinstance(event, StageDone):  # a staged delete's stage ran: its results, and when the next ones run
+            self._quietly(self._post_results, blocks.stage_message(request))
         for user_id, text in direct_messages(event, approvals=self._policy.channels.approvals):
             self._quietly(self.tell, user_id, text)
 
@@ -91,6 +100,9 @@ class SlackNotifier:
                            **blocks.outcome_message(request, csv_file="failed"))
             except NotificationFailed as again:
                 log.warning("could not correct the results message of %s: %s", request.id, again)
+
+    def _post_results(self, posted: dict) -> None:
+        self._call(self._client.chat_postMessage, channel=self._policy.channels.results, **posted)
 
     def publish_home(self, home: Home) -> None:
         self._call(self._client.views_publish, user_id=home.user_id, view=blocks.home_view(home))

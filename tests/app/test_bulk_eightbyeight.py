@@ -19,7 +19,7 @@ from bot.domain.records import TargetOutcome
 from bot.simulators.eightbyeight.fake import FakeEightByEight
 from bot.simulators.eightbyeight.model import Limits
 from bot.simulators.eightbyeight.users import make_user
-from bot.simulators.harness import App, U, serve
+from bot.simulators.harness import App, U, serve, text_of
 from tests.console.eightbyeight.test_console import console_for, seed
 
 USERS = 40
@@ -75,9 +75,11 @@ def test_a_bulk_delete_stays_within_the_limits_and_spends_few_calls_per_user(app
     app.command("alice", f"delete {names} --reason team closed")
     lookups = _kinds(fake.requests[before:])
     assert lookups == {"list": 2}  # 40 users looked up in two filtered list calls, not 40 or 80
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
-    assert "2 approval" in app.channel_texts("C0APPROVALS")[-1]  # more than bulk_over users: two approvers
+    # (every user's plan is in a file in the approval message's thread)
+    top = [message for message in app.slack.messages("C0APPROVALS") if not message.thread_ts]
+    assert "2 approval" in text_of(top[-1])  # more than bulk_over users: two approvers
     app.press("bob", "Approve")
     started = len(fake.requests)
     app.press("dana", "Approve")
@@ -101,7 +103,7 @@ def test_a_bulk_delete_stays_within_the_limits_and_spends_few_calls_per_user(app
 def test_progress_is_shown_on_one_message_at_a_calm_pace(app):
     names = " ".join(f"bulk{number:03}" for number in range(USERS))
     app.command("alice", f"delete {names}")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     began = time.monotonic()
@@ -119,7 +121,7 @@ def test_progress_is_shown_on_one_message_at_a_calm_pace(app):
 def test_a_long_request_never_makes_another_admin_wait(app):
     names = " ".join(f"bulk{number:03}" for number in range(USERS))
     app.command("alice", f"delete {names}")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     app.workspace.press(U["dana"], "Approve")  # starts the run; not waiting for it
@@ -141,7 +143,7 @@ def test_mixed_outcomes_then_a_retry_of_just_the_failed_users(app):
     fake.fail_next("DELETE", f"/users/{ids['bulk003']}", status=400)  # refused for good: the user stays
     fake.fail_next("PUT", f"/users/{ids['bulk007']}", status=400)  # licenses kept, so no delete either
     app.command("alice", f"delete {names} --reason office closed")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     app.press("dana", "Approve")
@@ -162,7 +164,7 @@ def test_mixed_outcomes_then_a_retry_of_just_the_failed_users(app):
     assert retry.requester_id == U["dana"] and retry.retry_of == request_id
     assert "Retry of the users that failed in " + request_id in app.last_ephemeral("dana")
     assert sorted(target.plan.username for target in retry.targets) == ["bulk003", "bulk007"]
-    app.press("dana", "Request approval")
+    app.press("dana", "Request approval", offboard_checklist="box-1")
     app.press("alice", "Approve")
     assert app.container.store.get(retry.id).state is RequestState.DONE
     assert not {u["basicInfo"]["userName"] for u in fake.users()} & {"bulk003", "bulk007"}

@@ -75,7 +75,7 @@ def test_a_slash_command_envelope_is_acked_before_its_work_and_the_preview_goes_
 def test_interactive_envelopes_carry_the_flow_to_the_deletion(app, server):
     app.command("alice", "delete jdoe --reason left the company")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     assert request_id in app.channel_texts("C0APPROVALS")[-1]
     assert app.console.get_user(user_id=JDOE) is not None
 
@@ -90,7 +90,7 @@ def test_interactive_envelopes_carry_the_flow_to_the_deletion(app, server):
 
 def test_the_actor_comes_from_the_payload_even_over_the_trusted_socket(app, server):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     approval = app.slack.messages("C0APPROVALS")[-1]
 
     app.workspace.block_action("U0ALICE", approval, ActionId.APPROVE)  # the requester approving her own request

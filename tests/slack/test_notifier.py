@@ -154,13 +154,19 @@ def test_publish_home_of_someone_who_is_not_an_admin_says_why_and_whom_to_ask(sl
     ev.ApprovalCounted(request(approvals_required=2, approvals=approved_by("U0BOB")), by="U0BOB", missing=1),
     ev.Approved(request(state=RequestState.APPROVED), by="U0BOB", runs_at=None),
     ev.Rechecking(request(state=RequestState.EXECUTING), by="U0BOB"),
-    ev.StageDone(request(state=RequestState.APPROVED)),
     ev.Cancelled(request(state=RequestState.CANCELLED), by=REQUESTER),
     ev.Expired(request(state=RequestState.EXPIRED), was_awaiting=False),
 ], ids=lambda event: type(event).__name__)
 def test_events_that_concern_nobody_else_post_nothing(slack, notifier, event):
     notifier.publish(event)
     assert _writes(slack) == []
+
+
+def test_a_stage_done_posts_its_results_to_the_results_channel(slack, notifier):
+    notifier.publish(ev.StageDone(request(state=RequestState.APPROVED)))
+    assert _writes(slack) == ["chat.postMessage"]
+    [posted] = slack.messages("C0RESULTS")
+    assert "Stage done" in posted.text
 
 
 @pytest.mark.parametrize(("event", "words"), [

@@ -13,7 +13,9 @@ from bot.slack.blocks.plans import left_out_blocks, targets_blocks
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.markup import mention, plain
 from bot.slack.messages.notes import step_note_text, target_text
+from bot.slack.messages.plans import checked_by, stage_standing
 from bot.slack.messages.states import STATE_LABEL, called_off_why
+from bot.slack.plan_report import has_plans_file
 from bot.slack.values import RequestRef
 
 PLAN_BODIES = 16  # running requests whose plan blocks are kept for their progress redraws
@@ -32,7 +34,8 @@ def approval_message(request: OffboardRequest, *, counts: dict[TargetOutcome, in
     ref = RequestRef(r=request.id).dump()
     awaiting = request.state is RequestState.AWAITING_APPROVAL
     head = [header(f"Approval needed: {title(request)}" if awaiting else title(request)), request_facts(request)]
-    tail = [context(f"Manual steps confirmed by {mention(request.attested_by)}")] if request.attested_by else []
+    checked = checked_by(request)
+    tail = [context(checked)] if checked else []
     tail.append(section(status_line(request, counts=counts)))
     if awaiting:
         tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
@@ -53,7 +56,7 @@ def approval_message(request: OffboardRequest, *, counts: dict[TargetOutcome, in
     elif request.state is RequestState.EXECUTING:
         body = _running_plan(request, budget=budget)
     else:
-        body = targets_blocks(request, budget=budget)
+        body = targets_blocks(request, budget=budget, in_thread=has_plans_file(request))
     return message(f"{title(request)} ({request.id}): {STATE_LABEL[request.state]}", [*head, *body, *tail])
 
 
@@ -67,7 +70,7 @@ def _running_plan(request: OffboardRequest, *, budget: int) -> list[dict]:
         if kept is not None and kept[0] is request.targets:
             _plan_bodies.move_to_end(key)
             return list(kept[1])
-    body = targets_blocks(request, budget=budget)
+    body = targets_blocks(request, budget=budget, in_thread=has_plans_file(request))
     with _plan_bodies_lock:
         _plan_bodies[key] = (request.targets, body)
         while len(_plan_bodies) > PLAN_BODIES:
@@ -128,6 +131,9 @@ def _manual_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
 
 def outcome_line(action: Action, target: Target) -> str:
     name = f"`{plain(target.plan.username)}`"
+    staged = stage_standing(target)
+    if staged is not None:  # a staged delete between stages: say what its stages did, not "pending"
+        return f"⏸ {name}: {plain(staged)}"
     if action is Action.RENAME and target.outcome is TargetOutcome.DONE:
         name += f" → `{plain(target.plan.new_username or '')}`"
     return f"{OUTCOME_MARK[target.outcome]} {name}: {plain(target_text(action, target))}"
