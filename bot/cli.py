@@ -73,11 +73,11 @@ def _settings_help(command: str) -> str:
         text = field.description or ""
         if default is not None and not isinstance(default, SecretStr):
             text += f" (default: {default})"
-        wrapped = textwrap.wrap(text, width=110 - width - 2) or [""]
+        wrapped = textwrap.wrap(text, width=100 - width - 2, break_long_words=False, break_on_hyphens=False) or [""]
         lines.append(f"  {name.upper():<{width}}{wrapped[0]}")
         lines += [" " * (width + 2) + more for more in wrapped[1:]]
     note = _NOTES.get(command)
-    return "\n".join([*textwrap.wrap(note, width=110), "", *lines] if note else lines)
+    return "\n".join([*textwrap.wrap(note, width=100), "", *lines] if note else lines)
 
 
 def _command(commands, name: str, *, full_name: str | None = None, **kwargs) -> argparse.ArgumentParser:

@@ -274,3 +274,12 @@ def test_building_the_app_says_nothing_of_the_token_bolt_reads_from_the_environm
     with caplog.at_level(logging.INFO):
         build(settings).close()
     assert [record.getMessage() for record in caplog.records if record.name.startswith("slack_bolt")] == []
+
+
+def test_the_shell_needs_no_setting_and_leaves_the_folder_it_runs_in_as_it_was(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bot", "shell"], input="/offboard delete jdoe\nquit\n",
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    assert result.returncode == 0, result.stderr
+    assert "Request approval" in result.stdout  # the demo console's plan for jdoe
+    assert _files(tmp_path) == []
