@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     scim_token: SecretStr | None = Field(default=None, description="the SCIM bearer token")
 
     offboard_host: str = Field(default="0.0.0.0", description="the address to serve HTTP on; `serve --host` wins")
-    offboard_port: int | None = Field(default=None, ge=1, le=65535,
-                                      description=f"the port to serve HTTP on; `serve --port` wins (default: {DEFAULT_PORT})")
+    offboard_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description=f"the port to serve HTTP on; `serve --port` wins (default: {DEFAULT_PORT})")
     port: int | None = Field(default=None, ge=1, le=65535,
                              description="the port container platforms set; used when OFFBOARD_PORT is not set")
     offboard_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
