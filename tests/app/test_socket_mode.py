@@ -41,7 +41,8 @@ def app(slack, server, clock, tmp_path) -> Iterator[App]:
     settings = load_settings(
         slack_bot_token=slack.bot_token, slack_signing_secret="the-apps-signing-secret-0123456789",
         slack_app_token=slack.app_token, slack_api_url=slack.api_url,
-        database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_local_console=tmp_path / "console.db")
+        database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_console="local",
+        offboard_local_console=tmp_path / "console.db")
     container = build(settings, clock=clock)
     migrate.upgrade(container.engine)
     handler = socket_mode.connect(container, slack.app_token, ping_interval=1)
@@ -137,7 +138,7 @@ def test_connect_refuses_a_token_slack_refuses(slack, clock, tmp_path):
     settings = load_settings(
         slack_bot_token=slack.bot_token, slack_signing_secret="the-apps-signing-secret-0123456789",
         slack_api_url=slack.api_url, database_url=f"sqlite:///{tmp_path / 'offboard.db'}",
-        offboard_local_console=tmp_path / "console.db")
+        offboard_console="local", offboard_local_console=tmp_path / "console.db")
     container = build(settings, clock=clock)
     try:
         with pytest.raises(ConfigurationError, match="not_allowed_token_type"):
@@ -154,7 +155,8 @@ def test_connect_refuses_a_token_slack_refuses(slack, clock, tmp_path):
 
 def _env(tmp_path: Path, slack: FakeSlack, **extra: str) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            "OFFBOARD_LOCAL_CONSOLE": str(tmp_path / "console.db"), "OFFBOARD_POLICY": str(DEMO_POLICY),
+            "OFFBOARD_CONSOLE": "local", "OFFBOARD_LOCAL_CONSOLE": str(tmp_path / "console.db"),
+            "OFFBOARD_POLICY": str(DEMO_POLICY),
             "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": "cli-socket-signing-secret-4e8a",
             "SLACK_APP_TOKEN": slack.app_token, "SLACK_API_URL": slack.api_url, "OFFBOARD_LOG_LEVEL": "DEBUG"} | extra
 
