@@ -160,7 +160,7 @@ def one_round(app: BotApp, fake: FakeEightByEight, args: argparse.Namespace, see
         BOB, f"delete {target} --at in {args.lead}s --reason contention"))
     shown(app, BOB, "Request approval")  # the look-up takes its turn at the console, among dana's
     seen.plans.append(time.monotonic() - started)
-    timed(seen, lambda: app.workspace.press(BOB, "Request approval"))
+    timed(seen, lambda: app.workspace.press(BOB, "Request approval", inputs={"offboard_checklist": "box-1"}))
     request_id = newest_request_id(app, BOB)
     request_ids.append(request_id)
     shown(app, ALICE, "Approve")

@@ -31,48 +31,90 @@ class Report:
 
 
 def run_checks(settings: Settings) -> Report:
-    """Check settings, policy, database, Slack and the console; return a report line per check."""
+    """Check settings, policy, database, Slack and the console; return a report line per fact. It writes nothing:
+    a database or demo directory that does not exist yet is reported, not made."""
     report = Report()
     for problem in settings.problems_for_serving():
         report.bad(problem)
     policy = None
-    try:
-        policy = load_policy(settings.policy_path)
-        report.good(f"policy {settings.policy_path}: {len(policy.admin_emails)} admins")
-    except ConfigurationError as error:
-        report.bad(error.message)
-    _check_database(settings, report)
-    _check_audit_key(settings, report)
+    if settings.offboard_policy is not None:  # not set: said with the settings' problems
+        try:
+            policy = load_policy(settings.policy_path)
+            report.good(f"policy {settings.policy_path}: {len(policy.admin_emails)} admins")
+        except ConfigurationError as error:
+            report.bad(error.message)
+    database = _check_database(settings, report)
+    _check_audit_key(settings, report, database)
     _check_slack(settings, report, policy)
     _check_console(settings, report)
     return report
 
 
-def _check_database(settings: Settings, report: Report) -> None:
+def missing_database(url: str, *, creating: bool) -> str | None:
+    """What keeps a SQLite database from being opened without making anything (None for other databases, and when
+    the file is there): its folder is missing, or (unless `creating`, as `db upgrade` does) the file is."""
+    from storage.db import sqlite_file
+
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return None
+    if not path.parent.is_dir():
+        return (f"the folder {path.parent} of the SQLite database {path.name} does not exist: create it, or point "
+                f"DATABASE_URL elsewhere")
+    if creating:
+        return None
+    return f"there is no database at {path} yet: run `offboard-bot db upgrade` first"
+
+
+def schema_problem(revision: str | None) -> str | None:
+    """What keeps a database at `revision` from being read by this version of the bot (None when nothing does)."""
+    from storage import migrate
+
+    head = migrate.head()
+    if revision == head:
+        return None
+    if revision is None:
+        return "the database has no schema yet: run `offboard-bot db upgrade` first"
+    if migrate.known(revision):
+        return (f"the database is at revision {revision}, before this version's {head}: run `offboard-bot db upgrade` "
+                "first")
+    return f"the database is at revision {revision}, which this version of the bot does not know (it needs {head})"
+
+
+def _check_database(settings: Settings, report: Report) -> bool:
+    """Report the database; True when it can be read and has a schema."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage import migrate
     from storage.db import make_engine
 
+    missing = missing_database(settings.database_url, creating=False)
+    if missing:
+        report.bad(missing)
+        return False
+    engine = make_engine(settings.database_url)
     try:
-        revision = migrate.current(make_engine(settings.database_url))
+        revision = migrate.current(engine)
     except (SQLAlchemyError, StorageUnavailable) as error:  # the engine reports a database that is down as the latter
         name = error.driver_error if isinstance(error, StorageUnavailable) else type(error).__name__
         report.bad(f"database unreachable: {name}")
-        return
+        return False
+    finally:
+        engine.dispose()
     if revision is None:
         report.bad("database has no schema yet: run `offboard-bot db upgrade`")
-    else:
-        report.good(f"database at revision {revision}")
+        return False
+    report.good(f"database at revision {revision}")
+    return True
 
 
-def _check_audit_key(settings: Settings, report: Report) -> None:
+def _check_audit_key(settings: Settings, report: Report, database: bool) -> None:
     key = settings.offboard_audit_key
     if key is None:
         report.warn("OFFBOARD_AUDIT_KEY is not set: whoever can write to the database can rewrite the audit log "
                     "unseen (docs/DEPLOYMENT.md, \"The audit key\")")
         return
-    if settings.audit_key_problems():  # a bad key is already reported with the settings' problems
+    if settings.audit_key_problems() or not database:  # said with the settings' problems, or the database's
         return
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -137,6 +179,12 @@ def _check_channel(client: WebClient, report: Report, purpose: str, channel: str
 
 
 def _check_console(settings: Settings, report: Report) -> None:
+    if settings.console_problems():  # not chosen, or not configured: said with the settings' problems
+        return
+    if settings.offboard_console == "local" and not settings.offboard_local_console.exists():
+        report.good(f"local demo console {settings.offboard_local_console}: not made yet; `serve` makes it with "
+                    "the demo users")
+        return
     from bot.container import build_console
 
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy import Engine
@@ -22,7 +23,7 @@ from bot.metrics import PrometheusMetrics
 from bot.policy import Policy, load_policy
 from bot.ports import Clock, Console, ConsoleCall
 from bot.service import OffboardService, build_service
-from bot.settings import Settings
+from bot.settings import CONSOLE_UNSET, Settings
 from bot.slack.members import SlackMembers
 from bot.slack.notifier import SlackNotifier
 from bot.sweeper import Sweeper
@@ -89,8 +90,25 @@ class Container:
             close_console()
 
 
+class _TokenNotice(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused": Bolt reads SLACK_BOT_TOKEN from the
+    environment itself, whatever it is given, and the client it is given carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_bolts_token_notice() -> None:
+    bolts = logging.getLogger("slack_bolt.App")  # the logger Bolt's App warns on (slack_bolt.logger.get_bolt_logger)
+    if not any(isinstance(known, _TokenNotice) for known in bolts.filters):
+        bolts.addFilter(_TokenNotice())
+
+
 def build_console(settings: Settings, *, on_call: Callable[[ConsoleCall], None] | None = None) -> Console:
-    """Return the configured admin console client; `on_call` is told of each HTTP request it sends."""
+    """Return the configured admin console client; `on_call` is told of each HTTP request it sends. Without
+    OFFBOARD_CONSOLE it raises ConfigurationError: the demo directory is served only when asked for by name."""
+    if settings.offboard_console is None:
+        raise ConfigurationError(CONSOLE_UNSET)
     if settings.offboard_console == "local":
         console = LocalConsole(settings.offboard_local_console)
         seeded = console.seed_if_empty()
@@ -115,8 +133,10 @@ def build_console(settings: Settings, *, on_call: Callable[[ConsoleCall], None] 
     return ScimConsole(settings.scim_base_url, settings.scim_token.get_secret_value(), on_call=on_call)
 
 
-def build(settings: Settings, *, clock: Clock | None = None, console: Console | None = None) -> Container:
-    """Build every client and the Bolt app from settings. Call once, at start-up."""
+def build(settings: Settings, *, clock: Clock | None = None, console: Console | None = None,
+          demo: bool = False) -> Container:
+    """Build every client and the Bolt app from settings. Call once, at start-up. `demo`: the console is the local
+    demo directory, served to a real workspace (`serve`), and the admins are told so in Slack."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
         raise ConfigurationError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set")
     audit_key_problems = settings.audit_key_problems()
@@ -142,9 +162,10 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     metrics.watch_pool("answers", answers)
     metrics.watch_pool("forms", forms)
     service = build_service(store=store, console=console, members=SlackMembers(client=client), policy=policy,
-                            notifier=SlackNotifier(client=client, policy=policy), jobs=BackgroundJobs(jobs),
+                            notifier=SlackNotifier(client=client, policy=policy, demo=demo), jobs=BackgroundJobs(jobs),
                             clock=clock, lease_ttl=timedelta(seconds=settings.offboard_lease_seconds),
                             metrics=metrics, max_users=settings.offboard_max_users, workers=settings.offboard_workers)
+    _quiet_bolts_token_notice()
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -154,7 +175,7 @@ def build(settings: Settings, *, clock: Clock | None = None, console: Console | 
     )
     in_flight = InFlight()
     handlers.register(bolt, service, lanes=Lanes(quick=decisions, console=FairQueue(answers)), forms=forms,
-                      in_flight=in_flight)
+                      in_flight=in_flight, demo=demo)
     return Container(settings=settings, policy=policy, engine=engine, store=store, console=console, client=client,
                      service=service, bolt=bolt, listeners=listeners, decisions=decisions, answers=answers,
                      forms=forms, jobs=jobs,

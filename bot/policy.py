@@ -80,6 +80,36 @@ class Protect(_Section):
     usernames: list[str] = []
 
 
+OFFBOARDING_PROCESS_DONE = "The Offboarding Process has been completed"  # 8x8's first step before a delete
+CHECKLIST_BOXES = 9  # Slack shows at most 10 checkboxes in one element; one is kept for the manual steps
+CHECKLIST_BOX_LENGTH = 75  # Slack's limit for the text of one option
+
+
+def _boxes(values: list[str]) -> list[str]:
+    boxes = [" ".join(value.split()) for value in values]
+    if any(not box for box in boxes):
+        raise ValueError("a box cannot be empty")
+    if len(set(boxes)) != len(boxes):
+        raise ValueError("the same box is listed twice")
+    if len(boxes) > CHECKLIST_BOXES:
+        raise ValueError(f"at most {CHECKLIST_BOXES} boxes per action (Slack shows 10 in one checklist)")
+    for box in boxes:
+        if len(box) > CHECKLIST_BOX_LENGTH:
+            raise ValueError(f"{box[:30]!r}… is longer than Slack's {CHECKLIST_BOX_LENGTH} characters for a box")
+    return boxes
+
+
+class Checklist(_Section):
+    """What the requester confirms, one box each, before a request of each action can be sent."""
+
+    delete: list[str] = [OFFBOARDING_PROCESS_DONE]
+    deactivate: list[str] = []
+    reactivate: list[str] = []
+    rename: list[str] = []
+
+    _check = field_validator("delete", "deactivate", "reactivate", "rename")(_boxes)
+
+
 class Policy(_Section):
     """The validated policy. Load it with load_policy()."""
 
@@ -87,6 +117,7 @@ class Policy(_Section):
     approvals: Approvals = Approvals()
     channels: Channels
     protect: Protect = Protect()
+    checklist: Checklist = Checklist()
 
     @model_validator(mode="after")
     def _satisfiable(self) -> Policy:
@@ -119,6 +150,10 @@ class Policy(_Section):
         if action is Action.DELETE and targets > self.approvals.bulk_over:
             needed = max(needed, self.approvals.bulk_delete)
         return needed
+
+    def checklist_for(self, action: Action) -> tuple[str, ...]:
+        """The boxes the requester ticks before a request of this action can be sent."""
+        return tuple(getattr(self.checklist, action.value))
 
     def protected(self, *, username: str, email: str) -> bool:
         """True for users the bot must never offboard: the listed ones and every primary admin."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -14,7 +14,7 @@ from bot.domain.moves import Move
 from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.problems import Problem
-from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, TargetOutcome
+from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Tally, TargetOutcome
 from bot.errors import Refusal
 
 
@@ -39,6 +39,12 @@ class Console(Protocol):
 
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         """Return the user with this console id, or None when it does not exist."""
+        ...
+
+    def get_users(self, *, names: Mapping[str, tuple[str, ...]]) -> dict[str, ConsoleUser | None]:
+        """Return each user with these console ids as get_user would (None: it does not exist). `names` gives,
+        for each id, the usernames the user may have now; a console that can list many users in one call
+        finds them by those names, and reads on its own any user its answer does not hold."""
         ...
 
     def search_users(self, *, text: str, limit: int = 20) -> list[ConsoleUser]:
@@ -221,6 +227,7 @@ class NewRequest:
     requester_tz: str = "UTC"
     left_out: tuple[tuple[Problem, ...], ...] = ()  # the problems of each user named but left out
     retry_of: str | None = None  # the finished request whose failed users this asks for again
+    checklist: tuple[str, ...] = ()  # the policy's boxes the requester ticks before sending
 
 
 @dataclass(frozen=True)
@@ -259,6 +266,8 @@ class RequestRepository(Protocol):
     def apply(self, move: Move, *, now: datetime) -> OffboardRequest | None: ...
 
     def version_of(self, request_id: str) -> int | None: ...
+
+    def tally(self, request_id: str) -> Tally | None: ...
 
     def record_approval(self, request_id: str, *, approver_id: str, approver_email: str, now: datetime,
                         entry: AuditEntry, approved_entry: AuditEntry,

@@ -16,6 +16,9 @@ DEMO_POLICY = Path(__file__).with_name("demo_policy.toml")
 _PLACEHOLDERS = ("xoxb-your", "xapp-your", "changeme", "change-me", "placeholder", "your-signing-secret", "todo")
 AUDIT_KEY_MIN = 32  # bytes, UTF-8 encoded
 MAKE_AUDIT_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+DEFAULT_PORT = 3000
+CONSOLE_UNSET = ("OFFBOARD_CONSOLE is not set: say which admin console to offboard from: 8x8, scim, or local "
+                 "(the demo directory on this machine, where nothing real is changed)")
 
 
 class Settings(BaseSettings):
@@ -23,37 +26,57 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
+    # Each description is what `offboard-bot COMMAND --help` says of the setting (bot/cli.py lists which it reads).
+    slack_bot_token: SecretStr | None = Field(default=None, description="the bot token (xoxb-...)")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="the app's signing secret, which proves a request comes from Slack")
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="an app-level token (xapp-...): serve over Socket Mode instead of HTTP")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="the Slack Web API's address")
 
-    database_url: str = "sqlite:///offboard.db"
-    offboard_policy: Path | None = None
-    offboard_console: Literal["local", "8x8", "scim"] = "local"
-    offboard_local_console: Path = Path("offboard-console.db")
+    database_url: str = Field(default="sqlite:///offboard.db",
+                              description="the bot's database: requests, approvals and the audit log")
+    offboard_policy: Path | None = Field(default=None, description="the policy file (TOML) of your workspace")
+    offboard_console: Literal["local", "8x8", "scim"] | None = Field(
+        default=None, description="the admin console to offboard from: 8x8, scim, or local (the demo directory "
+        "on this machine; nothing real is changed)")
+    offboard_local_console: Path = Field(default=Path("offboard-console.db"),
+                                         description="the file of the local demo directory")
 
-    eightbyeight_api_key: SecretStr | None = None
-    eightbyeight_base_url: str = "https://api.8x8.com/admin-provisioning"
+    eightbyeight_api_key: SecretStr | None = Field(default=None, description="the 8x8 Administration API key")
+    eightbyeight_base_url: str = Field(default="https://api.8x8.com/admin-provisioning",
+                                       description="the 8x8 Administration API's address")
     # The limits of your 8x8 API key (8x8 publishes 100 requests a minute, 20 per 10 s, 10 operations at once);
     # the bot keeps under them so it never causes a 429. Raise them only if 8x8 raised them for your key.
-    eightbyeight_rate_limit: int = Field(default=100, ge=1, le=100_000)  # requests per minute
-    eightbyeight_burst_limit: int = Field(default=20, ge=1, le=100_000)  # requests per 10 seconds
-    eightbyeight_max_operations: int = Field(default=10, ge=1, le=1000)  # changes in flight at once
-    scim_base_url: str | None = None
-    scim_token: SecretStr | None = None
+    eightbyeight_rate_limit: int = Field(default=100, ge=1, le=100_000,
+                                         description="requests a minute your 8x8 key may send")
+    eightbyeight_burst_limit: int = Field(default=20, ge=1, le=100_000,
+                                          description="requests per 10 seconds your 8x8 key may send")
+    eightbyeight_max_operations: int = Field(default=10, ge=1, le=1000, description="8x8 changes in flight at once")
+    scim_base_url: str | None = Field(default=None, description="the SCIM 2.0 endpoint")
+    scim_token: SecretStr | None = Field(default=None, description="the SCIM bearer token")
 
-    offboard_host: str = "0.0.0.0"
-    offboard_port: int = Field(default=3000, ge=1, le=65535)
-    offboard_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    offboard_log_format: Literal["json", "text"] | None = None  # None: json for `serve`, text elsewhere
-    offboard_sweep_seconds: float = Field(default=5.0, gt=0, le=300)  # how often due work is looked for
-    offboard_lease_seconds: float = Field(default=60.0, ge=1, le=3600)  # a dead replica's runs wait this long
-    offboard_max_users: int = Field(default=500, ge=1, le=5000)  # users one request may name
-    offboard_workers: int = Field(default=8, ge=1, le=64)  # users of one request worked on side by side
+    offboard_host: str = Field(default="0.0.0.0", description="the address to serve HTTP on; `serve --host` wins")
+    offboard_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description=f"the port to serve HTTP on; `serve --port` wins (default: {DEFAULT_PORT})")
+    port: int | None = Field(default=None, ge=1, le=65535,
+                             description="the port container platforms set; used when OFFBOARD_PORT is not set")
+    offboard_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    offboard_log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json (one object a line) or text; default json for serve, text elsewhere")
+    offboard_sweep_seconds: float = Field(default=5.0, gt=0, le=300,
+                                          description="how often due work is looked for")
+    offboard_lease_seconds: float = Field(default=60.0, ge=1, le=3600,
+                                          description="how long a dead replica's runs wait to be taken over")
+    offboard_max_users: int = Field(default=500, ge=1, le=5000, description="users one request may name")
+    offboard_workers: int = Field(default=8, ge=1, le=64,
+                                  description="users of one request worked on side by side")
     # Seals every audit row with HMAC-SHA256 under this key, so that whoever can write to the database but does
     # not hold the key cannot rewrite the log unseen. Keep it outside the database (docs/DEPLOYMENT.md).
-    offboard_audit_key: SecretStr | None = None
+    offboard_audit_key: SecretStr | None = Field(
+        default=None, description="seals each audit row (HMAC-SHA256); at least 32 bytes, kept outside the database")
 
     def __repr_args__(self):  # DATABASE_URL's password shows as *** in repr and str, as SecretStr values do
         for name, value in super().__repr_args__():
@@ -66,6 +89,12 @@ class Settings(BaseSettings):
     @property
     def policy_path(self) -> Path:
         return self.offboard_policy or DEMO_POLICY
+
+    @property
+    def listen_port(self) -> int:
+        """The HTTP port: OFFBOARD_PORT, else PORT (what container platforms set), else 3000. `--port` wins over
+        both (bot/cli.py)."""
+        return self.offboard_port or self.port or DEFAULT_PORT
 
     def problems_for_serving(self) -> list[str]:
         """Return what keeps this configuration from talking to a real Slack workspace."""
@@ -94,7 +123,9 @@ class Settings(BaseSettings):
         return [f"{problem}. Make a key with: {MAKE_AUDIT_KEY}" for problem in problems]
 
     def console_problems(self) -> list[str]:
-        """Return what is missing for the chosen admin console."""
+        """Return what is missing for the chosen admin console (or that none was chosen)."""
+        if self.offboard_console is None:
+            return [CONSOLE_UNSET]
         if self.offboard_console == "8x8":
             return (_secret_problem("eightbyeight_api_key", self.eightbyeight_api_key, None)
                     + _url_problem("EIGHTBYEIGHT_BASE_URL", self.eightbyeight_base_url))

@@ -14,9 +14,10 @@ from handlers.deferral import Guard, Lanes
 
 
 def register(app: App, service: OffboardService, *, lanes: Lanes | None = None, forms: Executor | None = None,
-             in_flight: InFlight | None = None) -> None:
+             in_flight: InFlight | None = None, demo: bool = False) -> None:
     """Attach the middleware and every listener to the Bolt app. What listeners do after their ack runs in
-    `lanes` (inline when None), once the requests `in_flight` were answered; forms are checked on `forms`."""
+    `lanes` (inline when None), once the requests `in_flight` were answered; forms are checked on `forms`.
+    `demo`: the console is the local demo directory, which the App Home says."""
     reporter = errors.Reporter(service)
     middleware.register(app, quick=lanes.quick if lanes else None)
     errors.register(app, reporter)
@@ -24,5 +25,5 @@ def register(app: App, service: OffboardService, *, lanes: Lanes | None = None, 
     commands.register(app, service, guard)
     actions.register(app, service, guard)
     views.register(app, service, guard, forms=forms)
-    events.register(app, service, guard)
+    events.register(app, service, guard, demo=demo)
     options.register(app, service, guard)

@@ -48,8 +48,9 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
     @guard.after_ack
     def go_ahead(ack: Ack, body: dict, respond: Respond, actor: Actor, ref: RequestRef) -> None:
         ack()
-        attested = "attested" in checked(body, BlockId.ATTESTATION.value, ActionId.ATTEST_CONTACT_CENTER.value)
-        event = service.intake.submit(actor=actor, request_id=ref.r, attested=attested)
+        ticked = (checked(body, BlockId.CHECKLIST.value, ActionId.CHECKLIST.value)
+                  | checked(body, BlockId.ATTESTATION.value, ActionId.ATTEST_CONTACT_CENTER.value))
+        event = service.intake.submit(actor=actor, request_id=ref.r, ticked=ticked)
         respond(replace_original=True, **blocks.preview_closed(event.request, answer(event, results=results)))
 
     @app.action(ActionId.DISCARD.value)
@@ -59,10 +60,11 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         event = decisions.cancel(actor=actor, request_id=ref.r)
         respond(replace_original=True, **blocks.preview_closed(event.request, answer(event, results=results)))
 
+    @app.action(ActionId.CHECKLIST.value)
     @app.action(ActionId.ATTEST_CONTACT_CENTER.value)
     @guard
-    def attest(ack: Ack) -> None:
-        ack()  # the ticked box travels with the next button click
+    def tick(ack: Ack) -> None:
+        ack()  # the ticked boxes travel with the next button click
 
     @app.action(ActionId.REJECT.value)
     @guard  # opens a modal: on the listener thread, within its trigger id's 3 s

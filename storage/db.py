@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
@@ -19,6 +21,20 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     event.listen(engine, "handle_error", _unavailable)
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database, an in-memory one, or a URL SQLAlchemy cannot read),
+    so that a command can say the file or its folder is missing before SQLite creates it or fails on it."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # unreadable: the engine says so when it is made
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:") or parsed.query.get("uri"):  # SQLite's URI form: left to SQLite
+        return None
+    return Path(parsed.database)
 
 
 _SQLITE_BUSY = ("database is locked", "database is busy")

@@ -35,6 +35,24 @@ def upgrade(engine: Engine, *, revision: str = "head") -> None:
                 connection.commit()
 
 
+def head() -> str:
+    """Return the revision this version of the bot brings the database to."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known(revision: str) -> bool:
+    """Whether this version of the bot has the migration named `revision` (a newer version's is unknown)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def current(engine: Engine) -> str | None:
     """Return the revision the database is at, or None for an empty database."""
     from alembic.runtime.migration import MigrationContext

@@ -44,6 +44,8 @@ class RequestRow(SQLModel, table=True):
     # A bulk request's users that were left out before approval, each with its problems (a JSON list of text).
     left_out_json: str = Field(default="[]", sa_type=Text, sa_column_kwargs={"server_default": "[]"})
     retry_of: str | None = Field(default=None, max_length=24)  # the finished request whose failed users it retries
+    # The policy's boxes the requester ticks before sending (a JSON list of text); ticked once attested_by is set.
+    checklist_json: str = Field(default="[]", sa_type=Text, sa_column_kwargs={"server_default": "[]"})
 
 
 class TargetRow(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -24,6 +25,7 @@ from bot.domain.records import (
     OffboardRequest,
     StepRecord,
     StepStatus,
+    Tally,
     Target,
     TargetOutcome,
 )
@@ -86,7 +88,7 @@ class RequestStore:
                 requester_email=new.requester_email, reason=new.reason, approvals_required=new.approvals_required,
                 created_at=now, updated_at=now, expires_at=new.expires_at, origin_channel=new.origin_channel,
                 run_at=new.run_at, requester_tz=new.requester_tz, left_out_json=problems_to_json(new.left_out),
-                retry_of=new.retry_of,
+                retry_of=new.retry_of, checklist_json=json.dumps(list(new.checklist)),
             ))
             db.flush()
             for position, plan in enumerate(new.plans):
@@ -121,6 +123,19 @@ class RequestStore:
             audit.append(db, move.entry, now=now, key=self._audit_key)
             db.commit()
         return self.get(move.request_id)
+
+    def tally(self, request_id: str) -> Tally | None:
+        """The request's version and its users counted by outcome (one aggregate query); None when unknown."""
+        with session(self.engine) as db:
+            version = db.exec(select(RequestRow.version).where(RequestRow.id == request_id)).first()
+            if version is None:
+                return None
+            rows = db.exec(select(TargetRow.outcome, func.count()).where(TargetRow.request_id == request_id)
+                           .group_by(TargetRow.outcome)).all()
+        counts = dict.fromkeys(TargetOutcome, 0)
+        for outcome, count in rows:
+            counts[TargetOutcome(outcome)] = count
+        return Tally(version=version, counts=counts)
 
     def version_of(self, request_id: str) -> int | None:
         """The request's version (it grows with every change), without loading the request."""
@@ -335,14 +350,16 @@ class RequestStore:
         step_rows = db.exec(select(StepRow).where(col(StepRow.target_id).in_([t.id for t in target_rows]))
                             .order_by(StepRow.id)).all() if target_rows else []
         approvals = db.exec(select(ApprovalRow).where(ApprovalRow.request_id == row.id).order_by(ApprovalRow.id)).all()
+        steps_of: dict[int, list[StepRecord]] = {}  # each target's steps in one pass: linear in the rows read
+        for s in step_rows:
+            steps_of.setdefault(s.target_id, []).append(
+                StepRecord(kind=StepKind(s.kind), status=StepStatus(s.status), note=Note.from_json(s.detail),
+                           started_at=_utc(s.started_at), finished_at=_utc(s.finished_at)))
         targets = tuple(
             Target(
                 id=t.id, position=t.position, plan=TargetPlan.from_json(t.plan_json),
                 outcome=TargetOutcome(t.outcome), note=Note.from_json(t.detail),
-                steps=tuple(StepRecord(kind=StepKind(s.kind), status=StepStatus(s.status),
-                                       note=Note.from_json(s.detail), started_at=_utc(s.started_at),
-                                       finished_at=_utc(s.finished_at))
-                            for s in step_rows if s.target_id == t.id),
+                steps=tuple(steps_of.get(t.id, ())),
             )
             for t in target_rows
         )
@@ -357,6 +374,7 @@ class RequestStore:
             decided_by=row.decided_by, decision_note=row.decision_note, run_at=_utc(row.run_at),
             started_at=_utc(row.started_at), remind_at=_utc(row.remind_at), requester_tz=row.requester_tz,
             lease_owner=row.lease_owner, left_out=problems_from_json(row.left_out_json), retry_of=row.retry_of,
+            checklist=tuple(json.loads(row.checklist_json)),
         )
 
 

@@ -40,7 +40,7 @@ def delete_jdoe_with_approval(workspace, slack, *, channel_id: str) -> None:
     """Drive a running bot through the whole flow: alice asks to delete jdoe, bob approves, results posted."""
     workspace.slash("U0ALICE", "delete jdoe --reason moved on", channel_id=channel_id)
     wait_for(lambda: "Request approval" in workspace.visible_buttons("U0ALICE"), what="the private plan")
-    workspace.press("U0ALICE", "Request approval")
+    workspace.press("U0ALICE", "Request approval", inputs={"offboard_checklist": "box-1"})
     wait_for(lambda: slack.messages("C0APPROVALS"), what="the approval message")
     workspace.press("U0BOB", "Approve")
     wait_for(lambda: slack.messages("C0RESULTS"), what="the results")

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.console.local import LocalConsole
 from bot.settings import DEMO_POLICY
 from bot.simulators.slack.demo import populate
 from bot.simulators.slack.fake import FakeSlack
@@ -22,7 +23,8 @@ SECRET = "cli-test-signing-secret-6f1c2d"
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-           "OFFBOARD_LOCAL_CONSOLE": str(tmp_path / "console.db"), "OFFBOARD_LOG_LEVEL": "WARNING"}
+           "OFFBOARD_CONSOLE": "local", "OFFBOARD_LOCAL_CONSOLE": str(tmp_path / "console.db"),
+           "OFFBOARD_LOG_LEVEL": "WARNING"}
     return env | extra
 
 
@@ -32,8 +34,8 @@ def _run(tmp_path, *args, **extra):
 
 
 def test_db_upgrade_then_audit_verify_and_export(tmp_path):
-    assert "revision 0005" in _run(tmp_path, "db", "upgrade").stdout
-    assert "revision 0005" in _run(tmp_path, "db", "upgrade").stdout  # idempotent
+    assert "revision 0006" in _run(tmp_path, "db", "upgrade").stdout
+    assert "revision 0006" in _run(tmp_path, "db", "upgrade").stdout  # idempotent
     verify = _run(tmp_path, "audit", "verify")
     assert verify.returncode == 0 and "intact: 0 rows" in verify.stdout
 
@@ -281,11 +283,17 @@ def test_check_reports_each_part(tmp_path):
         _run(tmp_path, "db", "upgrade")
         env = dict(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
                    OFFBOARD_POLICY=str(DEMO_POLICY))
+        unmade = _run(tmp_path, "check", **env)  # `check` makes nothing: the demo directory is made by `serve`
+        assert unmade.returncode == 0, unmade.stdout
+        assert (f"ok    local demo console {tmp_path / 'console.db'}: not made yet; `serve` makes it with the demo "
+                "users") in unmade.stdout
+        assert not (tmp_path / "console.db").exists()
+        LocalConsole(tmp_path / "console.db").seed_if_empty()
         good = _run(tmp_path, "check", **env)
         assert good.returncode == 0, good.stdout
         assert "ok    Slack reachable: workspace" in good.stdout
         assert "ok    local console" in good.stdout and "19 users" in good.stdout
-        assert "ok    database at revision 0005" in good.stdout
+        assert "ok    database at revision 0006" in good.stdout
         assert "ok    the bot token has every scope the bot uses" in good.stdout
         assert "ok    approvals channel #" in good.stdout and "ok    results channel #" in good.stdout
         assert "warn  OFFBOARD_AUDIT_KEY is not set" in good.stdout  # said, without failing the check

@@ -105,7 +105,7 @@ def test_a_delete_shows_in_the_metrics(app_8x8):
     app, fake = app_8x8, app_8x8.console
     fake.fail_next("GET", "/users", status=503)  # one read answered 503, repeated: a console error by kind
     app.command("alice", "delete jdoe --reason left")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.clock.advance(timedelta(minutes=7))
     app.press("bob", "Approve")
@@ -132,13 +132,13 @@ def test_a_delete_shows_in_the_metrics(app_8x8):
 
 def test_every_final_outcome_is_counted_once(app):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.press("bob", "Reject")
     app.press("bob", "Reject", reason="still needed")
 
     app.command("alice", "delete jdoe")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.command("alice", f"cancel {request_id}")
 
     app.command("alice", "deactivate jdoe")  # left as a draft: it expires
@@ -283,7 +283,7 @@ def test_a_refusal_shows_the_reference_of_its_log_lines(app, json_log):
 
 def test_a_background_job_logs_under_the_request_that_started_it(app, json_log):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.faults.fail_next("get_user", RuntimeError("lost the connection pool"))
     app.press("bob", "Approve")
     failed = [line for line in _lines(json_log) if "background job" in line["message"]]
@@ -296,7 +296,7 @@ def test_a_background_job_logs_under_the_request_that_started_it(app, json_log):
 
 def test_secrets_never_reach_the_log(app, json_log):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.press("bob", "Approve")
     logging.getLogger("offboard.test").warning("someone logged %s and %s", BOT_TOKEN, SIGNING_SECRET)
     written = json_log.getvalue()

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from bot.domain.lifecycle import Action
@@ -58,3 +60,29 @@ def test_policy_file_errors(tmp_path):
     broken.write_text("[admins\n")
     with pytest.raises(ConfigurationError, match="not valid TOML"):
         load_policy(broken)
+
+
+def test_the_checklist_defaults_to_the_vendors_first_step_for_a_delete():
+    policy = parse_policy(BASE)
+    assert policy.checklist_for(Action.DELETE) == ("The Offboarding Process has been completed",)
+    for action in (Action.DEACTIVATE, Action.REACTIVATE, Action.RENAME):
+        assert policy.checklist_for(action) == ()
+
+
+def test_the_checklist_is_set_per_action():
+    policy = parse_policy(with_(checklist={"delete": [], "rename": ["  The old  name is free "]}))
+    assert policy.checklist_for(Action.DELETE) == ()
+    assert policy.checklist_for(Action.RENAME) == ("The old name is free",)
+
+
+@pytest.mark.parametrize(("checklist", "message"), [
+    ({"delete": [""]}, "checklist.delete: Value error, a box cannot be empty"),
+    ({"delete": ["Done", "Done"]}, "the same box is listed twice"),
+    ({"delete": [f"box {n}" for n in range(10)]}, "at most 9 boxes per action"),
+    ({"delete": ["x" * 76]}, "longer than Slack's 75 characters"),
+    ({"archive": ["Done"]}, "checklist.archive"),
+    ({"delete": "Done"}, "checklist.delete"),
+])
+def test_a_checklist_slack_could_not_show_is_refused(checklist, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        parse_policy(with_(checklist=checklist))

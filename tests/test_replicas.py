@@ -82,7 +82,7 @@ class Replica:
 def _env(slack: FakeSlack, database_url: str, **extra: str) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": database_url, "OFFBOARD_POLICY": str(DEMO_POLICY), "OFFBOARD_SWEEP_SECONDS": "0.2",
-            **extra}
+            "OFFBOARD_CONSOLE": "local", **extra}
 
 
 def _approved(store: RequestStore, request_id: str, action: Action, plans) -> None:

@@ -317,7 +317,7 @@ def delete_approved_by_a_second_admin(app: App, fake: FakeEightByEight, exposure
     jdoe = _id(fake, "jdoe")
     app.command("alice", "delete jdoe --reason left the company")
     assert "Release licenses and numbers first" in app.last_ephemeral("alice")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     assert app.container.store.get(request_id).state is RequestState.DONE
@@ -334,7 +334,7 @@ def refusals(app: App, fake: FakeEightByEight, exposure: Exposure) -> None:
     app.command("carol", "delete msmith")
     assert "Only account admins" in app.last_ephemeral("carol")
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.press("alice", "Approve")  # her own request
     assert "a different admin must decide" in app.last_ephemeral("alice")
     app.press("bob", "Reject")  # opens the form asking why
@@ -360,7 +360,7 @@ def console_and_slack_faults(app: App, fake: FakeEightByEight, exposure: Exposur
 
     app.command("alice", "delete msmith")
     app.slack.inject_failure("chat.postMessage", error="not_in_channel")  # the approvals channel
-    app.press("alice", "Request approval", offboard_attest_contact_center="attested")
+    app.press("alice", "Request approval", offboard_checklist="box-1,attested")
     assert "(Slack answered not_in_channel)" in app.last_ephemeral("alice")
 
 

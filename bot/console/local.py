@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.console.lookup import find_each
+from bot.console.lookup import find_each, get_each
 from bot.console.rules import username_refusal
 from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType, UserStatus
 from bot.errors import ConfigurationError, ConsoleError, ConsoleRejected, ConsoleUnavailable, UserGone, UsernameTaken
@@ -88,6 +88,10 @@ class LocalConsole:
     def find_users(self, *, references: Iterable[str]) -> dict[str, ConsoleUser | None]:
         """Return each reference with the user it names (one lookup each)."""
         return find_each(self, references)
+
+    def get_users(self, *, names: Mapping[str, tuple[str, ...]]) -> dict[str, ConsoleUser | None]:
+        """Return each user id with its user (one read each)."""
+        return get_each(self, names)
 
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         """Return the user with this console id, or None when it does not exist."""

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.records import OffboardRequest
+from bot.domain.records import OffboardRequest, TargetOutcome
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,10 @@ class StageDone(Event):
 
 @dataclass(frozen=True)
 class Progressed(Event):
-    """Some users of a running request finished (published at most about once a second)."""
+    """Some users of a running request finished (published at most about once a second). `counts` is how many
+    ended each way; the request is as loaded when the run began (its users' outcomes are not kept up to date)."""
+
+    counts: dict[TargetOutcome, int]
 
 
 @dataclass(frozen=True)

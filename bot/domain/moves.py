@@ -58,14 +58,15 @@ def _from(request: OffboardRequest, *states: RequestState) -> frozenset[RequestS
     return frozenset(states)
 
 
-def submit(request: OffboardRequest, *, by: str, attested: bool, expires_at: datetime,
-           remind_at: datetime | None) -> Move:
-    """Send a draft for approval, or approve it at once when the policy needs no second admin."""
+def submit(request: OffboardRequest, *, by: str, expires_at: datetime, remind_at: datetime | None) -> Move:
+    """Send a draft for approval, or approve it at once when the policy needs no second admin. The requester
+    ticked every box (request.boxes): the checklist and the manual steps, recorded as confirmed by them."""
     direct = request.approvals_required == 0
     return Move(request.id, S.APPROVED if direct else S.AWAITING_APPROVAL, _from(request, S.DRAFT),
                 AuditEntry(by, "request.confirmed" if direct else "request.submitted", request.id,
-                           {"attested_manual_steps": attested}),
-                Changes(attested_by=by if request.needs_attestation else None, expires_at=expires_at,
+                           {"checklist": list(request.checklist),
+                            "attested_manual_steps": request.needs_attestation}),
+                Changes(attested_by=by if request.boxes else None, expires_at=expires_at,
                         remind_at=None if direct else remind_at, decided_by=by if direct else None))
 
 

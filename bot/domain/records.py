@@ -14,6 +14,13 @@ from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.problems import Problem
 from bot.errors import Refusal
 
+MANUAL_STEPS_BOX = "attested"  # the key of the box confirming the steps done by hand
+
+
+def checklist_box(number: int) -> str:
+    """The key of the checklist's box `number` (from 1), as the requester's preview sends it back."""
+    return f"box-{number}"
+
 
 class TargetOutcome(StrEnum):
     PENDING = "pending"
@@ -109,7 +116,7 @@ class OffboardRequest:
     origin_channel: str | None
     targets: tuple[Target, ...]
     approvals: tuple[Approval, ...] = ()
-    attested_by: str | None = None  # who confirmed the manual steps (Contact Center, licenses on SCIM)
+    attested_by: str | None = None  # who ticked the checklist and confirmed the manual steps, when sent
     message_channel: str | None = None  # the approval (or confirmation) message
     message_ts: str | None = None
     decided_by: str | None = None
@@ -121,6 +128,7 @@ class OffboardRequest:
     lease_owner: str | None = None  # the process running it, if any
     left_out: tuple[tuple[Problem, ...], ...] = ()  # the problems of each user named but left out before approval
     retry_of: str | None = None  # the finished request whose failed users this asks for again
+    checklist: tuple[str, ...] = ()  # the policy's boxes the requester ticks before sending, as shown to them
 
     @property
     def approvals_missing(self) -> int:
@@ -161,6 +169,13 @@ class OffboardRequest:
         return any(target.plan.manual_steps for target in self.targets)
 
     @property
+    def boxes(self) -> tuple[str, ...]:
+        """The keys of every box the requester must tick before sending: one per line of the checklist, then
+        one confirming the manual steps when there are some."""
+        keys = tuple(checklist_box(number) for number in range(1, len(self.checklist) + 1))
+        return keys + ((MANUAL_STEPS_BOX,) if self.needs_attestation else ())
+
+    @property
     def manual_step_kinds(self) -> tuple[StepKind, ...]:
         """The distinct kinds of manual steps of all targets, in plan order."""
         return tuple(dict.fromkeys(step.kind for target in self.targets for step in target.plan.manual_steps))
@@ -179,6 +194,15 @@ class OffboardRequest:
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How far a running request got, counted by the database without loading its users: the request's version
+    (a tally of a request changed since it was loaded is not drawn on its old picture) and its users by outcome."""
+
+    version: int
+    counts: dict[TargetOutcome, int]
 
 
 class AlreadyDecided(Refusal):

@@ -18,7 +18,7 @@ from bot.leases import new_owner_id
 from bot.policy import Policy
 from bot.ports import Clock, Console, Jobs, MemberDirectory, Metrics, NoMetrics, Notifier, RequestRepository
 from bot.service.access import Gatekeeper
-from bot.service.batch import Batch
+from bot.service.batch import WAVE, Batch
 from bot.service.core import Core
 from bot.service.decisions import Decisions
 from bot.service.gate import Gate
@@ -53,7 +53,7 @@ class OffboardService:
 def build_service(*, store: RequestRepository, console: Console, members: MemberDirectory, policy: Policy,
                   notifier: Notifier, jobs: Jobs, clock: Clock, owner: str | None = None,
                   lease_ttl: timedelta = DEFAULT_LEASE, metrics: Metrics | None = None, max_users: int = MAX_USERS,
-                  workers: int = 1) -> OffboardService:
+                  workers: int = 1, wave: int = WAVE) -> OffboardService:
     """Wire the service's parts over the ports."""
     access = Gatekeeper(members=members, policy=policy)
     homes = Homes(store=store, access=access, members=members, policy=policy, notifier=notifier, jobs=jobs,
@@ -63,7 +63,7 @@ def build_service(*, store: RequestRepository, console: Console, members: Member
                 owner=owner or new_owner_id(), lease_ttl=lease_ttl)
     gate = Gate(core)
     steps = TargetRun(store=store, console=console, clock=clock)
-    runs = Runs(core, gate, Batch(steps, workers=workers))
+    runs = Runs(core, gate, Batch(steps, workers=workers, wave=wave))
     return OffboardService(core=core, gate=gate, intake=Intake(core, runs, max_users=max_users),
                            decisions=Decisions(core, gate, runs), runs=runs, timers=Timers(core, runs),
                            queries=Queries(core), steps=steps)

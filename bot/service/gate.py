@@ -25,8 +25,7 @@ from bot.domain.moves import Admission
 from bot.domain.notes import Note, Why
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
 from bot.domain.records import Actor, AlreadyDecided, Approval, OffboardRequest
-from bot.errors import ConsoleError, Refusal
-from bot.ports import Console
+from bot.errors import Refusal
 from bot.service.core import Core
 from bot.service.effects import EFFECTS
 
@@ -79,18 +78,14 @@ def _emails(approvals: tuple[Approval, ...]) -> tuple[str, ...]:
     return tuple(approval.approver_email for approval in approvals)
 
 
-def fits_before_start(console: Console, plan: TargetPlan) -> tuple[ConsoleUser | None, Note | None]:
-    """Read the user before its first step: return the user as read (the first step starts from it) and, when
-    the plan no longer fits, why (nothing is changed then)."""
-    try:
-        user = console.get_user(user_id=plan.user_id)
-    except ConsoleError as error:
-        return None, Note(Why.UNREADABLE, said=error.message)
+def fits_before_start(user: ConsoleUser | None, plan: TargetPlan) -> Note | None:
+    """The user as read before its first step: why the plan no longer fits it (nothing is changed then), or
+    None to go on."""
     if user is None:
-        return None, Note(Why.GONE)
+        return Note(Why.GONE)
     if user.fingerprint() != plan.fingerprint:
-        return user, Note(Why.CHANGED)
-    return user, None
+        return Note(Why.CHANGED)
+    return None
 
 
 def fits_before_stage(earlier: list[PlanStep], plan: TargetPlan, user: ConsoleUser | None,

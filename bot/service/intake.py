@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Collection
 from dataclasses import replace
 
 from bot.domain import moves
@@ -15,7 +16,15 @@ from bot.domain.events import Confirmed, Drafted, SentForApproval
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import TargetPlan, build_plan, stages_of
 from bot.domain.problems import Problem, ProblemKind
-from bot.domain.records import Actor, AlreadyDecided, AuditEntry, OffboardRequest, TargetOutcome
+from bot.domain.records import (
+    MANUAL_STEPS_BOX,
+    Actor,
+    AlreadyDecided,
+    AuditEntry,
+    OffboardRequest,
+    TargetOutcome,
+    checklist_box,
+)
 from bot.domain.schedule import Schedule
 from bot.errors import Refusal
 from bot.ports import NewRequest, NotificationFailed, TargetsBusy
@@ -63,6 +72,7 @@ class Intake:
             approvals_required=core.policy.approvals_required(command.action, targets=len(plans)),
             expires_at=core.expiry(now, schedule.run_at), origin_channel=origin_channel, plans=tuple(plans),
             run_at=schedule.run_at, requester_tz=tz, left_out=left_out, retry_of=command.retry_of,
+            checklist=core.policy.checklist_for(command.action),
         )
         entry = AuditEntry(actor.user_id, "request.drafted", new.id, {
             "action": command.action.value, "requester": admin.email, "reason": command.reason,
@@ -145,8 +155,9 @@ class Intake:
             return [Problem(ProblemKind.USERNAME_TAKEN, new_username)]
         return []
 
-    def submit(self, *, actor: Actor, request_id: str, attested: bool) -> SentForApproval | Confirmed:
-        """Send a draft for approval, or run it when the policy needs no approver."""
+    def submit(self, *, actor: Actor, request_id: str, ticked: Collection[str]) -> SentForApproval | Confirmed:
+        """Send a draft for approval, or run it when the policy needs no approver; `ticked` are the keys of the
+        boxes the requester ticked (request.boxes). Raise Refusal, changing nothing, while a box is unticked."""
         core = self._core
         request = core.get(request_id)
         admin = core.access.admin(actor, request_id=request_id)
@@ -155,9 +166,13 @@ class Intake:
         current = core.expire_if_due(request) if request.state is RequestState.DRAFT else request
         if current.state is not RequestState.DRAFT:
             raise AlreadyDecided(current)
-        if request.needs_attestation and not attested:
-            raise Refusal("manual_steps_not_attested", request_id=request_id,
-                          steps=[kind.value for kind in request.manual_step_kinds],
+        unticked = [box for box in request.boxes if box not in ticked]
+        if unticked:
+            missing = [text for number, text in enumerate(request.checklist, start=1)
+                       if checklist_box(number) in unticked]
+            manual = MANUAL_STEPS_BOX in unticked
+            raise Refusal("checklist_not_ticked", request_id=request_id, boxes=missing,
+                          steps=[kind.value for kind in request.manual_step_kinds] if manual else [],
                           visible=request.targets[0].plan.services_visible)
         now = core.now()
         if request.run_at and request.run_at <= now:
@@ -165,7 +180,7 @@ class Intake:
         expires_at = core.expiry(now, request.run_at)  # approvers get the full window, up to the run time
         every = core.policy.approvals.remind_every
         remind_at = now + every if every and now + every < expires_at else None
-        move = moves.submit(request, by=actor.user_id, attested=attested, expires_at=expires_at, remind_at=remind_at)
+        move = moves.submit(request, by=actor.user_id, expires_at=expires_at, remind_at=remind_at)
         try:
             moved = core.move(request, move)
         except TargetsBusy as busy:

@@ -97,8 +97,7 @@ class Runs:
               keep_going: Callable[[], bool]) -> OffboardRequest:
         core = self._core
         try:
-            dues = self._batch.run(request, keep_going=keep_going,
-                                   on_progress=lambda: self._progress(request.id))
+            dues = self._batch.run(request, keep_going=keep_going, on_progress=lambda: self._progress(request))
             return self._close(core.get(request.id), next_stage=min(dues) if dues else None,
                                rechecked_by=rechecked_by)
         except LeaseLost:
@@ -127,10 +126,16 @@ class Runs:
         except AlreadyDecided as decided:
             return decided.request
 
-    def _progress(self, request_id: str) -> None:
+    def _progress(self, request: OffboardRequest) -> None:
         """Redraw the running request's message with how far it got (the batch calls this at most about once a
-        second, however many users finish)."""
-        self._core.publish(Progressed(self._core.get(request_id)))
+        second, however many users finish). The database counts the users by outcome: what a redraw costs does
+        not grow with the request. A request changed otherwise since its run began is loaded whole."""
+        tally = self._core.store.tally(request.id)
+        if tally is None:
+            return
+        if tally.version != request.version:
+            request = self._core.get(request.id)
+        self._core.publish(Progressed(request, counts=tally.counts))
 
     def _interrupted(self, request: OffboardRequest, error: Exception) -> None:
         """Count an unexpected error in a run and tell the requester what happens next. The database may be

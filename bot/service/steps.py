@@ -2,12 +2,16 @@
 
 A finished step is never run twice: the journal says what was done, and a step whose answer was lost is
 reconciled by reading the user back. Before a user's first step, and before the first step of each later
-stage, the execution gate's per-user checks say whether the user still fits what was approved."""
+stage, the execution gate's per-user checks say whether the user still fits what was approved.
+
+A run is a generator (`TargetRun.steps`): each time it needs its user as the console has it now, it yields a
+`Read` and goes on with the answer. The batch answers the reads of many users together (bot/service/reads.py);
+`TargetRun.run` answers them one by one."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +24,7 @@ from bot.errors import ConsoleError, ConsoleUnsupported, DeactivatedOnly, Outcom
 from bot.ports import Clock, Console, RequestRepository
 from bot.service.effects import EFFECTS
 from bot.service.gate import fits_before_stage, fits_before_start, not_the_approved_person
+from bot.service.reads import Read, Reads, Steps, drive
 
 STAGE_RECHECK_RETRY = timedelta(minutes=10)  # a stage whose re-check could not read the console waits this long
 READ_BACK_PAUSES = (0.5, 2.0)  # seconds between attempts to read a user back after a step
@@ -71,20 +76,31 @@ class TargetRun:
         self._console = console
         self._clock = clock
         self.sleep = sleep  # between attempts to read a user back
+        self.reads = Reads(console)
 
     def run(self, request: OffboardRequest, target: Target, keep_going: Callable[[], bool]) -> datetime | None:
-        """Run the target's due steps; return when its next stage is due if it has to wait for one."""
+        """Run the target's due steps on their own; return when its next stage is due if it has to wait."""
+        return drive(self.steps(request, target, keep_going), self.reads)
+
+    def steps(self, request: OffboardRequest, target: Target, keep_going: Callable[[], bool]) -> Steps:
+        """The target's due steps, yielding a Read whenever the user must be read; return when its next stage
+        is due if it has to wait for one."""
         if not keep_going():
             raise LeaseLost(request.id)
         seen: Seen | None = None
         if not target.steps:
-            user, unfit = fits_before_start(self._console, target.plan)
+            try:
+                user = yield Read.of(target.plan)
+            except ConsoleError as error:
+                self._finish(request, target, TargetOutcome.ABORTED, Note(Why.UNREADABLE, said=error.message))
+                return None
+            unfit = fits_before_start(user, target.plan)
             if unfit is not None:
                 self._finish(request, target, TargetOutcome.ABORTED, unfit)
                 return None
             seen = Seen(user)
         try:
-            return self._steps(request, target, keep_going, seen)
+            return (yield from self._steps(request, target, keep_going, seen))
         except ManualStepNeeded:
             return None  # the target stays pending; a Re-check resumes it from this step
         except StepFailed as failure:
@@ -92,7 +108,7 @@ class TargetRun:
             return None
 
     def _steps(self, request: OffboardRequest, target: Target, keep_going: Callable[[], bool],
-               seen: Seen | None) -> datetime | None:
+               seen: Seen | None) -> Steps:
         plan = target.plan
         earlier: list[PlanStep] = []
         for step in plan.steps:
@@ -108,7 +124,7 @@ class TargetRun:
                 # The first step of a later stage, not yet begun: check the user before it. A stage this
                 # request began before an interruption was checked then; its step is reconciled below.
                 try:
-                    user = self._console.get_user(user_id=plan.user_id)
+                    user = yield Read.of(plan)
                 except ConsoleError:
                     return self._clock.now() + STAGE_RECHECK_RETRY  # the console is away: try the stage later
                 seen = Seen(user)
@@ -121,14 +137,14 @@ class TargetRun:
                 raise LeaseLost(request.id)
             earlier.append(step)
             if record is not None and record.status is StepStatus.MANUAL:
-                self._recheck_manual(request, target, step)
+                yield from self._recheck_manual(request, target, step)
             else:
-                seen = self._run_step(request, target, step, keep_going, seen)
+                seen = yield from self._run_step(request, target, step, keep_going, seen)
         self._finish(request, target, TargetOutcome.DONE, Note(Why.COMPLETED))
         return None
 
     def _run_step(self, request: OffboardRequest, target: Target, step: PlanStep, keep_going: Callable[[], bool],
-                  seen: Seen | None) -> Seen | None:
+                  seen: Seen | None) -> Generator[Read, ConsoleUser | None, Seen | None]:
         """Run one step, journalled; return the user as it stands after it (None when not read)."""
         self._store.start_step(target.id, step.kind, now=self._clock.now(),
                                entry=AuditEntry("system", "step.started", request.id,
@@ -137,7 +153,7 @@ class TargetRun:
             self._record(request, target, step, StepStatus.DONE, Note(Why.ATTESTED))
             return seen
         try:
-            after = self._apply(step, target.plan, keep_going, seen)
+            after = yield from self._apply(step, target.plan, keep_going, seen)
         except ManualStepNeeded as needed:
             self._record(request, target, step, StepStatus.MANUAL, needed.note)
             raise
@@ -149,7 +165,8 @@ class TargetRun:
         self._record(request, target, step, StepStatus.DONE, None)
         return after
 
-    def _apply(self, step: PlanStep, plan: TargetPlan, keep_going: Callable[[], bool], seen: Seen | None) -> Seen:
+    def _apply(self, step: PlanStep, plan: TargetPlan, keep_going: Callable[[], bool],
+               seen: Seen | None) -> Generator[Read, ConsoleUser | None, Seen]:
         """Do the step unless the user as last read (or a fresh read) shows it done already, then confirm it
         by reading the user back; return the user as read back.
 
@@ -159,7 +176,7 @@ class TargetRun:
         effect = EFFECTS[step.kind]
         error: ConsoleError | None = None
         try:
-            before = seen.user if seen is not None else self._console.get_user(user_id=plan.user_id)
+            before = seen.user if seen is not None else (yield Read.of(plan))
             if effect.done(before, plan):
                 return Seen(before)
             if not keep_going():  # checked again right before the change: the lease may have lapsed meanwhile
@@ -170,17 +187,18 @@ class TargetRun:
         except ConsoleError as failure:
             error = failure
         try:
-            user = self._read_back(plan.user_id)
+            user = yield from self._read_back(plan)
         except ConsoleError as failure:
             raise StepUnknown(step, Note(Why.READ_BACK_FAILED, said=failure.message)) from None
         if effect.done(user, plan):
             return Seen(user)
-        raise self._failure(step, plan, error)
+        raise (yield from self._failure(step, plan, error))
 
-    def _failure(self, step: PlanStep, plan: TargetPlan, error: ConsoleError | None) -> Exception:
+    def _failure(self, step: PlanStep, plan: TargetPlan,
+                 error: ConsoleError | None) -> Generator[Read, ConsoleUser | None, Exception]:
         """What a step that did not show as done after the read-back became, from the console's error."""
         if isinstance(error, ConsoleUnsupported):
-            user = self._read_back(plan.user_id)
+            user = yield from self._read_back(plan)
             held = (*user.licenses, *user.phone_numbers) if user else ()
             return ManualStepNeeded(Note(Why.BY_HAND, step=step.kind, console=self._console.name, held=held))
         if isinstance(error, OutcomeUnknown):
@@ -191,10 +209,11 @@ class TargetRun:
             return StepFailed(step, Note(Why.REFUSED, said=error.explained))
         return StepFailed(step, Note(Why.NO_CHANGE))
 
-    def _recheck_manual(self, request: OffboardRequest, target: Target, step: PlanStep) -> None:
+    def _recheck_manual(self, request: OffboardRequest, target: Target,
+                        step: PlanStep) -> Generator[Read, ConsoleUser | None, None]:
         """An admin says a manual step is done: believe the console, not the click."""
         try:
-            user = self._console.get_user(user_id=target.plan.user_id)
+            user = yield Read.of(target.plan)
         except ConsoleError:
             user, verified = None, False  # unreadable right now: not verified, the step keeps waiting
         else:
@@ -207,13 +226,14 @@ class TargetRun:
             raise StepFailed(step, cause)
         self._record(request, target, step, StepStatus.DONE, Note(Why.DONE_BY_HAND))
 
-    def _read_back(self, user_id: str) -> ConsoleUser | None:
+    def _read_back(self, plan: TargetPlan) -> Generator[Read, ConsoleUser | None, ConsoleUser | None]:
+        """The user as it stands after a change; read again after a pause while the console does not answer."""
         for pause in READ_BACK_PAUSES:
             try:
-                return self._console.get_user(user_id=user_id)
+                return (yield Read.of(plan))
             except ConsoleError:
                 self.sleep(pause)
-        return self._console.get_user(user_id=user_id)
+        return (yield Read.of(plan))
 
     def _record(self, request: OffboardRequest, target: Target, step: PlanStep, status: StepStatus,
                 note: Note | None) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.console.local import LocalConsole
-from bot.console.lookup import find_each
+from bot.console.lookup import find_each, get_each
 from bot.domain.directory import UserStatus
 from bot.errors import ConsoleError
 
@@ -35,6 +35,7 @@ class FaultyConsole:
         self._after: dict[str, Callable[[], None]] = {}
         self._holds: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()  # how often each operation was called
 
     def fail_next(self, operation: str, error: ConsoleError, *, after_applying: bool = False) -> None:
         with self._lock:
@@ -63,6 +64,8 @@ class FaultyConsole:
         return withdrawn
 
     def _call(self, operation: str, run: Callable[[], object]):
+        with self._lock:
+            self.calls[operation] += 1
         held = self._holds.get(operation)
         if held is not None:
             held.wait(60)
@@ -89,6 +92,9 @@ class FaultyConsole:
 
     def get_user(self, *, user_id: str):
         return self._call("get_user", lambda: self.inner.get_user(user_id=user_id))
+
+    def get_users(self, *, names):
+        return self._call("get_users", lambda: get_each(self.inner, names))
 
     def search_users(self, *, text: str, limit: int = 20):
         return self._call("search_users", lambda: self.inner.search_users(text=text, limit=limit))

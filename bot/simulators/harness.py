@@ -110,7 +110,9 @@ def text_of(item) -> str:
 def serve(slack: FakeSlack, clock: ManualClock, tmp_path: Path, *, console: Any = None, state: Any = None,
           faults: FaultyConsole | None = None, database_url: str | None = None, **settings: Any) -> Iterator[App]:
     """Build the app through the composition root and serve it over HTTP; `console` replaces the configured one.
-    The database is a fresh SQLite file unless `database_url` names another (already emptied) one."""
+    The database is a fresh SQLite file unless `database_url` names another (already emptied) one; the console is
+    the local demo directory unless `console` or `offboard_console` says otherwise."""
+    settings.setdefault("offboard_console", "local")
     settings = load_settings(
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
         database_url=database_url or f"sqlite:///{tmp_path / 'offboard.db'}",

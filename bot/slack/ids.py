@@ -9,7 +9,8 @@ class ActionId(StrEnum):
     REQUEST_APPROVAL = "offboard_request_approval"
     CONFIRM = "offboard_confirm"
     DISCARD = "offboard_discard"  # cancel a draft from its private preview
-    ATTEST_CONTACT_CENTER = "offboard_attest_contact_center"
+    CHECKLIST = "offboard_checklist"  # the boxes the requester ticks before sending (the policy's, the manual steps)
+    ATTEST_CONTACT_CENTER = "offboard_attest_contact_center"  # the manual steps' box on previews made before 0006
     APPROVE = "offboard_approve"
     REJECT = "offboard_reject"
     CANCEL_REQUEST = "offboard_cancel_request"
@@ -26,7 +27,8 @@ class CallbackId(StrEnum):
 
 class BlockId(StrEnum):
     ACTIONS = "offboard_actions"
-    ATTESTATION = "offboard_attestation"
+    CHECKLIST = "offboard_checklist"
+    ATTESTATION = "offboard_attestation"  # previews made before the checklist
     ACTION = "action"
     USERS = "users"
     PICKED_USERS = "picked_users"

@@ -7,11 +7,12 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.domain.events import Event, Finished, Progressed, Stopped
-from bot.domain.records import OffboardRequest
+from bot.domain.events import Event, Finished, Progressed, StageDone, Stopped
+from bot.domain.records import OffboardRequest, TargetOutcome
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
-from bot.slack import blocks, reports
+from bot.slack import blocks, plan_report, reports
+from bot.slack.demo import MAX_VIEW_BLOCKS, marked
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
 
 log = logging.getLogger(__name__)
@@ -20,30 +21,47 @@ log = logging.getLogger(__name__)
 class SlackNotifier:
     """The Notifier port over slack_sdk; Slack failures become NotificationFailed."""
 
-    def __init__(self, *, client: WebClient, policy: Policy) -> None:
+    def __init__(self, *, client: WebClient, policy: Policy, demo: bool = False) -> None:
         self._client = client
         self._policy = policy
+        self._demo = demo  # the console is the local demo directory: the approvals message and App Home say so
+
+    def _approval_message(self, request: OffboardRequest, *,
+                          counts: dict[TargetOutcome, int] | None = None) -> dict:
+        message = blocks.approval_message(request, counts=counts)
+        return marked(message) if self._demo else message
 
     def announce(self, request: OffboardRequest, *, channel: str) -> tuple[str, str]:
-        response = self._call(self._client.chat_postMessage, channel=channel, **blocks.approval_message(request))
+        response = self._call(self._client.chat_postMessage, channel=channel, **self._approval_message(request))
+        if plan_report.wants_plans_file(request):  # approvers see many users one line each: every plan in a file
+            try:
+                self._call(self._client.files_upload_v2, channel=response["channel"], thread_ts=response["ts"],
+                           content=plan_report.plans_csv(request), filename=plan_report.plans_filename(request),
+                           title=plan_report.PLANS_FILE_TITLE.format(request_id=request.id))
+            except NotificationFailed as failure:  # the message stands; `status` lists every user
+                log.warning("could not attach the plans CSV of %s: %s", request.id, failure)
         return response["channel"], response["ts"]
 
-    def refresh(self, request: OffboardRequest) -> None:
+    def refresh(self, request: OffboardRequest, *, counts: dict[TargetOutcome, int] | None = None) -> None:
+        """Redraw the request's message; `counts` (a running request's users by outcome) stand in for its
+        users' outcomes in the progress line."""
         if request.message_channel and request.message_ts:
             self._call(self._client.chat_update, channel=request.message_channel, ts=request.message_ts,
-                       **blocks.approval_message(request))
+                       **self._approval_message(request, counts=counts))
 
     def publish(self, event: Event) -> None:
         """Say what happened: redraw a running request's progress, post results, send direct messages."""
         request = event.request
         if isinstance(event, Progressed):
-            self.refresh(request)
+            self.refresh(request, counts=event.counts)
             return
         if isinstance(event, Finished):
             self._report(request)
             return
         if isinstance(event, Stopped):
             self._quietly(self.post_outcome, request)
+        if isinstance(event, StageDone):  # a staged delete's stage ran: its results, and when the next ones run
+            self._quietly(self._post_results, blocks.stage_message(request))
         for user_id, text in direct_messages(event, approvals=self._policy.channels.approvals):
             self._quietly(self.tell, user_id, text)
 
@@ -90,8 +108,13 @@ class SlackNotifier:
             except NotificationFailed as again:
                 log.warning("could not correct the results message of %s: %s", request.id, again)
 
+    def _post_results(self, posted: dict) -> None:
+        self._call(self._client.chat_postMessage, channel=self._policy.channels.results, **posted)
+
     def publish_home(self, home: Home) -> None:
-        self._call(self._client.views_publish, user_id=home.user_id, view=blocks.home_view(home))
+        view = blocks.home_view(home)
+        self._call(self._client.views_publish, user_id=home.user_id,
+                   view=marked(view, limit=MAX_VIEW_BLOCKS) if self._demo else view)
 
     def remind(self, request: OffboardRequest) -> None:
         if request.message_channel and request.message_ts:

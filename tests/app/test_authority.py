@@ -35,7 +35,7 @@ def grid_slack() -> Iterator[FakeSlack]:
 def test_enterprise_grid_members_with_w_ids_can_ask_and_approve(grid_slack, clock, tmp_path):
     with serve_local(grid_slack, clock, tmp_path) as app:
         app.command("W0ALICE", "delete jdoe")
-        app.press("W0ALICE", "Request approval")
+        app.press("W0ALICE", "Request approval", offboard_checklist="box-1")
         request_id = app.request_id("W0ALICE")
         # someone of another organisation whose address matches an admin's cannot approve in a shared channel
         app.press("W0OTHERORG", "Approve")
@@ -62,7 +62,7 @@ def test_an_admin_made_a_guest_cannot_ask(app, guest):
 @pytest.mark.parametrize("guest", GUESTS.values(), ids=GUESTS.keys())
 def test_an_admin_made_a_guest_cannot_approve(app, guest):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.slack.update_member("U0DANA", **guest)
     app.press("dana", "Approve")
@@ -74,7 +74,7 @@ def test_an_admin_made_a_guest_cannot_approve(app, guest):
 
 def test_an_approver_made_a_guest_before_the_run_no_longer_counts(app):
     app.command("alice", "delete jdoe --at in 2h")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     app.slack.update_member("U0BOB", **GUESTS["single-channel guest"])
@@ -91,7 +91,7 @@ def test_an_approver_made_a_guest_before_the_run_no_longer_counts(app):
 def test_a_second_account_of_the_requester_cannot_approve_whatever_blanks_its_email_has(app):
     app.slack.add_member("U0ALICE2", "alice2", " alice@example.com ")  # the policy strips blanks: an admin
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("U0ALICE2", "Approve")
     assert "a different admin must decide" in app.last_ephemeral("U0ALICE2")
@@ -106,7 +106,7 @@ def test_a_second_account_of_an_approver_is_not_counted_twice(slack, clock, tmp_
     slack.add_member("U0BOB2", "bob2", " Bob@Example.com ")
     with serve_local(slack, clock, tmp_path, offboard_policy=tmp_path / "policy.toml") as app:
         app.command("alice", "delete jdoe")
-        app.press("alice", "Request approval")
+        app.press("alice", "Request approval", offboard_checklist="box-1")
         request_id = app.request_id()
         app.press("bob", "Approve")
         assert "Approval counted; 1 more needed." in app.last_ephemeral("bob")
@@ -123,7 +123,7 @@ def test_a_second_account_of_an_approver_is_not_counted_twice(slack, clock, tmp_
 def test_the_admin_being_deleted_cannot_approve_it(app, named):
     app.command("alice", f"delete {named}")
     assert "admin in the policy" in app.last_ephemeral("alice")  # the plan says so before anyone approves
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     assert "admin in the policy" in app.channel_texts("C0APPROVALS")[-1]
     app.press("bob", "Approve")

@@ -45,7 +45,7 @@ def _delete_with_failures(app, users: list[str], failures: int) -> str:
     """Alice asks to delete users, bob approves, and the console refuses the first `failures` deletes."""
     app.command("alice", f"delete {' '.join(users)} --reason left the company")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     for _ in range(failures):
         app.faults.fail_next("delete", ConsoleRejected("the user is on an active call"))
     app.press("bob", "Approve")
@@ -77,7 +77,8 @@ def test_the_retry_button_shows_the_failed_users_plan_to_an_admin_only(app):
     assert not any(f"`{name}`" in preview for name in set(SEVERAL) - failed)
     assert not any(draft_id in text for who in ("bob", "dana", "carol") for text in app.ephemeral_texts(who))
     assert [_buttons(message) for message in _results(app)] == [["Retry the 2 failed users"]]  # nothing new there
-    app.press("alice", "Request approval")  # the preview's button carries the new request on
+    # the preview's button carries the new request on
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     assert "Sent for approval" in app.last_ephemeral("alice")
 
 

@@ -43,6 +43,6 @@ def test_a_console_name_cannot_add_a_line_or_formatting_to_the_plan_approvers_re
     app.console.add_user(MARIA)
     app.command("alice", "delete mgarcia --reason left")
     _assert_inert(texts_in(app.slack.ephemerals(user_id="U0ALICE")[-1].blocks))  # the requester's preview
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     [posted] = app.slack.messages("C0APPROVALS")
     _assert_inert(texts_in(posted.blocks))

@@ -73,7 +73,7 @@ def _lists_held_in_the_console(app: App, fake: FakeEightByEight, release: thread
 
 def _scheduled_delete(app: App, fake: FakeEightByEight, *, at: str = "in 1h") -> str:
     app.command("bob", f"delete jdoe --at {at}")
-    app.press("bob", "Request approval")
+    app.press("bob", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id("bob")
     app.press("dana", "Approve")
     assert app.container.store.get(request_id).state is RequestState.APPROVED
@@ -99,7 +99,7 @@ def test_a_cancel_pressed_before_the_run_wins_while_the_console_is_busy_with_oth
 
 def test_an_approval_takes_effect_while_another_admins_lists_wait_for_the_console(app, fake):
     app.command("bob", "delete jdoe")
-    app.press("bob", "Request approval")
+    app.press("bob", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id("bob")
     release = threading.Event()
     try:

@@ -46,7 +46,7 @@ def _sent(fake: FakeEightByEight, method: str) -> list:
 
 def _approved(app: App, text: str) -> str:
     app.command("alice", text)
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     return request_id
@@ -65,7 +65,7 @@ def test_delete_releases_licenses_then_deletes_in_that_order(app):
     preview = app.last_ephemeral("alice")
     assert "Release licenses and numbers first (X Series X4, +14155550101)" in preview
     assert "Desk phone Poly VVX 450" in preview and "Support Tier 1" in preview and "Support Overflow" in preview
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     assert _state(app, request_id) is RequestState.DONE
@@ -115,9 +115,9 @@ def test_a_contact_center_agent_needs_the_attested_step(app):
     msmith = _id(fake, "msmith")
     app.command("alice", "delete msmith")
     assert "Contact Center" in app.last_ephemeral("alice")
-    app.press("alice", "Request approval")
-    assert "tick the box" in app.last_ephemeral("alice")
-    app.press("alice", "Request approval", offboard_attest_contact_center="attested")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    assert "The steps done by hand" in app.last_ephemeral("alice")
+    app.press("alice", "Request approval", offboard_checklist="box-1,attested")
     app.press("bob", "Approve")
     assert fake.applied == [("UPDATE", msmith), ("DELETE", msmith)]
 

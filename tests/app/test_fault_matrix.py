@@ -113,7 +113,7 @@ CONSOLE_ROWS = [
 
 def _ask(app: App) -> str:
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     return app.request_id()
 
 

@@ -37,7 +37,7 @@ def test_delete_with_a_second_admins_approval(app):
     assert "Poly VVX 450" in preview and "call recordings" in preview
     request_id = app.request_id()
 
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     assert "Sent for approval in <#C0APPROVALS>" in app.last_ephemeral("alice")
     approval = app.channel_texts("C0APPROVALS")[-1]
     assert request_id in approval and "left the company" in approval and "<@U0ALICE>" in approval
@@ -61,12 +61,12 @@ def test_delete_with_a_second_admins_approval(app):
 def test_contact_center_agent_needs_the_attested_manual_step(app):
     app.command("alice", "delete msmith")
     assert "Contact Center" in app.last_ephemeral("alice")
-    app.press("alice", "Request approval")
-    assert "tick the box" in app.last_ephemeral("alice")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    assert "The steps done by hand" in app.last_ephemeral("alice")
     assert app.slack.messages("C0APPROVALS") == []
 
-    app.press("alice", "Request approval", offboard_attest_contact_center="attested")
-    assert "Manual steps confirmed by <@U0ALICE>" in app.channel_texts("C0APPROVALS")[-1]
+    app.press("alice", "Request approval", offboard_checklist="box-1,attested")
+    assert "Checked by <@U0ALICE> before asking" in app.channel_texts("C0APPROVALS")[-1]
     app.press("dana", "Approve")
     assert app.console.get_user(user_id=MSMITH) is None
     assert _ops(app, MSMITH) == ["release_licenses", "delete"]
@@ -97,7 +97,7 @@ def test_rename_frees_the_profile_for_reuse(app):
 
 def test_reject_asks_for_a_reason(app):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.press("bob", "Reject")
     modal = app.slack.views(user_id="U0BOB")[-1]
     assert modal.callback_id == "offboard_reject_reason"
@@ -118,7 +118,7 @@ def test_cancel_from_the_preview_and_after_submitting(app):
     assert "cancelled" in app.last_ephemeral("alice")
     app.command("alice", "delete jdoe")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.command("alice", f"cancel {request_id}")
     assert "cancelled" in app.last_ephemeral("alice")
     assert "Cancelled" in app.channel_texts("C0APPROVALS")[-1]
@@ -141,7 +141,7 @@ def test_help_list_and_status(app):
     assert "/offboard delete <user>" in app.last_ephemeral("carol")
     app.command("alice", "delete jdoe")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.command("bob", "list")
     assert request_id in app.last_ephemeral("bob")
     app.command("bob", f"status {request_id}")
@@ -152,7 +152,7 @@ def test_help_list_and_status(app):
 def test_a_refusal_is_shown_with_its_ref_and_audited(app):
     app.command("alice", "delete jdoe")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.press("alice", "Approve")  # her own request
     shown = app.last_ephemeral("alice")
     assert "a different admin must decide" in shown

@@ -20,7 +20,7 @@ def _home_text(app: App, who: str) -> str:
 
 def _asked(app: App) -> str:
     app.command("alice", "delete jdoe --reason left the company")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     return app.request_id()
 
 

@@ -28,7 +28,7 @@ def _asked(app) -> str:
     """alice asks to delete jdoe and sends it for approval; return the request id."""
     app.command("alice", "delete jdoe")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     return request_id
 
 

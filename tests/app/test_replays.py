@@ -33,7 +33,7 @@ def test_a_replayed_command_is_refused_and_changes_nothing(app):
 
 def test_a_replayed_approval_click_is_refused(app):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     sent = []
     original = app.workspace.send
 

@@ -20,7 +20,7 @@ def _sweep(app: App, after: timedelta = timedelta()) -> None:
 
 def test_a_reminder_is_posted_in_the_approval_messages_thread(app):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     approval = app.slack.messages("C0APPROVALS")[-1]
     _sweep(app, timedelta(hours=4))
     replies = [m for m in app.slack.messages("C0APPROVALS") if m.thread_ts == approval.ts]
@@ -42,7 +42,7 @@ def test_a_scheduled_delete_whose_only_approver_left_is_called_off_when_due(app)
     """The sibling of finding 1 (issue 15), on the wire: the rule is tested against the service
     (tests/service/test_access.py, tests/service/test_gate.py)."""
     app.command("alice", "delete jdoe --at in 2h")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     request_id = app.request_id()
     app.press("bob", "Approve")
     assert app.container.store.get(request_id).state is RequestState.APPROVED

@@ -42,11 +42,14 @@ def test_delete_has_manual_steps_for_what_scim_cannot_see(app):
     app.command("alice", "delete jdoe --reason left")
     preview = app.last_ephemeral("alice")
     assert "release the user's licenses and phone numbers" in preview and "Contact Center" in preview
-    manual = [line for line in preview.splitlines() if line.endswith("_(manual)_")]
-    assert len(manual) == 2 and "licenses" in manual[0] and "Contact Center" in manual[1]
-    app.press("alice", "Request approval")
+    lines = preview.splitlines()
+    start = lines.index("*By hand, before approval* (the bot cannot do these):")
+    manual = lines[start + 1:start + 3]
+    assert "licenses" in manual[0] and "Contact Center" in manual[1]
+    assert lines[start + 3] == "*Then, once approved, the bot does:*"
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     assert "steps done by hand" in app.last_ephemeral("alice")
-    app.press("alice", "Request approval", offboard_attest_contact_center="attested")
+    app.press("alice", "Request approval", offboard_checklist="box-1,attested")
     request_id = app.request_id()
     app.press("bob", "Approve")
     assert _state(app, request_id) is RequestState.DONE
@@ -109,7 +112,7 @@ def test_a_provider_that_only_deactivates_is_reported_truthfully(slack, clock, t
 
     with serve_behind(Proxy(deactivate_instead), slack, clock, tmp_path, scim) as app:
         app.command("alice", "delete jdoe")
-        app.press("alice", "Request approval", offboard_attest_contact_center="attested")
+        app.press("alice", "Request approval", offboard_checklist="box-1,attested")
         request_id = app.request_id()
         app.press("bob", "Approve")
         assert _state(app, request_id) is RequestState.FAILED

@@ -41,7 +41,8 @@ def app(slack, server, clock, tmp_path) -> Iterator[App]:
     settings = load_settings(
         slack_bot_token=slack.bot_token, slack_signing_secret="the-apps-signing-secret-0123456789",
         slack_app_token=slack.app_token, slack_api_url=slack.api_url,
-        database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_local_console=tmp_path / "console.db")
+        database_url=f"sqlite:///{tmp_path / 'offboard.db'}", offboard_console="local",
+        offboard_local_console=tmp_path / "console.db")
     container = build(settings, clock=clock)
     migrate.upgrade(container.engine)
     handler = socket_mode.connect(container, slack.app_token, ping_interval=1)
@@ -75,7 +76,7 @@ def test_a_slash_command_envelope_is_acked_before_its_work_and_the_preview_goes_
 def test_interactive_envelopes_carry_the_flow_to_the_deletion(app, server):
     app.command("alice", "delete jdoe --reason left the company")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     assert request_id in app.channel_texts("C0APPROVALS")[-1]
     assert app.console.get_user(user_id=JDOE) is not None
 
@@ -90,7 +91,7 @@ def test_interactive_envelopes_carry_the_flow_to_the_deletion(app, server):
 
 def test_the_actor_comes_from_the_payload_even_over_the_trusted_socket(app, server):
     app.command("alice", "delete jdoe")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     approval = app.slack.messages("C0APPROVALS")[-1]
 
     app.workspace.block_action("U0ALICE", approval, ActionId.APPROVE)  # the requester approving her own request
@@ -137,7 +138,7 @@ def test_connect_refuses_a_token_slack_refuses(slack, clock, tmp_path):
     settings = load_settings(
         slack_bot_token=slack.bot_token, slack_signing_secret="the-apps-signing-secret-0123456789",
         slack_api_url=slack.api_url, database_url=f"sqlite:///{tmp_path / 'offboard.db'}",
-        offboard_local_console=tmp_path / "console.db")
+        offboard_console="local", offboard_local_console=tmp_path / "console.db")
     container = build(settings, clock=clock)
     try:
         with pytest.raises(ConfigurationError, match="not_allowed_token_type"):
@@ -154,7 +155,8 @@ def test_connect_refuses_a_token_slack_refuses(slack, clock, tmp_path):
 
 def _env(tmp_path: Path, slack: FakeSlack, **extra: str) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            "OFFBOARD_LOCAL_CONSOLE": str(tmp_path / "console.db"), "OFFBOARD_POLICY": str(DEMO_POLICY),
+            "OFFBOARD_CONSOLE": "local", "OFFBOARD_LOCAL_CONSOLE": str(tmp_path / "console.db"),
+            "OFFBOARD_POLICY": str(DEMO_POLICY),
             "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": "cli-socket-signing-secret-4e8a",
             "SLACK_APP_TOKEN": slack.app_token, "SLACK_API_URL": slack.api_url, "OFFBOARD_LOG_LEVEL": "DEBUG"} | extra
 

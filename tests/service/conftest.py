@@ -13,9 +13,10 @@ from sqlalchemy import Engine
 from bot.clock import ManualClock
 from bot.console.local import LocalConsole
 from bot.domain.commands import Command, UserRef, Verb
-from bot.domain.records import Actor, OffboardRequest
+from bot.domain.records import MANUAL_STEPS_BOX, Actor, OffboardRequest
 from bot.policy import Policy
 from bot.service import OffboardService, build_service
+from bot.service.batch import WAVE
 from bot.simulators.faulty_console import FaultyConsole
 from storage.request_store import RequestStore
 from tests.service.fakes import TEAM, FakeMembers, FakeNotifier, QueuedJobs
@@ -46,7 +47,9 @@ class Desk:
         return self.service.intake.prepare(actor=self.actor(who), command=command, origin_channel="C0GENERAL").request
 
     def send(self, who: str, request: OffboardRequest, *, attested: bool = False) -> OffboardRequest:
-        return self.service.intake.submit(actor=self.actor(who), request_id=request.id, attested=attested).request
+        """Send a draft with the policy's checklist ticked, and the manual steps' box when `attested`."""
+        return self.service.intake.submit(actor=self.actor(who), request_id=request.id,
+                                          ticked=ticked(request, attested=attested)).request
 
     def approve(self, who: str, request: OffboardRequest) -> OffboardRequest:
         return self.service.decisions.approve(actor=self.actor(who), request_id=request.id).request
@@ -66,12 +69,18 @@ class Desk:
         self.jobs.drain()
 
 
+def ticked(request: OffboardRequest, *, attested: bool = False) -> list[str]:
+    """The keys of the request's boxes a requester ticks: the checklist's, and the manual steps' when attested."""
+    return [box for box in request.boxes if attested or box != MANUAL_STEPS_BOX]
+
+
 def make_desk(engine: Engine, console: FaultyConsole, policy: Policy, clock: ManualClock, *,
-              workers: int = 1, lease: timedelta = timedelta(seconds=60)) -> Desk:
+              workers: int = 1, wave: int = WAVE, lease: timedelta = timedelta(seconds=60)) -> Desk:
     store = RequestStore(engine)
     members, notifier, jobs = FakeMembers(), FakeNotifier(), QueuedJobs()
     service = build_service(store=store, console=console, members=members, policy=policy, notifier=notifier,
-                            jobs=jobs, clock=clock, lease_ttl=lease, workers=workers)
+                            jobs=jobs, clock=clock, lease_ttl=lease, workers=workers,
+                            wave=wave)
     return Desk(service=service, store=store, console=console, members=members, notifier=notifier, jobs=jobs,
                 clock=clock, engine=engine)
 

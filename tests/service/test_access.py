@@ -19,7 +19,7 @@ from bot.slack import blocks
 from bot.slack.messages.events import direct_messages
 from bot.slack.messages.refusals import refusal_text
 from bot.slack.messages.states import called_off_why
-from tests.service.conftest import IDS, Desk
+from tests.service.conftest import IDS, Desk, ticked
 from tests.service.fakes import TEAM
 from tests.service.helpers import JDOE, nothing_changed, ops, text_of
 
@@ -127,7 +127,7 @@ def test_enterprise_grid_members_with_w_ids_can_ask_and_approve(desk, team, code
     intake, decisions = desk.service.intake, desk.service.decisions
     delete_jdoe = Command(verb=Verb.DELETE, targets=(UserRef(text="jdoe"),))
     request = intake.prepare(actor=grid("W0ALICE"), command=delete_jdoe, origin_channel="C0GENERAL").request
-    intake.submit(actor=grid("W0ALICE"), request_id=request.id, attested=False)
+    intake.submit(actor=grid("W0ALICE"), request_id=request.id, ticked=ticked(request))
     with pytest.raises(Refusal) as raised:
         decisions.approve(actor=grid("W0OTHERORG", team), request_id=request.id)
     assert raised.value.code == code

@@ -16,7 +16,7 @@ from bot.domain.lifecycle import RequestState
 from bot.domain.notes import Note, Why
 from bot.domain.plan import StepKind
 from bot.domain.records import TargetOutcome
-from bot.errors import ConsoleRejected
+from bot.errors import ConsoleRejected, ConsoleUnavailable
 from bot.service.batch import Batch
 from bot.service.steps import TargetRun
 from bot.simulators.faulty_console import FaultyConsole
@@ -63,8 +63,8 @@ def slow(tmp_path) -> SlowConsole:
     return SlowConsole(local)
 
 
-def _desk(engine, slow, policy, clock, *, workers: int) -> Desk:
-    return make_desk(engine, slow, policy, clock, workers=workers)
+def _desk(engine, slow, policy, clock, *, workers: int, wave: int = 4) -> Desk:
+    return make_desk(engine, slow, policy, clock, workers=workers, wave=wave)
 
 
 def _approved(desk: Desk):
@@ -165,3 +165,42 @@ def test_an_error_of_our_own_stops_new_users_and_is_raised(sqlite_engine, slow, 
     half = desk.get(request)
     assert half.state is RequestState.EXECUTING  # the sweeper resumes it after the lease lapses
     assert any(not target.steps for target in half.targets)
+
+
+def test_a_wave_of_users_is_read_once_before_its_changes_and_once_after(sqlite_engine, slow, policy, clock):
+    desk = _desk(sqlite_engine, slow, policy, clock, workers=4, wave=USERS)
+    request = _approved(desk)
+    slow.calls.clear()
+    desk.jobs.drain()
+    assert desk.get(request).state is RequestState.DONE
+    # One read of the wave before the first change (is each still the approved person?), one after the
+    # licenses went (did they really?); the deletes' finished operations are their proof.
+    assert slow.calls["get_users"] == 2 and slow.calls["get_user"] == 0
+    assert _operations(slow) == {f"u-{n:03}": ["release_licenses", "delete"] for n in range(USERS)}
+
+
+def test_a_batch_read_that_fails_reads_each_user_on_its_own(sqlite_engine, slow, policy, clock):
+    desk = _desk(sqlite_engine, slow, policy, clock, workers=4, wave=USERS)
+    request = _approved(desk)
+    slow.fail_next("get_users", ConsoleUnavailable("the console did not answer"))
+    slow.fail_next("get_user", ConsoleUnavailable("the console did not answer"))  # one user's own read fails too
+    slow.calls.clear()
+    desk.jobs.drain()
+    finished = desk.get(request)
+    assert slow.calls["get_user"] == USERS  # the first wave's read, user by user
+    outcomes = [target.outcome for target in finished.targets]
+    assert outcomes.count(TargetOutcome.ABORTED) == 1 and outcomes.count(TargetOutcome.DONE) == USERS - 1
+    [unread] = [target for target in finished.targets if target.outcome is TargetOutcome.ABORTED]
+    assert unread.note.why is Why.UNREADABLE and not unread.steps  # never assumed unchanged: nothing done to it
+
+
+def test_a_user_changed_since_the_approval_is_left_alone_while_its_wave_goes_on(sqlite_engine, slow, policy, clock):
+    desk = _desk(sqlite_engine, slow, policy, clock, workers=4, wave=USERS)
+    request = _approved(desk)
+    slow.inner.rename(user_id="u-005", new_username="someone.else")  # the profile was given to someone else
+    desk.jobs.drain()
+    finished = desk.get(request)
+    changed = next(target for target in finished.targets if target.plan.user_id == "u-005")
+    assert changed.outcome is TargetOutcome.ABORTED and changed.note.why is Why.CHANGED
+    assert slow.inner.get_user(user_id="u-005").licenses == ("X Series X4",)  # untouched
+    assert sum(target.outcome is TargetOutcome.DONE for target in finished.targets) == USERS - 1

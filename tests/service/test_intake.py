@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.domain.commands import Command, UserRef, Verb
 from bot.domain.directory import UsernameProblem, UserStatus
@@ -15,6 +16,9 @@ from bot.domain.problems import Problem, ProblemKind
 from bot.errors import Refusal
 from bot.slack import blocks
 from bot.slack.messages.refusals import refusal_text
+from storage.db import session
+from storage.models import AuditRow
+from tests.service.conftest import ticked
 from tests.service.helpers import JDOE, actor_of, add_outsiders, all_at_once, nothing_changed, ops, text_of
 
 S = RequestState
@@ -108,8 +112,8 @@ def test_two_drafts_for_one_user_sent_at_the_same_instant_one_goes_out(any_desk)
     desk = any_desk
     drafts = [desk.ask(who, "delete", "jdoe") for who in ("alice", "dana")]
     got = all_at_once(*(lambda who=who, draft=draft: desk.service.intake.submit(
-        actor=desk.actor(who), request_id=draft.id, attested=False) for who, draft in zip(("alice", "dana"), drafts,
-                                                                                          strict=True)))
+        actor=desk.actor(who), request_id=draft.id, ticked=ticked(draft))
+        for who, draft in zip(("alice", "dana"), drafts, strict=True)))
     sent = [result for result in got if isinstance(result, SentForApproval)]
     refused = [result for result in got if isinstance(result, Refusal)]
     assert len(sent) == 1 and len(refused) == 1, got
@@ -164,7 +168,7 @@ def test_reactivate_undoes_a_deactivation_on_the_requesters_word(desk):
     for verb, user in (("deactivate", "jdoe"), ("reactivate", "jdoe@example.com")):
         draft = desk.ask("bob", verb, user)
         assert draft.approvals_required == 0
-        confirmed = desk.service.intake.submit(actor=desk.actor("bob"), request_id=draft.id, attested=False)
+        confirmed = desk.service.intake.submit(actor=desk.actor("bob"), request_id=draft.id, ticked=ticked(draft))
         assert isinstance(confirmed, Confirmed)
         desk.jobs.drain()
         assert desk.get(draft).state is S.DONE
@@ -173,3 +177,37 @@ def test_reactivate_undoes_a_deactivation_on_the_requesters_word(desk):
     assert desk.notifier.messages == {}  # nobody else was asked
     finished = desk.notifier.of(Finished)[-1].request
     assert "`jdoe`: reactivated successfully" in text_of(blocks.outcome_message(finished))
+
+
+# -- the checklist the requester ticks before sending (issue 16, item 1) -----------------------------------------
+
+def _audit_rows(desk) -> int:
+    with session(desk.engine) as db:
+        return len(db.exec(select(AuditRow)).all())
+
+
+def test_a_draft_cannot_be_sent_until_every_box_is_ticked(desk):
+    draft = desk.ask("alice", "delete", "msmith")  # the policy's box, and the Contact Center's manual step
+    assert draft.checklist == ("The Offboarding Process has been completed",)
+    assert draft.boxes == ("box-1", "attested")
+    audited = _audit_rows(desk)
+    for ticked_now in ([], ["box-1"], ["attested"], ["box-9", "attested"]):
+        with pytest.raises(Refusal) as refused:
+            desk.service.intake.submit(actor=desk.actor("alice"), request_id=draft.id, ticked=ticked_now)
+        assert refused.value.code == "checklist_not_ticked"
+        assert refused.value.facts["boxes"] == ([] if "box-1" in ticked_now else list(draft.checklist))
+        assert bool(refused.value.facts["steps"]) is ("attested" not in ticked_now)
+        unchanged = desk.get(draft)
+        assert unchanged.state is S.DRAFT and unchanged.attested_by is None and unchanged.version == draft.version
+    nothing_changed(desk)
+    assert _audit_rows(desk) == audited  # a refusal to send changes nothing, so nothing is audited
+
+    sent = desk.send("alice", draft, attested=True)
+    assert sent.state is S.AWAITING_APPROVAL and sent.attested_by == "U0ALICE"
+
+
+def test_a_request_without_boxes_records_no_confirmation(desk):
+    draft = desk.ask("bob", "deactivate", "jdoe")  # the demo policy has no boxes for a deactivation
+    assert draft.boxes == ()
+    confirmed = desk.service.intake.submit(actor=desk.actor("bob"), request_id=draft.id, ticked=[]).request
+    assert confirmed.attested_by is None and confirmed.checklist == ()

@@ -15,7 +15,7 @@ from bot.slack import blocks, reports
 from bot.slack.messages.events import answer
 from bot.slack.messages.refusals import refusal_text
 from storage import audit
-from tests.service.conftest import Desk
+from tests.service.conftest import Desk, ticked
 
 SEVERAL = ["jdoe", "pnguyen", "kwilliams", "lchen"]
 S = RequestState
@@ -63,7 +63,7 @@ def test_the_users_who_failed_are_retried_as_a_new_request(desk):
     assert len(desk.notifier.events) == published and draft.id not in desk.notifier.messages
     assert desk.get(first).state is S.FAILED
 
-    sent = desk.service.intake.submit(actor=desk.actor("alice"), request_id=draft.id, attested=False)
+    sent = desk.service.intake.submit(actor=desk.actor("alice"), request_id=draft.id, ticked=ticked(draft))
     assert isinstance(sent, SentForApproval) and "Sent for approval" in answer(sent, results="C0RESULTS")
     desk.approve("dana", draft)
     desk.jobs.drain()

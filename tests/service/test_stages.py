@@ -51,7 +51,7 @@ def _said(desk: Desk, request: OffboardRequest) -> str:
 def test_a_staged_delete_runs_each_stage_at_its_time(desk):
     draft = desk.ask("alice", "delete", "jdoe", grace=GRACE, retain=RETAIN)
     planned = "\n".join(step_texts(draft.targets[0].plan))
-    assert "At the start: deactivate" in planned and "7 days after the start: release" in planned
+    assert "At the start (when approved" in planned and "7 days after the start: release" in planned
     assert "30 days after the start: delete" in planned
     started = desk.clock.now()
     request = _staged(desk)

@@ -17,7 +17,7 @@ from bot.errors import BadCommand
 from bot.slack import blocks
 from bot.slack.messages.events import answer, direct_messages
 from bot.slack.messages.refusals import refusal_text
-from tests.service.conftest import Desk
+from tests.service.conftest import Desk, ticked
 
 JDOE = "u-1001"
 S = RequestState
@@ -47,7 +47,7 @@ def test_a_scheduled_run_waits_for_its_time(desk):
     assert draft.run_at == desk.clock.now() + timedelta(hours=2)
     preview = json.dumps(blocks.preview(draft))
     assert "runs <!date^" in preview and "UTC)" in preview
-    assert isinstance(desk.service.intake.submit(actor=desk.actor("alice"), request_id=draft.id, attested=False),
+    assert isinstance(desk.service.intake.submit(actor=desk.actor("alice"), request_id=draft.id, ticked=ticked(draft)),
                       Confirmed)
     desk.jobs.drain()  # the run the confirmation queued finds it not due yet
     assert desk.get(draft).state is S.APPROVED and _ops(desk) == []

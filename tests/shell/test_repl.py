@@ -5,7 +5,7 @@ import sys
 
 SCRIPT = """\
 /offboard delete jdoe --reason left the company
-press Request approval
+press Request approval offboard_checklist=box-1
 as carol
 press Approve
 as bob
@@ -53,7 +53,7 @@ def _shell(tmp_path, script: str, *options: str) -> subprocess.CompletedProcess:
 
 DELETE_JDOE = """\
 /offboard delete jdoe --reason left the company
-press Request approval
+press Request approval offboard_checklist=box-1
 as bob
 press Approve
 users

@@ -53,10 +53,13 @@ def test_preview_of_an_action_without_approvers_confirms():
     assert [label for label, *_ in _buttons(message)] == ["Confirm", "Cancel"]
 
 
-def test_contact_center_preview_has_the_attestation_box():
-    message = blocks.preview(_request(users=("msmith",)))
-    attest = [b for b in message["blocks"] if b.get("block_id") == BlockId.ATTESTATION]
-    assert attest and attest[0]["elements"][0]["action_id"] == ActionId.ATTEST_CONTACT_CENTER
+def test_contact_center_preview_has_the_manual_steps_box_in_the_checklist():
+    request = replace(_request(users=("msmith",)), checklist=("The Offboarding Process has been completed",))
+    message = blocks.preview(request)
+    [checklist] = [b for b in message["blocks"] if b.get("block_id") == BlockId.CHECKLIST]
+    [element] = checklist["elements"]
+    assert element["action_id"] == ActionId.CHECKLIST and element["type"] == "checkboxes"
+    assert [option["value"] for option in element["options"]] == ["box-1", "attested"]
 
 
 def test_approval_message_has_buttons_only_while_someone_must_act():
@@ -101,6 +104,17 @@ def test_a_running_request_shows_its_progress_in_one_line():
     assert _status(blocks.approval_message(started)) == "*Running*: 1/5 done · approved by <@U0BOB>"
     approved = blocks.approval_message(replace(request, state=RequestState.APPROVED))
     assert _status(approved) == "*Approved*, approved by <@U0BOB>."
+
+
+def test_a_progress_redraw_takes_the_counts_and_draws_the_plan_of_the_users_it_is_given():
+    request = _request(state=RequestState.EXECUTING, users=("jdoe", "msmith", "pnguyen"))
+    counts = {TargetOutcome.DONE: 2, TargetOutcome.FAILED: 0, TargetOutcome.ABORTED: 1, TargetOutcome.PENDING: 0}
+    first = blocks.approval_message(request, counts=counts)
+    assert _status(first) == "*Running*: 2/3 done, 1 failed · approved by the requester"
+    assert blocks.approval_message(request, counts=counts) == first  # the plan drawn once serves every redraw
+    other = _request(state=RequestState.EXECUTING, users=("lchen", "hgarcia", "jdoe"))  # same id and version
+    drawn = json.dumps(blocks.approval_message(other, counts=counts)["blocks"])
+    assert "lchen" in drawn and "msmith" not in drawn
 
 
 def test_outcome_offers_to_retry_the_users_who_failed():
@@ -160,13 +174,13 @@ def test_big_requests_keep_their_buttons_and_every_user_is_accounted_for():
 
 
 def _accounted(message) -> int:
-    """Users listed one per line, plus those the overflow note says were left out."""
+    """Users listed one per line (a plan's groups of steps are not users), plus those the overflow note left out."""
     import re
 
     listed, hidden = 0, 0
     for block in message["blocks"]:
         if block["type"] == "section":
-            listed += sum(line.startswith(("• ", "✅", "❌")) for line in block["text"]["text"].splitlines())
+            listed += sum(line.startswith(("• *", "✅", "❌")) for line in block["text"]["text"].splitlines())
         if block["type"] == "context":
             found = re.search(r"and (\d+) more users", block["elements"][0]["text"])
             hidden += int(found.group(1)) if found else 0
@@ -298,7 +312,7 @@ def test_status_shows_each_user_and_each_step_of_its_journal():
     from bot.domain.plan import StepKind
     from bot.domain.records import StepRecord, StepStatus
 
-    request = _request(state=RequestState.FAILED, attested_by="U0BOB")
+    request = replace(_request(state=RequestState.FAILED, attested_by="U0BOB"), checklist=("Laptop returned",))
     steps = (StepRecord(StepKind.RELEASE_LICENSES, StepStatus.DONE, None, NOW, NOW),
              StepRecord(StepKind.DELETE, StepStatus.FAILED, Note(Why.REFUSED, said="HTTP 500 <busy>"), NOW, NOW))
     failed = Note(Why.STEP_FAILED, step=StepKind.DELETE, cause=Why.REFUSED, said="HTTP 500 <busy>")
@@ -308,7 +322,8 @@ def test_status_shows_each_user_and_each_step_of_its_journal():
     assert message["text"] == "Request OB-ABCDEFGH: Finished with failures"
     assert _texts(message)[0].splitlines() == [
         "*Delete jdoe* · `OB-ABCDEFGH` · Finished with failures",
-        "Manual steps confirmed by <@U0BOB>",
+        "Checked by <@U0BOB> before asking:",
+        "☑ Laptop returned",
         "❌ `jdoe`: delete failed: HTTP 500 &lt;busy&gt;. Earlier steps stay done and nothing after it ran. Check the "
         "user in the Admin Console, then start a new request for them.",
         "    · release licenses: done",

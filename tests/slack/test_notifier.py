@@ -101,7 +101,7 @@ def test_refresh_redraws_the_message_in_place(slack, notifier):
 def test_refresh_and_remind_do_nothing_for_a_request_without_a_message(slack, notifier):
     notifier.refresh(request())
     notifier.remind(request())
-    notifier.publish(ev.Progressed(request(state=RequestState.EXECUTING)))
+    notifier.publish(ev.Progressed(request(state=RequestState.EXECUTING), counts={}))
     assert _writes(slack) == []
 
 
@@ -114,10 +114,11 @@ def test_remind_answers_in_the_thread_of_the_approval_message(slack, notifier):
     assert reminder.text == "Reminder: OB-ABCDEFGH still needs approval"
 
 
-def test_progress_redraws_the_message_and_tells_nobody(slack, notifier):
+def test_progress_redraws_the_message_from_the_counts_and_tells_nobody(slack, notifier):
     shown = _announced(notifier, of_users("jdoe", "msmith", state=RequestState.EXECUTING))
     running = replace(shown, targets=(replace(shown.targets[0], outcome=TargetOutcome.DONE), shown.targets[1]))
-    notifier.publish(ev.Progressed(running))
+    counts = running.counts()
+    notifier.publish(ev.Progressed(shown, counts=counts))  # the request as the run began, counted by the database
     [message] = slack.messages(APPROVALS)
     assert (message.text, message.blocks) == _as_shown(blocks.approval_message(running))
     assert "1/2 done" in str(message.blocks)
@@ -153,13 +154,19 @@ def test_publish_home_of_someone_who_is_not_an_admin_says_why_and_whom_to_ask(sl
     ev.ApprovalCounted(request(approvals_required=2, approvals=approved_by("U0BOB")), by="U0BOB", missing=1),
     ev.Approved(request(state=RequestState.APPROVED), by="U0BOB", runs_at=None),
     ev.Rechecking(request(state=RequestState.EXECUTING), by="U0BOB"),
-    ev.StageDone(request(state=RequestState.APPROVED)),
     ev.Cancelled(request(state=RequestState.CANCELLED), by=REQUESTER),
     ev.Expired(request(state=RequestState.EXPIRED), was_awaiting=False),
 ], ids=lambda event: type(event).__name__)
 def test_events_that_concern_nobody_else_post_nothing(slack, notifier, event):
     notifier.publish(event)
     assert _writes(slack) == []
+
+
+def test_a_stage_done_posts_its_results_to_the_results_channel(slack, notifier):
+    notifier.publish(ev.StageDone(request(state=RequestState.APPROVED)))
+    assert _writes(slack) == ["chat.postMessage"]
+    [posted] = slack.messages("C0RESULTS")
+    assert "Stage done" in posted.text
 
 
 @pytest.mark.parametrize(("event", "words"), [

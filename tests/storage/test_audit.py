@@ -309,7 +309,8 @@ def _container(engine, tmp_path, clock):
     settings = load_settings(
         slack_bot_token="xoxb-container-test", slack_signing_secret="container-test-secret",
         database_url=engine.url.render_as_string(hide_password=False),
-        offboard_local_console=tmp_path / "console.db", offboard_audit_key=KEY.get_secret_value())
+        offboard_console="local", offboard_local_console=tmp_path / "console.db",
+        offboard_audit_key=KEY.get_secret_value())
     return build(settings, clock=clock)
 
 

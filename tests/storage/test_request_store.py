@@ -212,3 +212,29 @@ def test_an_approval_from_someone_no_longer_an_admin_does_not_count(store, clock
     third = store.record_approval("OB-AAAAAAA9", approver_id="U0CAROL", approver_email="carol@example.com",
                                   now=clock.now(), entry=_entry(), approved_entry=_entry(), counted=admins)
     assert third.became_approved
+
+
+def test_the_tally_counts_users_by_outcome_and_steps_load_with_their_own_user(store, clock):
+    from bot.domain.notes import Note, Why
+    from bot.domain.plan import StepKind
+    from bot.domain.records import StepStatus, TargetOutcome
+
+    created = _new(store, clock, "OB-AAAAAAT1", "jdoe", "msmith", "pnguyen")
+    first, _pending, third = created.targets
+    for target in (first, third):
+        store.start_step(target.id, StepKind.RELEASE_LICENSES, now=clock.now(), entry=_entry())
+    store.finish_step(third.id, StepKind.RELEASE_LICENSES, status=StepStatus.DONE, note=None, now=clock.now(),
+                      entry=_entry())
+    store.finish_target(first.id, outcome=TargetOutcome.FAILED, note=Note(Why.NO_CHANGE), now=clock.now(),
+                        entry=_entry())
+    store.finish_target(third.id, outcome=TargetOutcome.DONE, note=Note(Why.COMPLETED), now=clock.now(),
+                        entry=_entry())
+
+    tally = store.tally(created.id)
+    assert tally.version == created.version
+    assert tally.counts == {TargetOutcome.PENDING: 1, TargetOutcome.DONE: 1, TargetOutcome.FAILED: 1,
+                            TargetOutcome.ABORTED: 0}
+    assert store.tally("OB-NOTTHERE") is None
+    loaded = store.get(created.id)
+    assert [[(s.kind, s.status) for s in target.steps] for target in loaded.targets] == [
+        [(StepKind.RELEASE_LICENSES, StepStatus.STARTED)], [], [(StepKind.RELEASE_LICENSES, StepStatus.DONE)]]

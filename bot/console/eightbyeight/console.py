@@ -1,8 +1,9 @@
 """The 8x8 admin console behind the Console port.
 
 Each change is GET, modify, PUT of the whole user (or DELETE), followed to the end of its
-operation. The GET is saved when the user was read moments ago (the step runner reads every user
-before changing it): a read younger than `FRESH_FOR` seconds stands in for it, once. When an answer
+operation. The GET is saved when the user was read lately (the step runner reads every user before
+changing it, many at once with one filtered list call: `get_users`): a read younger than `FRESH_FOR`
+seconds stands in for it, once. When an answer
 is lost, the change is reconciled by reading the user back, never by sending it again blindly; when
 the console answered with a server error, the change is sent again only after a fresh read shows it
 has not happened.
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from bot.console.eightbyeight import mapping
 from bot.console.eightbyeight.client import EightByEightClient
@@ -24,8 +26,13 @@ from bot.errors import ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, User
 FIND_PAGES = 3  # an exact lookup never needs more than a few pages of wildcard matches
 RECONCILE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # reading back after a lost answer, about a minute
 RESEND_PAUSES = (1.0, 4.0)  # a change answered 503 (not taken) is sent again after these pauses, each after a read
-FRESH_FOR = 5.0  # seconds a read of a user may stand in for the GET before its next change
+# Seconds a read of a user may stand in for the GET before its next change. A batch reads a wave of users, then
+# changes them one after the other at the rate limit: at 8x8's 100 requests a minute a wave of 25 users' PUTs
+# and polls takes about 30 s. A PUT replaces the whole user, so whatever someone changed in the console within
+# this window would be put back; past it the change reads the user again (one more call, never a stale PUT).
+FRESH_FOR = 60.0
 LOOKUP_BATCH = 25  # references looked up in one filtered list call (two clauses each, well inside URL limits)
+READ_FILTER = 4000  # characters (URL-encoded) of the filter of one list call that reads many users: URLs stay < 8 KB
 
 
 class EightByEightConsole:
@@ -84,15 +91,42 @@ class EightByEightConsole:
 
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         raw = self.client.get_user(user_id)
+        self._remember({user_id: raw})
+        return None if raw is None else mapping.user_from_api(raw)
+
+    def get_users(self, *, names: Mapping[str, tuple[str, ...]]) -> dict[str, ConsoleUser | None]:
+        """Read many users with one filtered list call on their usernames (the list answers whole User
+        records; a longer list of names takes a call per READ_FILTER characters), keeping those whose id is
+        asked for; a user the answers do not hold (renamed meanwhile, or gone) is read on its own with a GET,
+        never assumed."""
+        if len(names) == 1:
+            user_id = next(iter(names))
+            return {user_id: self.get_user(user_id=user_id)}
+        raws: dict[str, dict[str, Any] | None] = {}
+        clauses = dict.fromkeys(mapping.rsql_equals("basicInfo.userName", name)
+                                for known in names.values() for name in known if name and "*" not in name)
+        for query in _filters(list(clauses), limit=READ_FILTER):
+            for raw in self.client.list_users(filter=query, page_size=100):
+                user_id = str((raw.get("basicInfo") or {}).get("userId") or "")
+                if user_id in names:
+                    raws[user_id] = raw
+        for user_id in names:
+            if user_id not in raws:
+                raws[user_id] = self.client.get_user(user_id)
+        self._remember(raws)
+        return {user_id: None if raws[user_id] is None else mapping.user_from_api(raws[user_id]) for user_id in names}
+
+    def _remember(self, raws: Mapping[str, dict[str, Any] | None]) -> None:
+        """Keep users just read to stand in for the GET of their next change; forget the old reads."""
         now = self._monotonic()
         with self._fresh_lock:
             for stale in [key for key, (read_at, _) in self._fresh.items() if now - read_at > FRESH_FOR]:
                 del self._fresh[stale]  # reads nobody changed the user after: they would only pile up
-            if raw is None:
-                self._fresh.pop(user_id, None)
-            else:
-                self._fresh[user_id] = (now, raw)
-        return None if raw is None else mapping.user_from_api(raw)
+            for user_id, raw in raws.items():
+                if raw is None:
+                    self._fresh.pop(user_id, None)
+                else:
+                    self._fresh[user_id] = (now, raw)
 
     def _take_fresh(self, user_id: str) -> dict[str, Any] | None:
         """The user as read moments ago, once; None when it was not read lately."""
@@ -200,6 +234,21 @@ class EightByEightConsole:
                 continue
         raise OutcomeUnknown(f"{doubt.message}. Reading the user back for a minute does not show the change; it may "
                              "still happen", status=doubt.status, response_id=doubt.response_id)
+
+
+def _filters(clauses: list[str], *, limit: int) -> Iterator[str]:
+    """Join RSQL clauses with `,` (or) into filters of at most `limit` characters once URL-encoded (a clause
+    longer than that on its own still goes, alone)."""
+    query, size = [], 0
+    for clause in clauses:
+        length = len(quote(clause, safe="")) + 3  # the comma between clauses, encoded
+        if query and size + length > limit:
+            yield ",".join(query)
+            query, size = [], 0
+        query.append(clause)
+        size += length
+    if query:
+        yield ",".join(query)
 
 
 def _exact_match(users: list[ConsoleUser], reference: str) -> ConsoleUser | None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
 
 import bot.console.scim.mapping as mapping
 from bot.console.http import Call
-from bot.console.lookup import find_each
+from bot.console.lookup import find_each, get_each
 from bot.console.rules import username_refusal
 from bot.console.scim.capabilities import Discovery
 from bot.console.scim.client import FilterRefused, ScimClient, change, json_or_none, scim_type
@@ -121,6 +121,10 @@ class ScimConsole:
     def find_users(self, *, references: Iterable[str]) -> dict[str, ConsoleUser | None]:
         """Return each reference with the user it names (one lookup each)."""
         return find_each(self, references)
+
+    def get_users(self, *, names: Mapping[str, tuple[str, ...]]) -> dict[str, ConsoleUser | None]:
+        """Return each user id with its user (one read each)."""
+        return get_each(self, names)
 
     def get_user(self, *, user_id: str) -> ConsoleUser | None:
         """Return the user with this console id, or None when it does not exist."""

@@ -59,6 +59,13 @@ def _button_value(blocks: list[dict[str, Any]], action_id: ActionId) -> str | No
     return None
 
 
+def _every_box(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """Every checkbox shown, ticked: the requester's checklist, as an admin ticks it before asking."""
+    return {element["action_id"]: ",".join(option["value"] for option in element.get("options") or [])
+            for block in blocks for element in block.get("elements") or []
+            if isinstance(element, dict) and element.get("type") == "checkboxes"}
+
+
 class Driver:
     """Acts as the admins through signed HTTP, one action at a time, and remembers what it meant to happen."""
 
@@ -111,7 +118,7 @@ class Driver:
             self.surprise(f"{doing}: no {action_id.value} button on what {NAMES.get(who, who)} sees: "
                           f"{text_of(place)[:200]}")
             return False
-        delivery = self.app.workspace.block_action(who, place, action_id.value)
+        delivery = self.app.workspace.block_action(who, place, action_id.value, inputs=_every_box(place.blocks))
         self.settle()
         if delivery.status != 200:
             self.surprise(f"{doing}: HTTP {delivery.status}")
@@ -231,7 +238,8 @@ class Driver:
         if item.fate == "confirm twice":
             self.report.fates["confirmed twice at once"] += 1
             results = run_together(*(lambda: self.app.workspace.block_action(item.requester, shown,
-                                                                             ActionId.CONFIRM.value)
+                                                                             ActionId.CONFIRM.value,
+                                                                             inputs=_every_box(shown.blocks))
                                      for _ in range(2)))
             self.settle()
             if any(delivery.status != 200 for delivery in results):

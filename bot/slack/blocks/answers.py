@@ -8,6 +8,7 @@ from bot.slack.blocks.kit import MAX_BLOCKS, context, message, request_facts, se
 from bot.slack.ids import COMMAND
 from bot.slack.markup import mention, when
 from bot.slack.messages.notes import step_name, step_note_text
+from bot.slack.messages.plans import checked_by
 from bot.slack.messages.refusals import USAGE
 from bot.slack.messages.states import STATE_LABEL
 
@@ -44,8 +45,9 @@ def notice(text: str) -> dict:
 
 def status_message(request: OffboardRequest) -> dict:
     lines = [f"*{title(request)}* · `{request.id}` · {STATE_LABEL[request.state]}"]
-    if request.attested_by:
-        lines.append(f"Manual steps confirmed by {mention(request.attested_by)}")
+    checked = checked_by(request)
+    if checked:
+        lines.append(checked)
     for target in request.targets:
         lines.append(outcome_line(request.action, target))
         for step in target.steps:

@@ -3,6 +3,9 @@ left out of a request."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.domain.lifecycle import Action
 from bot.domain.plan import TargetPlan
 from bot.domain.records import OffboardRequest
 from bot.slack.blocks.kit import (
@@ -20,7 +23,6 @@ from bot.slack.blocks.kit import (
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.markup import plain
 from bot.slack.messages import plans
-from bot.slack.messages.notes import step_name
 from bot.slack.messages.refusals import user_problems_line
 from bot.slack.values import RequestRef
 
@@ -28,14 +30,19 @@ DETAILED_UP_TO = 5  # users shown with their full plan; more are listed one line
 LEFT_OUT_BLOCKS = 4  # at most this many blocks list the users left out of a request
 
 
-def plan_blocks(plan: TargetPlan) -> list[dict]:
-    """Describe one target's plan: the user, the ordered steps, what goes and what stays."""
+def plan_blocks(plan: TargetPlan, *, start: datetime | None = None, tz: str = "UTC") -> list[dict]:
+    """Describe one target's plan: the user, the ordered steps, what goes and what stays. `start`: when the
+    request starts (or started), for a staged delete's dates, shown in the requester's zone `tz` and UTC."""
     lines = [f"*{plain(plan.display_name)}* · `{plain(plan.username)}` · {plain(plan.email)}"]
-    lines += [f"{number}. {plain(text)}{' _(manual)_' if step.manual else ''}"
-              for number, (step, text) in enumerate(zip(plan.steps, plans.step_texts(plan), strict=True), start=1)]
+    steps = list(zip(plan.steps, plans.step_texts(plan, start=start, tz=tz), strict=True))
+    by_hand = [text for step, text in steps if step.manual]
+    if by_hand:  # done before approval, so listed first, apart from what the bot does
+        lines += [plans.BY_HAND, *(f"• {plain(text)}" for text in by_hand), plans.BOT_DOES]
+    lines += [f"{number}. {plain(text)}"
+              for number, text in enumerate((text for step, text in steps if not step.manual), start=1)]
     facts = [plain(note) for note in plans.notes(plan)]
     if plans.removed(plan):
-        facts.append("Removed: " + plain(", ".join(plans.removed(plan))))
+        facts.append(f"{plans.removed_label(plan)}: " + plain(", ".join(plans.removed(plan))))
     if plans.kept(plan):
         facts.append("Kept: " + plain(", ".join(plans.kept(plan))))
     blocks = [section("\n".join(lines))]
@@ -44,22 +51,55 @@ def plan_blocks(plan: TargetPlan) -> list[dict]:
     return blocks
 
 
-def targets_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
-    """The plan of every target, in full for a few users, one line each for many, within budget blocks."""
+def targets_blocks(request: OffboardRequest, *, budget: int, in_thread: bool = False) -> list[dict]:
+    """The plan of every target within budget blocks: in full for a few users; for many, the steps once per group
+    of users that share them (what is done by hand first), then each user's telephony detail on a line.
+    `in_thread`: every user's plan is in a file in the message's thread (the approval message of many users)."""
     if len(request.targets) <= DETAILED_UP_TO:
-        return [block for target in request.targets for block in plan_blocks(target.plan)]
-    lines = [_plan_line(target.plan) for target in request.targets]
-    first = request.targets[0].plan
-    facts = [f"Removed: {plain(', '.join(plans.removed(first)))}"] if plans.removed(first) else []
-    facts += [f"Kept: {plain(', '.join(plans.kept(first)))}"] if plans.kept(first) else []
-    overflow = "…and {hidden} more users: " + f"`{COMMAND} status {request.id}` lists every one."
-    return [*sections(lines, budget=budget - 1, overflow=overflow), context(" · ".join(facts) or " ")]
+        start, tz = request.started_at or request.run_at, request.requester_tz
+        return [block for target in request.targets for block in plan_blocks(target.plan, start=start, tz=tz)]
+    where = ("the file in this message's thread has every user's plan" if in_thread
+             else "once sent, every user's plan goes into a file in the approval message's thread")
+    overflow = "…and {hidden} more users: " + f"{where} (`{COMMAND} status {request.id}` lists them too)."
+    lines = [*_grouped_steps(request), *_facts(request), plans.EACH_USER]
+    lines += [f"• *{plain(target.plan.display_name)}* · `{plain(target.plan.username)}` · {plain(target.plan.email)}"
+              f": {plain(plans.held_detail(target.plan))}" for target in request.targets]
+    return sections(lines, budget=budget, overflow=overflow)
 
 
-def _plan_line(plan: TargetPlan) -> str:
-    steps = " → ".join(step_name(step.kind) + (" (manual)" if step.manual else "") for step in plan.steps)
-    admin = f" ({plans.POLICY_ADMIN[:1].lower()}{plans.POLICY_ADMIN[1:]})" if plan.policy_admin else ""
-    return f"• *{plain(plan.display_name)}* · `{plain(plan.username)}` · {plain(plan.email)}{admin}: {steps}"
+def _grouped_steps(request: OffboardRequest) -> list[str]:
+    """What is done by hand, and what the bot does, each once for the users it concerns."""
+    by_hand: dict[str, list[str]] = {}
+    bot_does: dict[str, list[str]] = {}
+    for target in request.targets:
+        plan = target.plan
+        name = f"`{plain(plan.username)}`"
+        start, tz = request.started_at or request.run_at, request.requester_tz
+        texts = (list(plan.wording.steps) if plan.wording is not None
+                 else [plans.any_user_step_text(plan, step, start=start, tz=tz) for step in plan.steps])
+        for step, text in zip(plan.steps, texts, strict=True):
+            if step.manual:
+                by_hand.setdefault(text, []).append(name)
+        automatic = [text for step, text in zip(plan.steps, texts, strict=True) if not step.manual]
+        bot_does.setdefault(plans.steps_line(automatic), []).append(name)
+    lines = []
+    if by_hand:
+        lines += [plans.BY_HAND, *(f"• {plain(text)}: {', '.join(names)}" for text, names in by_hand.items()),
+                  plans.BOT_DOES]
+    lines += [f"• {plain(text)}: {', '.join(names)}" for text, names in bot_does.items()]
+    return lines
+
+
+def _facts(request: OffboardRequest) -> list[str]:
+    """What goes and what stays, for every user (each plan's own words, in order, once)."""
+    removed = dict.fromkeys(item for target in request.targets for item in plans.removed(target.plan))
+    kept = dict.fromkeys(item for target in request.targets for item in plans.kept(target.plan))
+    label = plans.removed_label(request.targets[0].plan)
+    facts = [f"{label}: {plain(', '.join(removed))}"] if removed else []
+    facts += [f"Kept: {plain(', '.join(kept))}"] if kept else []
+    if request.action is Action.DELETE:
+        facts.append(plans.LEFT_AUTOMATICALLY)
+    return [" · ".join(facts)] if facts else []
 
 
 def preview(request: OffboardRequest) -> dict:
@@ -67,15 +107,13 @@ def preview(request: OffboardRequest) -> dict:
     ref = RequestRef(r=request.id).dump()
     head = [header(f"Plan: {title(request)}"), request_facts(request)]
     tail: list[dict] = []
-    if request.needs_attestation:
-        tail.append({
-            "type": "actions", "block_id": BlockId.ATTESTATION.value,
-            "elements": [{
-                "type": "checkboxes", "action_id": ActionId.ATTEST_CONTACT_CENTER.value,
-                "options": [{"text": mrkdwn("I did every step marked _(manual)_ above, in the admin console"),
-                             "value": "attested"}],
-            }],
-        })
+    boxes = plans.checklist_boxes(request)
+    if boxes:
+        tail += [section(plans.CHECKLIST_HEADING), {
+            "type": "actions", "block_id": BlockId.CHECKLIST.value,
+            "elements": [{"type": "checkboxes", "action_id": ActionId.CHECKLIST.value,
+                          "options": [{"text": mrkdwn(text, 75), "value": key} for key, text in boxes]}],
+        }]
     if request.approvals_required:
         needed = request.approvals_required
         note = f"Needs {needed} approval{'s' if needed > 1 else ''} from another admin before anything happens."

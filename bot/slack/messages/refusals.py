@@ -78,10 +78,11 @@ _REFUSALS: dict[str, Callable[[str, dict], str]] = {
     "blocked": lambda _, f: "\n".join(problem_text(Problem.from_dict(problem)) for user in f["problems"]
                                       for problem in user),
     "not_requester": lambda _, f: _NOT_REQUESTER[f["doing"]],
-    "manual_steps_not_attested": lambda _, f: (
-        "This plan has steps done by hand: "
-        + "; ".join(manual_step_text(StepKind(kind), services_visible=f["visible"]) for kind in f["steps"])
-        + ". Do them, tick the box confirming it, then press the button again."),
+    "checklist_not_ticked": lambda _, f: "\n".join([
+        "Tick every box of the checklist, then press the button again; nothing has changed. Not ticked yet:",
+        *(f"☐ {escape(box)}" for box in f["boxes"]),
+        *([f"☐ The steps done by hand: {'; '.join(manual_step_text(StepKind(kind), services_visible=f['visible']) for kind in f['steps'])}. Do them first."]  # noqa: E501
+          if f["steps"] else [])]),
     "run_time_passed": lambda _, f: (f"This request was to run at {utc(datetime.fromisoformat(f['run_at']))}, "
                                      "which has passed. Ask again with a new time."),
     "busy": lambda _, f: "Another open request took these users meanwhile: " + ", ".join(f["holders"]),

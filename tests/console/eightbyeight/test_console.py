@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlencode
 
 import pytest
 
@@ -123,6 +124,46 @@ def test_every_call_carries_the_key_and_the_versioned_media_types(console, fake)
 
 
 # -- changes ------------------------------------------------------------------------------------------
+
+def _user_reads(fake: FakeEightByEight, since: int) -> list[str]:
+    """The reads of users sent since `since`: "list" for a filtered list call, "get" for a GET of one user."""
+    return ["list" if r.path.endswith("/users") else "get" for r in fake.requests[since:]
+            if r.method == "GET" and "/users" in r.path]
+
+
+def test_many_users_are_read_with_one_list_call_that_stands_in_for_their_next_get(console, fake):
+    names = {_id(fake, name): (name,) for name in ("jdoe", "msmith", "jdoe2")}
+    since = len(fake.requests)
+    found = console.get_users(names=names)
+    assert {user_id: user.username for user_id, user in found.items()} == {
+        user_id: name for user_id, (name,) in names.items()}
+    assert _user_reads(fake, since) == ["list"]  # not a GET each
+    jdoe = _id(fake, "jdoe")
+    assert found[jdoe].holds_numbers and found[jdoe].licenses == ("X Series X4",)  # whole User records
+
+    since = len(fake.requests)
+    console.release_licenses(user_id=jdoe)  # the list's record stands in for the GET before the PUT
+    assert _user_reads(fake, since) == []
+    assert [r.method for r in fake.requests[since:] if "/operations/" not in r.path] == ["PUT"]
+
+
+def test_a_user_the_list_answer_does_not_hold_is_read_on_its_own(console, fake):
+    renamed, gone, jdoe = _id(fake, "jdoe2"), _id(fake, "tinactive"), _id(fake, "jdoe")
+    console.rename(user_id=renamed, new_username="john.doe.2")  # someone renamed it since the plan was made
+    console.delete(user_id=gone)
+    since = len(fake.requests)
+    found = console.get_users(names={renamed: ("jdoe2",), gone: ("tinactive",), jdoe: ("jdoe",)})
+    assert found[renamed].username == "john.doe.2" and found[renamed].id == renamed
+    assert found[gone] is None and found[jdoe].username == "jdoe"
+    assert sorted(_user_reads(fake, since)) == ["get", "get", "list"]  # never assumed gone or unchanged
+
+
+def test_a_lone_user_is_read_with_a_get(console, fake):
+    jdoe = _id(fake, "jdoe")
+    since = len(fake.requests)
+    assert console.get_users(names={jdoe: ("jdoe",)})[jdoe].username == "jdoe"
+    assert _user_reads(fake, since) == ["get"]
+
 
 def test_release_licenses_puts_the_whole_user_back_without_them(console, fake):
     user_id = _id(fake, "jdoe")
@@ -352,3 +393,18 @@ def test_a_slot_taken_before_the_lease_was_found_gone_is_given_back(fake):
     threading.Thread(target=lambda: (console.get_user(user_id=_id(fake, "jdoe")), answered.set()),
                      daemon=True).start()
     assert answered.wait(5), "the slot taken before the lease check was never given back"
+
+
+def test_reading_many_users_keeps_every_list_call_url_short(console, fake):
+    from bot.console.eightbyeight.console import READ_FILTER
+
+    ids = {}
+    for number in range(60):  # long names full of characters a URL must encode
+        name = f"someone.with.a.long/name@{number:02}.example.com"
+        ids[fake.add_user(make_user(name, f"user{number}@example.com"))] = (name,)
+    since = len(fake.requests)
+    found = console.get_users(names=ids)
+    assert {user_id: user.username for user_id, user in found.items()} == {i: n for i, (n,) in ids.items()}
+    lists = [r for r in fake.requests[since:] if r.method == "GET" and r.path.endswith("/users")]
+    assert len(lists) >= 2 and not [r for r in fake.requests[since:] if "/users/" in r.path]
+    assert all(len(urlencode({"filter": r.query["filter"]})) <= READ_FILTER + 10 for r in lists)

@@ -53,7 +53,7 @@ def _every_event() -> dict[type[Event], Event]:
         ev.WaitingForManual(_waiting("msmith", message_channel=APPROVALS, message_ts="1.0"), console="8x8",
                             rechecked_by=None),
         ev.StageDone(request(state=RequestState.APPROVED)),
-        ev.Progressed(request(state=RequestState.EXECUTING)),
+        ev.Progressed(request(state=RequestState.EXECUTING), counts={}),
         ev.Finished(request(state=RequestState.DONE)),
     )}
 

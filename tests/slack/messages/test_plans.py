@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from bot.domain.directory import Device, UserStatus
 from bot.domain.lifecycle import Action
 from bot.domain.plan import PlanStep, StepKind, TargetPlan, Wording, build_plan
 from bot.slack.messages.plans import (
-    CONTACT_CENTER_ADMIN,
+    CONTACT_CENTER_ADMIN_CHECK,
     KEPT,
     POLICY_ADMIN,
     REMOVED,
@@ -29,14 +29,18 @@ from tests.slack.builders import AGENT, BARE, JDOE, desk_user, user
 RELEASE_JDOE = "Release licenses and numbers first (X Series X4, +14155550101), then verify"
 DELETE = "Delete the user profile and its user ID (final, cannot be undone)"
 DEACTIVATE = "Deactivate the user (the profile is kept)"
-CONTACT_CENTER = ("Contact Center: remove the agent from every queue in Contact Center admin (a Contact Center admin "
-                  "cannot be deleted at all)")
+CONTACT_CENTER = ("In Contact Center admin: remove the agent from every Contact Center queue, and check that they "
+                  "are not a Contact Center admin (8x8 cannot delete one)")
 RELEASE_BY_HAND = ("In the admin console, release the user's licenses and phone numbers (this console's API does not "
                    "show them)")
-CONTACT_CENTER_BY_HAND = ("Contact Center: if the user is an agent, remove them from every queue in Contact Center "
-                          "admin (a Contact Center admin cannot be deleted at all)")
+CONTACT_CENTER_BY_HAND = ("In Contact Center admin, if the user is an agent: remove them from every Contact Center "
+                          "queue, and check that they are not a Contact Center admin (8x8 cannot delete one)")
 UNSEEN = ("This console shows no licenses, numbers or Contact Center details, so those steps are done by hand in the "
           "admin console before approval")
+QUEUES_JDOE = "Call queues it leaves automatically when deleted: Support Tier 1"
+GROUPS_JDOE = "Ring groups it leaves automatically when deleted: Support Overflow"
+STAGE_ONE = ("At the start (when approved; the request's message then shows each stage's date): deactivate the user "
+             "(the profile is kept)")
 WEEK, MONTH = timedelta(days=7), timedelta(days=30)
 
 
@@ -86,37 +90,53 @@ def test_a_console_that_shows_no_services_has_them_done_by_hand():
 ])
 def test_manual_steps_in_words(kind, visible, words):
     assert manual_step_text(kind, services_visible=visible) == words
-    assert CONTACT_CENTER_ADMIN == "(a Contact Center admin cannot be deleted at all)"
+    assert (CONTACT_CENTER_ADMIN_CHECK in words) is (kind is StepKind.CONTACT_CENTER)
 
 
 def test_a_staged_delete_says_when_each_stage_runs():
     plan = build_plan(Action.DELETE, JDOE, grace=WEEK, retain=MONTH)
     assert _texts(plan) == [
-        "At the start: deactivate the user (the profile is kept)",
-        "7 days after the start: release licenses and numbers first (X Series X4, +14155550101), then verify",
+        STAGE_ONE,
+        "7 days after the start: release licenses and numbers (X Series X4, +14155550101), then verify",
         "30 days after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
+
+
+def test_a_staged_delete_that_started_says_each_stages_date_in_the_requesters_zone_and_utc():
+    plan = build_plan(Action.DELETE, JDOE, grace=WEEK, retain=MONTH)
+    start = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    assert step_texts(plan, start=start, tz="Europe/Paris") == [
+        "At the start, 2026-12-04 16:00 CET (2026-12-04 15:00 UTC): deactivate the user (the profile is kept)",
+        "7 days after the start, 2026-12-11 16:00 CET (2026-12-11 15:00 UTC): release licenses and numbers "
+        "(X Series X4, +14155550101), then verify",
+        "30 days after the start, 2027-01-03 16:00 CET (2027-01-03 15:00 UTC): delete the user profile and its user "
+        "ID (final, cannot be undone)",
+    ]
+    assert step_texts(plan, start=start)[0] == (
+        "At the start, 2026-12-04 15:00 UTC: deactivate the user (the profile is kept)")
+    assert notes(plan)[0] == ("Desk phone Poly VVX 450 (dev-jdoe-1, ACTIVE) will be inactivated at the last stage, "
+                              "with the delete")
 
 
 def test_a_staged_delete_without_a_grace_period_releases_with_the_delete():
     plan = build_plan(Action.DELETE, JDOE, retain=timedelta(hours=36))
     assert _texts(plan) == [
-        "At the start: deactivate the user (the profile is kept)",
-        "1 day 12 hours after the start: release licenses and numbers first (X Series X4, +14155550101), then verify",
+        STAGE_ONE,
+        "1 day 12 hours after the start: release licenses and numbers (X Series X4, +14155550101), then verify",
         "1 day 12 hours after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
 
 
 def test_a_staged_delete_keeps_its_manual_steps_before_approval():
     assert _texts(build_plan(Action.DELETE, AGENT, grace=WEEK, retain=MONTH)) == [
-        "At the start: deactivate the user (the profile is kept)",
-        "7 days after the start: release licenses and numbers first (X Series X6, Contact Center Agent, "
+        STAGE_ONE,
+        "7 days after the start: release licenses and numbers (X Series X6, Contact Center Agent, "
         "+14155550102), then verify",
         CONTACT_CENTER,
         "30 days after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
     assert _texts(build_plan(Action.DELETE, BARE, services_visible=False, retain=MONTH)) == [
-        "At the start: deactivate the user (the profile is kept)", RELEASE_BY_HAND, CONTACT_CENTER_BY_HAND,
+        STAGE_ONE, RELEASE_BY_HAND, CONTACT_CENTER_BY_HAND,
         "30 days after the start: delete the user profile and its user ID (final, cannot be undone)",
     ]
 
@@ -137,7 +157,7 @@ def test_a_step_that_waits_says_how_long_even_in_a_plan_made_by_hand():
 def test_what_a_delete_means():
     plan = build_plan(Action.DELETE, JDOE)
     assert notes(plan) == ["Desk phone Poly VVX 450 (dev-jdoe-1, ACTIVE) will be inactivated",
-                           "Call queues it will lose: Support Tier 1", "Ring groups it will lose: Support Overflow"]
+                           QUEUES_JDOE, GROUPS_JDOE]
     assert removed(plan) == ("voicemails", "faxes", "chat and SMS history")
     assert kept(plan) == ("call recordings",)
 
@@ -160,9 +180,10 @@ def test_a_delete_says_which_desk_phones_it_inactivates():
 
 
 def test_a_delete_of_a_user_with_several_queues_and_groups():
-    assert notes(build_plan(Action.DELETE, AGENT))[1:] == ["Call queues it will lose: Support Tier 1, Support Tier 2"]
+    assert notes(build_plan(Action.DELETE, AGENT))[1:] == [
+        "Call queues it leaves automatically when deleted: Support Tier 1, Support Tier 2"]
     assert notes(build_plan(Action.DELETE, user("kwilliams")))[1:] == [
-        "Ring groups it will lose: Front Desk, Sales East, Sales West, After Hours"]
+        "Ring groups it leaves automatically when deleted: Front Desk, Sales East, Sales West, After Hours"]
 
 
 def test_a_delete_of_a_deactivated_user_says_so_unless_staged():
@@ -175,7 +196,7 @@ def test_a_delete_on_a_console_that_shows_no_services_says_what_is_done_by_hand(
     scim_user = user("jdoe", status=UserStatus.INACTIVE)
     assert notes(build_plan(Action.DELETE, scim_user, services_visible=False)) == [
         "Desk phone Poly VVX 450 (dev-jdoe-1, ACTIVE) will be inactivated",
-        "Call queues it will lose: Support Tier 1", "Ring groups it will lose: Support Overflow",
+        QUEUES_JDOE, GROUPS_JDOE,
         "The user is already deactivated", UNSEEN]
     assert notes(build_plan(Action.DELETE, BARE, services_visible=False)) == [UNSEEN]
 
@@ -215,7 +236,7 @@ OLD_PLAN = {  # TargetPlan.to_json() of the version whose plans held their sente
     "action": "delete", "user_id": "u-1001", "username": "jdoe", "email": "jdoe@example.com",
     "display_name": "John Doe", "fingerprint": "0123456789abcdef", "new_username": None,
     "steps": [
-        {"kind": "deactivate", "summary": "At the start: deactivate the user (the profile is kept)", "manual": False,
+        {"kind": "deactivate", "summary": STAGE_ONE, "manual": False,
          "after": 0},
         {"kind": "release_licenses", "summary": "7 days after the start: release licenses and numbers first "
          "(X Series X4, +14155550101), then verify", "manual": False, "after": 604800},

@@ -68,11 +68,13 @@ REFUSALS = {
         "`alice` is you: you cannot offboard yourself."),
     "not_requester": (Refusal("not_requester", request_id=REQUEST_ID, doing="send"),
                       "Only the admin who prepared this request can send it."),
-    "manual_steps_not_attested": (
-        Refusal("manual_steps_not_attested", request_id=REQUEST_ID, steps=["contact_center"], visible=True),
-        "This plan has steps done by hand: Contact Center: remove the agent from every queue in Contact Center "
-        "admin (a Contact Center admin cannot be deleted at all). Do them, tick the box confirming it, then press "
-        "the button again."),
+    "checklist_not_ticked": (
+        Refusal("checklist_not_ticked", request_id=REQUEST_ID, boxes=["The Offboarding Process has been completed"],
+                steps=["contact_center"], visible=True),
+        "Tick every box of the checklist, then press the button again; nothing has changed. Not ticked yet:\n"
+        "☐ The Offboarding Process has been completed\n"
+        "☐ The steps done by hand: In Contact Center admin: remove the agent from every Contact Center queue, and "
+        "check that they are not a Contact Center admin (8x8 cannot delete one). Do them first."),
     "run_time_passed": (Refusal("run_time_passed", request_id=REQUEST_ID, run_at="2026-11-02T08:00:00+00:00"),
                         "This request was to run at 2026-11-02 08:00 UTC, which has passed. Ask again with a new "
                         "time."),
@@ -136,14 +138,15 @@ def test_not_the_requester_says_what_they_may_not_do(doing, words):
     assert _said(Refusal("not_requester", request_id=REQUEST_ID, doing=doing)) == words
 
 
-def test_manual_steps_not_attested_on_a_console_that_shows_no_services():
-    refusal = Refusal("manual_steps_not_attested", request_id=REQUEST_ID,
+def test_unticked_manual_steps_on_a_console_that_shows_no_services():
+    refusal = Refusal("checklist_not_ticked", request_id=REQUEST_ID, boxes=[],
                       steps=["release_licenses", "contact_center"], visible=False)
     assert _said(refusal) == (
-        "This plan has steps done by hand: In the admin console, release the user's licenses and phone numbers "
-        "(this console's API does not show them); Contact Center: if the user is an agent, remove them from every "
-        "queue in Contact Center admin (a Contact Center admin cannot be deleted at all). Do them, tick the box "
-        "confirming it, then press the button again.")
+        "Tick every box of the checklist, then press the button again; nothing has changed. Not ticked yet:\n"
+        "☐ The steps done by hand: In the admin console, release the user's licenses and phone numbers "
+        "(this console's API does not show them); In Contact Center admin, if the user is an agent: remove them "
+        "from every Contact Center queue, and check that they are not a Contact Center admin (8x8 cannot delete "
+        "one). Do them first.")
 
 
 @pytest.mark.parametrize(("state", "decided_by", "words"), [
