@@ -44,9 +44,6 @@ class Wording:
     kept: tuple[str, ...]
 
 
-IN_USE_DEVICE_STATUSES = ("ACTIVE", "BINDED", "RESERVED")
-
-
 @dataclass(frozen=True)
 class TargetPlan:
     """Everything the requester and the approvers agree to for one user."""
@@ -174,7 +171,7 @@ def _staged(steps: list[PlanStep], user: ConsoleUser, *, grace: timedelta | None
 
 def device_in_use(device: Device) -> bool:
     """True for a desk phone that deleting the user inactivates (one not inactive already)."""
-    return device.status in IN_USE_DEVICE_STATUSES
+    return device.in_use
 
 
 def stages_of(plans: list[TargetPlan]) -> tuple[timedelta | None, timedelta | None]:

@@ -49,7 +49,7 @@ def status_message(request: OffboardRequest) -> dict:
     if checked:
         lines.append(checked)
     for target in request.targets:
-        lines.append(outcome_line(request.action, target))
+        lines.append(outcome_line(request.action, target, request.state))
         for step in target.steps:
             detail = step_note_text(target.plan, step.note)
             lines.append(f"    · {step_name(step.kind)}: {step.status.value}"

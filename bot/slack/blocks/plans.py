@@ -21,7 +21,7 @@ from bot.slack.blocks.kit import (
     title,
 )
 from bot.slack.ids import COMMAND, ActionId, BlockId
-from bot.slack.markup import plain
+from bot.slack.markup import plain, when
 from bot.slack.messages import plans
 from bot.slack.messages.refusals import user_problems_line
 from bot.slack.values import RequestRef
@@ -120,6 +120,9 @@ def preview(request: OffboardRequest) -> dict:
         go = button("Request approval", ActionId.REQUEST_APPROVAL, ref, style="primary")
     else:
         note = "The policy needs no second admin for this: confirming runs it now."
+        if request.run_at is not None:  # scheduled: confirming schedules it, it does not run it now
+            note = (f"The policy needs no second admin for this: confirming schedules it for "
+                    f"{when(request.run_at)} and it can be cancelled until then.")
         go = button("Confirm", ActionId.CONFIRM, ref, style="primary")
     tail += [context(note), {"type": "actions", "block_id": BlockId.ACTIONS.value,
                              "elements": [go, button("Cancel", ActionId.DISCARD, ref)]}]

@@ -1,0 +1,55 @@
+"""Every message true (issue 16): what Slack says of scheduled requests that need no approval, of cancelled requests,
+of bulk deactivates, of refusals, and the times people paste. Signed requests into the real app."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.lifecycle import RequestState
+from bot.simulators.harness import App
+
+PNGUYEN = "u-1004"
+
+
+def _sweep(app: App, after: timedelta = timedelta()) -> None:
+    app.clock.advance(after)
+    app.container.sweeper.sweep()
+    app.settle()
+
+
+def test_a_scheduled_request_without_approval_says_when_it_runs_not_now(app):
+    app.command("alice", "deactivate pnguyen --at in 1h")
+    preview = app.last_ephemeral("alice")
+    assert "runs it now" not in preview
+    assert "confirming schedules it" in preview and "UTC" in preview
+    app.press("alice", "Confirm")
+    answer = app.last_ephemeral("alice")
+    assert "running now" not in answer and "It will run at" in answer, answer
+    assert "can be cancelled until then" in answer
+    assert app.console.operations(user_id=PNGUYEN) == []
+    _sweep(app, timedelta(hours=1))
+    assert [op.name for op in app.console.operations(user_id=PNGUYEN)] == ["set_status"]
+    assert app.container.store.get(app.request_id()).state is RequestState.DONE
+
+
+def test_the_status_of_a_cancelled_request_says_its_users_were_not_started(app):
+    app.command("alice", "delete jdoe pnguyen --reason left")
+    request_id = app.request_id()
+    app.press("alice", "Request approval")
+    app.command("alice", f"cancel {request_id}")
+    assert app.container.store.get(request_id).state is RequestState.CANCELLED
+    app.command("alice", f"status {request_id}")
+    status = app.last_ephemeral("alice")
+    assert "Cancelled" in status
+    assert "`jdoe`: not started" in status and "`pnguyen`: not started" in status
+    assert "pending" not in status
+
+
+def test_a_bulk_deactivate_without_approval_does_not_pretend_someone_approved_it(app):
+    app.command("alice", "deactivate jdoe pnguyen kwilliams --reason office closed")
+    app.press("alice", "Confirm")
+    assert app.container.store.get(app.request_id()).state is RequestState.DONE
+    [shown] = app.channel_texts("C0APPROVALS")
+    assert "approved by" not in shown.lower(), shown
+    assert "confirmed by <@U0ALICE>" in shown and "needs no approval" in shown
+    assert "to follow its progress" in shown
