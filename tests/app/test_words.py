@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.domain.lifecycle import RequestState
 from bot.simulators.harness import App
+from tests.app.test_released import _add_users
 
 PNGUYEN = "u-1004"
 
@@ -53,3 +54,19 @@ def test_a_bulk_deactivate_without_approval_does_not_pretend_someone_approved_it
     assert "approved by" not in shown.lower(), shown
     assert "confirmed by <@U0ALICE>" in shown and "needs no approval" in shown
     assert "to follow its progress" in shown
+
+
+def test_how_many_approvals_are_needed_reads_as_a_sentence(app):
+    app.command("alice", "delete jdoe --reason left")
+    assert "Needs the approval of another admin before anything happens." in app.last_ephemeral("alice")
+    app.press("alice", "Request approval")
+    approval = app.channel_texts("C0APPROVALS")[-1]
+    assert "approval(s)" not in approval
+    assert "Waiting for the approval of an admin* other than the requester." in approval
+
+    names = _add_users(app, 11)  # a delete of more than 10 users needs two approvers (demo policy)
+    app.command("alice", f"delete {' '.join(names)} --reason left")
+    preview = app.last_ephemeral("alice")
+    assert "Needs the approval of 2 other admins before anything happens." in preview, preview
+    app.press("alice", "Request approval")
+    assert "Waiting for the approval of 2 admins* other than the requester." in app.channel_texts("C0APPROVALS")[-1]

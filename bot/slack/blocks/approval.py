@@ -89,7 +89,9 @@ def status_line(request: OffboardRequest, *, counts: dict[TargetOutcome, int] | 
                    else f"confirmed by {mention(request.requester_id)}; the policy needs no approval for this")
     if state is RequestState.AWAITING_APPROVAL:
         done = f" Approved so far by {approvers}." if approvers else ""
-        return f"*Waiting for {request.approvals_missing} approval(s)* from an admin other than the requester.{done}"
+        missing = request.approvals_missing
+        who = "an admin" if missing == 1 else f"{missing} admins"
+        return f"*Waiting for the approval of {who}* other than the requester.{done}"
     if state is RequestState.REJECTED:
         return f"*Rejected*{by}: {plain(request.decision_note)}"
     if state.is_finished_run:

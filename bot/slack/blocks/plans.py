@@ -116,7 +116,8 @@ def preview(request: OffboardRequest) -> dict:
         }]
     if request.approvals_required:
         needed = request.approvals_required
-        note = f"Needs {needed} approval{'s' if needed > 1 else ''} from another admin before anything happens."
+        who = "another admin" if needed == 1 else f"{needed} other admins"
+        note = f"Needs the approval of {who} before anything happens."
         go = button("Request approval", ActionId.REQUEST_APPROVAL, ref, style="primary")
     else:
         note = "The policy needs no second admin for this: confirming runs it now."
