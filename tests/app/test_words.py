@@ -3,7 +3,8 @@ of bulk deactivates, of refusals, and the times people paste. Signed requests in
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 from bot.domain.lifecycle import RequestState
 from bot.simulators.harness import App
@@ -70,3 +71,32 @@ def test_how_many_approvals_are_needed_reads_as_a_sentence(app):
     assert "Needs the approval of 2 other admins before anything happens." in preview, preview
     app.press("alice", "Request approval")
     assert "Waiting for the approval of 2 admins* other than the requester." in app.channel_texts("C0APPROVALS")[-1]
+
+
+def test_an_unknown_verb_suggests_the_nearest_one(app):
+    app.command("alice", "delet jdoe")
+    refused = app.last_ephemeral("alice")
+    assert "Did you mean `delete`?" in refused and re.search(r"ref `[0-9a-f]{10}`", refused)
+    app.command("alice", "deactivte jdoe")
+    assert "Did you mean `deactivate`?" in app.last_ephemeral("alice")
+    app.command("alice", "frobnicate jdoe")
+    assert "Did you mean" not in app.last_ephemeral("alice")  # nothing near: no guess
+    app.command("alice", "delete jdoe --reson left")
+    assert "Did you mean `--reason`?" in app.last_ephemeral("alice")
+    assert app.container.store.list(limit=10) == []  # nothing was drafted
+
+
+def test_the_helps_example_date_is_always_ahead(app):
+    app.clock.advance(timedelta(days=400))
+    app.command("alice", "help")
+    shown = app.last_ephemeral("alice")
+    [example] = re.findall(r"`(\d{4}-\d{2}-\d{2} \d{2}:\d{2})`", shown)
+    assert datetime.strptime(example, "%Y-%m-%d %H:%M").replace(tzinfo=UTC) > app.clock.now()
+
+
+def test_a_new_username_with_a_space_is_explained_as_invalid(app):
+    app.command("alice", 'rename jdoe "j doe!"')
+    refused = app.last_ephemeral("alice")
+    assert "name the user and the new username" not in refused
+    assert "`j doe!` cannot be a username" in refused and "no spaces" in refused, refused
+    assert app.container.store.list(limit=10) == []
