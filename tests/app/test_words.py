@@ -100,3 +100,34 @@ def test_a_new_username_with_a_space_is_explained_as_invalid(app):
     assert "name the user and the new username" not in refused
     assert "`j doe!` cannot be a username" in refused and "no spaces" in refused, refused
     assert app.container.store.list(limit=10) == []
+
+
+def _scheduled(app: App, when: str) -> datetime:
+    """Alice asks to deactivate pnguyen at `when` and confirms; the time the request will run at."""
+    app.command("alice", f"deactivate pnguyen --at {when}")
+    assert ":no_entry:" not in app.last_ephemeral("alice"), app.last_ephemeral("alice")
+    request_id = app.request_id()
+    app.press("alice", "Confirm")
+    app.command("alice", f"cancel {request_id}")  # the user is free for the next one
+    return app.container.store.get(request_id).run_at
+
+
+def test_at_takes_iso_8601_as_other_tools_write_it(app):
+    assert _scheduled(app, "2026-12-04T18:20:17Z") == datetime(2026, 12, 4, 18, 20, 17, tzinfo=UTC)
+    assert _scheduled(app, "2026-12-04T18:20:17+01:00") == datetime(2026, 12, 4, 17, 20, 17, tzinfo=UTC)
+    assert _scheduled(app, "2026-12-04T18:20:17.250-0500") == datetime(2026, 12, 4, 23, 20, 17, 250000, tzinfo=UTC)
+    assert _scheduled(app, "2026-12-04 18:20:17 UTC") == datetime(2026, 12, 4, 18, 20, 17, tzinfo=UTC)
+    assert _scheduled(app, "2026-12-04 18:20") == datetime(2026, 12, 4, 18, 20, tzinfo=UTC)  # today's form stays
+
+
+def test_at_takes_a_weekday_and_a_time_in_the_requesters_zone(app):
+    app.slack.update_member("U0ALICE", tz="Europe/Paris")  # the clock says Monday 2026-11-02 09:00 UTC
+    assert _scheduled(app, "friday 17:00") == datetime(2026, 11, 6, 16, 0, tzinfo=UTC)  # 17:00 in Paris
+    # It is 10:00 in Paris, Monday.
+    assert _scheduled(app, "Mon 10:30") == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # later today
+    assert _scheduled(app, "mon 09:30") == datetime(2026, 11, 9, 8, 30, tzinfo=UTC)  # passed today: next week
+    assert _scheduled(app, "tomorrow 08:15") == datetime(2026, 11, 3, 7, 15, tzinfo=UTC)
+    app.command("alice", "deactivate pnguyen --at today 08:00")  # 07:00 UTC: gone already
+    assert "is not in the future" in app.last_ephemeral("alice")
+    app.command("alice", "deactivate pnguyen --at next friday 17:00")  # which friday? not guessed
+    assert "can't read the time" in app.last_ephemeral("alice")

@@ -23,7 +23,8 @@ def help_message(now: datetime) -> dict:
             + f"\n`{COMMAND}` alone opens a form. Name users by username, email or @mention. "
               "Deleting is final and needs a second admin's approval.\n"
               f"`--at` runs the request later: `{example}` in your Slack time zone (add `UTC` or `+02:00` "
-              "for another), or `in 2h`. `--grace 7d --retain 30d` stages a delete: deactivate when it runs, "
+              "for another; ISO 8601 with seconds and `Z` is fine), `friday 17:00`, or `in 2h`. "
+              "`--grace 7d --retain 30d` stages a delete: deactivate when it runs, "
               "release licenses 7 days later, delete 30 days after deactivating.")
     return message(f"How to use {COMMAND}", [section(text)])
 

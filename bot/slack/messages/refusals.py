@@ -29,7 +29,8 @@ USAGE = {
     Verb.HELP: "help",
 }
 WHEN_FORMATS = ("`YYYY-MM-DD HH:MM` in your Slack time zone (add `UTC` or an offset such as `+02:00` "
-                "to mean another), or a delay such as `in 2h` or `+3d`")
+                "to mean another; ISO 8601 such as `2026-12-04T18:20:17Z` works too), a day and a time such as "
+                "`friday 17:00` or `tomorrow 09:00`, or a delay such as `in 2h` or `+3d`")
 STORAGE_DOWN = ("My database is not answering right now, so I could not finish this. Whatever was already "
                 "recorded is kept. Try again in a minute; if it keeps happening, tell whoever runs the bot.")
 USERNAME_RULES = {

@@ -32,7 +32,8 @@ from tests.slack.builders import NOW, REQUEST_ID, request
 
 ROOT = Path(__file__).resolve().parents[3]
 WHEN = ("Write `YYYY-MM-DD HH:MM` in your Slack time zone (add `UTC` or an offset such as `+02:00` to mean "
-        "another), or a delay such as `in 2h` or `+3d`.")
+        "another; ISO 8601 such as `2026-12-04T18:20:17Z` works too), a day and a time such as `friday 17:00` or "
+        "`tomorrow 09:00`, or a delay such as `in 2h` or `+3d`.")
 DELETE_USAGE = ("Usage: `/offboard delete <user> [<user> ...] [--reason TEXT] [--at WHEN] [--grace 7d] "
                 "[--retain 30d]`")
 DEACTIVATE_USAGE = "Usage: `/offboard deactivate <user> [<user> ...] [--reason TEXT] [--at WHEN]`"
