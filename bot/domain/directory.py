@@ -125,16 +125,23 @@ class Released:
 def released(before: ConsoleUser, after: ConsoleUser | None) -> Released:
     """What a change took from the user, from the user before it and after it (None: deleted, which releases all
     it still held and inactivates its desk phones)."""
+    held = Released(before.phone_numbers, before.licenses, before.devices, before.call_queues, before.ring_groups)
+    return no_longer_held(held, after)
+
+
+def no_longer_held(held: Released, after: ConsoleUser | None) -> Released:
+    """What of `held` the user no longer holds as `after` shows it (None: deleted): numbers, licenses, queues and
+    ring groups gone, and desk phones in use then that are not in use now."""
     if after is None:
-        return Released(before.phone_numbers, before.licenses, tuple(d for d in before.devices if d.in_use),
-                        before.call_queues, before.ring_groups)
+        return Released(held.numbers, held.licenses, tuple(d for d in held.devices if d.in_use), held.call_queues,
+                        held.ring_groups)
     still_in_use = {device.id for device in after.devices if device.in_use}
     return Released(
-        numbers=tuple(n for n in before.phone_numbers if n not in after.phone_numbers),
-        licenses=tuple(name for name in before.licenses if name not in after.licenses),
-        devices=tuple(d for d in before.devices if d.in_use and d.id not in still_in_use),
-        call_queues=tuple(q for q in before.call_queues if q not in after.call_queues),
-        ring_groups=tuple(g for g in before.ring_groups if g not in after.ring_groups))
+        numbers=tuple(n for n in held.numbers if n not in after.phone_numbers),
+        licenses=tuple(name for name in held.licenses if name not in after.licenses),
+        devices=tuple(d for d in held.devices if d.in_use and d.id not in still_in_use),
+        call_queues=tuple(q for q in held.call_queues if q not in after.call_queues),
+        ring_groups=tuple(g for g in held.ring_groups if g not in after.ring_groups))
 
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9.@\-_/]+$")

@@ -225,7 +225,8 @@ class TargetRun:
             cause = Note(Why.NOT_THE_SAME_PERSON)
             self._record(request, target, step, StepStatus.FAILED, cause)
             raise StepFailed(step, cause)
-        self._record(request, target, step, StepStatus.DONE, Note(Why.DONE_BY_HAND))
+        by_hand = target.plan.released_by_now(user) if step.kind is StepKind.RELEASE_LICENSES else None
+        self._record(request, target, step, StepStatus.DONE, Note(Why.DONE_BY_HAND, released=by_hand or None))
 
     def _read_back(self, plan: TargetPlan) -> Generator[Read, ConsoleUser | None, ConsoleUser | None]:
         """The user as it stands after a change; read again after a pause while the console does not answer."""

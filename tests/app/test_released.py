@@ -12,10 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.console.eightbyeight import mapping
 from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType
 from bot.simulators.harness import App, serve_eightbyeight
 from bot.slack import reports
 from storage import audit
+from tests.app.test_eightbyeight_flows import _by_hand
 from tests.console.eightbyeight.test_console import seed
 
 JDOE_FACTS = ("+14155550101", "X Series X4", "Poly VVX 450", "dev-jdoe-1", "Support Tier 1", "Support Overflow")
@@ -105,3 +107,19 @@ def test_the_8x8_console_reports_what_it_released(eight):
     for fact in ("+14155550101", "X Series X4", "Poly VVX 450", "Support Tier 1", "Support Overflow"):
         assert fact in results, fact
     assert any("+14155550101" in text for text in eight.dm_texts("alice") if request_id in text)
+
+
+def test_what_was_released_by_hand_is_in_the_results_too(eight):
+    """A tenant whose API cannot change users: the licenses and number are released by hand, then Re-check."""
+    fake = eight.console
+    fake.put_unsupported = "405"
+    request_id = _delete_approved(eight, "jdoe")
+    jdoe = next(u["basicInfo"]["userId"] for u in fake.users() if u["basicInfo"]["userName"] == "jdoe")
+    _by_hand(fake, jdoe, mapping.without_licenses)
+    eight.press("bob", "Re-check")
+    results = eight.channel_texts("C0RESULTS")[-1]
+    assert "`jdoe`: deleted successfully" in results
+    assert "+14155550101" in results and "X Series X4" in results and "Poly VVX 450" in results
+    eight.command("alice", f"status {request_id}")
+    assert "done by hand in the console, verified by reading the user back; numbers released, ready to reassign: " \
+           "+14155550101" in eight.last_ephemeral("alice")

@@ -138,6 +138,8 @@ def step_note_text(plan: TargetPlan, note: Note | None) -> str:
         return manual_instructions(plan, note)
     if note.why is Why.DONE:
         return plain(released_text(note.released or Released()))
+    if note.why is Why.DONE_BY_HAND and note.released:
+        return plain(f"{cause_text(note)}; {released_text(note.released)}")
     return plain(cause_text(note))
 
 
