@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.ambient import LeaseLost
 from bot.domain.directory import ConsoleUser, Released
+from bot.domain.directory import released as taken_from  # what a change took from the user, before and after
 from bot.domain.notes import Note, Why
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Target, TargetOutcome
@@ -183,8 +184,8 @@ class TargetRun:
             if not keep_going():  # checked again right before the change: the lease may have lapsed meanwhile
                 raise LeaseLost(plan.user_id)
             released = effect.apply(self._console, plan)
-            if step.kind is StepKind.DELETE:
-                return Seen(None, released)
+            if step.kind is StepKind.DELETE:  # what it released: as the console says, else all it held as last read
+                return Seen(None, released or (taken_from(before, None) if before is not None else None))
         except ConsoleError as failure:
             error = failure
         try:

@@ -21,7 +21,7 @@ from bot.console.eightbyeight import mapping
 from bot.console.eightbyeight.client import EightByEightClient
 from bot.console.rules import username_refusal
 from bot.domain.directory import ConsoleUser, Released, UserStatus, released
-from bot.errors import ConsoleError, ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, UserGone, UsernameTaken
+from bot.errors import ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, UserGone, UsernameTaken
 
 FIND_PAGES = 3  # an exact lookup never needs more than a few pages of wildcard matches
 RECONCILE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # reading back after a lost answer, about a minute
@@ -203,12 +203,10 @@ class EightByEightConsole:
                     raise
 
     def _held(self, user_id: str) -> Released:
-        """What deleting the user releases: all it holds, as read moments ago (a read from before the delete must
-        never stand in for the user later), else as read now; nothing known when it cannot be read."""
-        try:
-            raw = self._take_fresh(user_id) or self.client.get_user(user_id)
-        except ConsoleError:
-            raw = None  # the delete is tried all the same: only the facts of what it released are unknown
+        """What deleting the user releases: all it holds, as read moments ago (taken: a read from before the delete
+        must never stand in for the user later). Without such a read, no GET is spent on it: the step runner
+        knows the user as it last read it."""
+        raw = self._take_fresh(user_id)
         return released(mapping.user_from_api(raw), None) if raw is not None else Released()
 
     def _change(self, user_id: str, modify: Callable[[dict[str, Any]], dict[str, Any]],

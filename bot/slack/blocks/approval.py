@@ -85,8 +85,9 @@ def status_line(request: OffboardRequest, *, counts: dict[TargetOutcome, int] | 
     by = f" by {mention(request.decided_by)}" if request.decided_by else ""
     state, label = request.state, STATE_LABEL[request.state]
     # A request the policy lets run without approval was confirmed by its requester: nobody approved it.
-    approved_by = (f"approved by {approvers}" if approvers or request.approvals_required
-                   else f"confirmed by {mention(request.requester_id)}; the policy needs no approval for this")
+    approved_by = f"approved by {approvers or 'the requester'}"
+    if not approvers and not request.approvals_required:
+        approved_by = f"confirmed by {mention(request.requester_id)}; the policy needs no approval for this"
     if state is RequestState.AWAITING_APPROVAL:
         done = f" Approved so far by {approvers}." if approvers else ""
         missing = request.approvals_missing
