@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -26,7 +27,7 @@ JDOE_FACTS = ("+14155550101", "X Series X4", "Poly VVX 450", "dev-jdoe-1", "Supp
 def _delete_approved(app: App, names: str, *, approvers: tuple[str, ...] = ("bob",)) -> str:
     app.command("alice", f"delete {names} --reason left the company")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     for approver in approvers:
         app.press(approver, "Approve")
     return request_id
@@ -123,3 +124,19 @@ def test_what_was_released_by_hand_is_in_the_results_too(eight):
     eight.command("alice", f"status {request_id}")
     assert "done by hand in the console, verified by reading the user back; numbers released, ready to reassign: " \
            "+14155550101" in eight.last_ephemeral("alice")
+
+
+def test_each_stage_of_a_staged_delete_says_what_it_released(app):
+    request_id = _delete_approved(app, "jdoe --grace 1d --retain 2d")
+    app.clock.advance(timedelta(days=1))  # the release stage is due
+    app.container.sweeper.sweep()
+    app.settle()
+    stage = app.channel_texts("C0RESULTS")[-1]
+    assert "+14155550101" in stage and "X Series X4" in stage and "ready to reassign" in stage
+    assert "Poly VVX 450" not in stage  # the phone goes with the delete, a day later
+    app.clock.advance(timedelta(days=1))
+    app.container.sweeper.sweep()
+    app.settle()
+    results = app.channel_texts("C0RESULTS")[-1]
+    assert "`jdoe`: deleted successfully" in results and "+14155550101" in results and "Poly VVX 450" in results
+    assert app.container.store.get(request_id).state.value == "done"

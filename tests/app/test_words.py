@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.lifecycle import RequestState
-from bot.simulators.harness import App
+from bot.simulators.harness import App, text_of
 from tests.app.test_released import _add_users
 
 PNGUYEN = "u-1004"
@@ -37,7 +37,7 @@ def test_a_scheduled_request_without_approval_says_when_it_runs_not_now(app):
 def test_the_status_of_a_cancelled_request_says_its_users_were_not_started(app):
     app.command("alice", "delete jdoe pnguyen --reason left")
     request_id = app.request_id()
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     app.command("alice", f"cancel {request_id}")
     assert app.container.store.get(request_id).state is RequestState.CANCELLED
     app.command("alice", f"status {request_id}")
@@ -60,7 +60,7 @@ def test_a_bulk_deactivate_without_approval_does_not_pretend_someone_approved_it
 def test_how_many_approvals_are_needed_reads_as_a_sentence(app):
     app.command("alice", "delete jdoe --reason left")
     assert "Needs the approval of another admin before anything happens." in app.last_ephemeral("alice")
-    app.press("alice", "Request approval")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
     approval = app.channel_texts("C0APPROVALS")[-1]
     assert "approval(s)" not in approval
     assert "Waiting for the approval of an admin* other than the requester." in approval
@@ -69,8 +69,9 @@ def test_how_many_approvals_are_needed_reads_as_a_sentence(app):
     app.command("alice", f"delete {' '.join(names)} --reason left")
     preview = app.last_ephemeral("alice")
     assert "Needs the approval of 2 other admins before anything happens." in preview, preview
-    app.press("alice", "Request approval")
-    assert "Waiting for the approval of 2 admins* other than the requester." in app.channel_texts("C0APPROVALS")[-1]
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    top = [message for message in app.slack.messages("C0APPROVALS") if not message.thread_ts]  # plans: in a file
+    assert "Waiting for the approval of 2 admins* other than the requester." in text_of(top[-1])
 
 
 def test_an_unknown_verb_suggests_the_nearest_one(app):
