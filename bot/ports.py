@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.directory import ConsoleUser, Released, UserStatus
 from bot.domain.events import Event
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.moves import Move
@@ -21,8 +21,9 @@ from bot.errors import Refusal
 class Console(Protocol):
     """An admin console holding user profiles (local directory, 8x8, SCIM...).
 
-    Every mutating call returns only once the console has finished the operation, and raises
-    a ConsoleError subclass when it did not.
+    Every mutating call returns only once the console has finished the operation, with what it took from the
+    user (Released: numbers, licenses, desk phones, queues, ring groups), and raises a ConsoleError subclass when
+    it did not.
     """
 
     name: str
@@ -55,19 +56,19 @@ class Console(Protocol):
         """Return True when some user already has this username (case-insensitive)."""
         ...
 
-    def release_licenses(self, *, user_id: str) -> None:
+    def release_licenses(self, *, user_id: str) -> Released:
         """Remove every license and the phone numbers they hold from the user."""
         ...
 
-    def set_status(self, *, user_id: str, status: UserStatus) -> None:
+    def set_status(self, *, user_id: str, status: UserStatus) -> Released:
         """Deactivate or reactivate the user."""
         ...
 
-    def rename(self, *, user_id: str, new_username: str) -> None:
+    def rename(self, *, user_id: str, new_username: str) -> Released:
         """Change the user's username; raises UsernameTaken when another user has it."""
         ...
 
-    def delete(self, *, user_id: str) -> None:
+    def delete(self, *, user_id: str) -> Released:
         """Delete the user profile and its user id for good."""
         ...
 

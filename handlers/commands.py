@@ -37,7 +37,7 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         ack()
         command = parse_command(body.get("text") or "")
         if command.verb is Verb.HELP:
-            respond(**blocks.help_message())
+            respond(**blocks.help_message(service.core.now()))
         elif command.verb is Verb.MODAL:
             service.queries.ensure_admin(actor=actor)
             client.views_open(trigger_id=body["trigger_id"],

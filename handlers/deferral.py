@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from bot.ambient import current_trace_id, trace_scope
 from bot.concurrency import FairQueue, InFlight
 
 log = logging.getLogger("offboard.errors")
@@ -96,15 +97,19 @@ class Guard:
         wanted += [name for name in ("ack", "body", "client", "context") if name not in wanted]
 
         def run(**kwargs) -> None:
-            try:
-                listener(**{name: _typed(name, kwargs) for name in names})
-            except Exception as error:
-                if kwargs["ack"].response is None:
-                    kwargs["ack"]()
+            # Bolt runs a listener after the middleware returned: the request's trace id (the middleware's) is put
+            # back here, so its log lines and the `ref` of a refusal carry it however the request came (HTTP,
+            # Socket Mode, the shell).
+            with trace_scope(kwargs["context"].get("trace_id") or current_trace_id()):
                 try:
-                    self._report(error, kwargs["body"], kwargs["client"])
-                except Exception:  # e.g. the database is down: never let Bolt drop the ack over it
-                    log.exception("could not report an error from %s", listener.__name__)
+                    listener(**{name: _typed(name, kwargs) for name in names})
+                except Exception as error:
+                    if kwargs["ack"].response is None:
+                        kwargs["ack"]()
+                    try:
+                        self._report(error, kwargs["body"], kwargs["client"])
+                    except Exception:  # e.g. the database is down: never let Bolt drop the ack over it
+                        log.exception("could not report an error from %s", listener.__name__)
 
         def guarded(**kwargs) -> None:
             if not deferred or (inline_when is not None and inline_when(kwargs["body"])):

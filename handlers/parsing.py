@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.domain.commands import MAX_REASON, Command, UserRef, Verb
+from bot.domain.commands import MAX_REASON, TYPED_VERBS, Command, UserRef, Verb, nearest
 from bot.domain.lifecycle import Action
 from bot.domain.schedule import GRACE_FIELD, RETAIN_FIELD, check_stages, check_when, parse_period
 from bot.errors import BadCommand
@@ -30,9 +30,9 @@ def parse_command(text: str) -> Command:
     try:
         verb = Verb(head.lower())
     except ValueError:
-        raise BadCommand("unknown_verb", word=head) from None
+        raise BadCommand("unknown_verb", word=head, nearest=nearest(head, TYPED_VERBS)) from None
     if verb is Verb.MODAL:
-        raise BadCommand("unknown_verb", word=head)
+        raise BadCommand("unknown_verb", word=head, nearest=None)
     positional, options = _options(rest, verb)
     return _build(verb, positional, options)
 
@@ -60,7 +60,7 @@ def _options(words: list[str], verb: Verb) -> tuple[list[str], dict[str, str]]:
             continue
         name = word.lower()
         if name not in OPTIONS:
-            raise BadCommand("unknown_option", word=word, verb=verb.value)
+            raise BadCommand("unknown_option", word=word, verb=verb.value, nearest=nearest(word, OPTIONS))
         value_words = []
         index += 1
         while index < len(words) and not words[index].startswith("--"):
@@ -98,6 +98,9 @@ def _build(verb: Verb, positional: list[str], options: dict[str, str]) -> Comman
         return Command(verb=verb, request_id=request_id)
     timing = _timing(verb, options)
     if verb is Verb.RENAME:
+        if len(positional) > 2:  # `rename hgarcia "h garcia!"`: a new username with a space in it
+            raise BadCommand("new_username_has_spaces", new_username=_unquote(" ".join(positional[1:])),
+                             verb=verb.value)
         if len(positional) != 2:
             raise BadCommand("rename_needs_two", verb=verb.value)
         target, new_username = positional

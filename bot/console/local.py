@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.console.lookup import find_each, get_each
 from bot.console.rules import username_refusal
-from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType, UserStatus
+from bot.domain.directory import ConsoleUser, Device, Extension, ExtensionType, Released, UserStatus, released
 from bot.errors import ConfigurationError, ConsoleError, ConsoleRejected, ConsoleUnavailable, UserGone, UsernameTaken
 from bot.ports import Clock
 
@@ -137,7 +137,7 @@ class LocalConsole:
 
     # -- mutations ---------------------------------------------------------------------------
 
-    def release_licenses(self, *, user_id: str) -> None:
+    def release_licenses(self, *, user_id: str) -> Released:
         """Remove every license and the phone numbers they hold from the user."""
 
         def change(user: ConsoleUser) -> tuple[ConsoleUser, str]:
@@ -146,14 +146,15 @@ class LocalConsole:
             detail = f"licenses: {licenses}; numbers: {numbers}"
             return replace(user, licenses=(), extensions=extensions), detail
 
-        self._mutate(user_id, "release_licenses", change)
+        return self._mutate(user_id, "release_licenses", change)
 
-    def set_status(self, *, user_id: str, status: UserStatus) -> None:
+    def set_status(self, *, user_id: str, status: UserStatus) -> Released:
         """Deactivate or reactivate the user."""
         status = UserStatus(status)
-        self._mutate(user_id, "set_status", lambda user: (replace(user, status=status), f"{user.status} -> {status}"))
+        return self._mutate(user_id, "set_status",
+                            lambda user: (replace(user, status=status), f"{user.status} -> {status}"))
 
-    def rename(self, *, user_id: str, new_username: str) -> None:
+    def rename(self, *, user_id: str, new_username: str) -> Released:
         """Change the user's username; raises UsernameTaken when another user has it."""
 
         def change(user: ConsoleUser) -> tuple[ConsoleUser, str]:
@@ -162,11 +163,11 @@ class LocalConsole:
                 raise ConsoleRejected(f"cannot rename {user.username} to {new_username!r}: {problem}")
             return replace(user, username=new_username), f"{user.username} -> {new_username}"
 
-        self._mutate(user_id, "rename", change)
+        return self._mutate(user_id, "rename", change)
 
-    def delete(self, *, user_id: str) -> None:
-        """Delete the user profile and its user id for good."""
-        self._mutate(user_id, "delete", lambda user: (None, f"deleted {user.username} <{user.email}>"))
+    def delete(self, *, user_id: str) -> Released:
+        """Delete the user profile and its user id for good (its numbers, licenses and desk phones with it)."""
+        return self._mutate(user_id, "delete", lambda user: (None, f"deleted {user.username} <{user.email}>"))
 
     # -- seeding -----------------------------------------------------------------------------
 
@@ -190,13 +191,15 @@ class LocalConsole:
 
     def _mutate(
         self, user_id: str, operation: str, change: Callable[[ConsoleUser], tuple[ConsoleUser | None, str]]
-    ) -> None:
-        """Apply change to the stored user and log the operation, all in one write transaction."""
+    ) -> Released:
+        """Apply change to the stored user and log the operation, all in one write transaction; return what the
+        change took from the user."""
         with self._transaction() as conn:
             row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
             if row is None:
                 raise UserGone(user_id)
-            updated, detail = change(_user_from_row(row))
+            before = _user_from_row(row)
+            updated, detail = change(before)
             if updated is None:
                 conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
             else:
@@ -209,6 +212,7 @@ class LocalConsole:
                 "INSERT INTO operations (at, name, user_id, detail) VALUES (?, ?, ?, ?)",
                 (self._clock.now().isoformat(), operation, user_id, detail),
             )
+        return released(before, updated)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:

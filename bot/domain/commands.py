@@ -3,6 +3,8 @@ forms into a Command (handlers/parsing.py)."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,6 +25,20 @@ class Verb(StrEnum):
     CANCEL = "cancel"
     HELP = "help"
     MODAL = "modal"
+
+
+TYPED_VERBS = tuple(verb.value for verb in Verb if verb is not Verb.MODAL)  # what may follow /offboard
+
+
+TYPO_CUTOFF = 0.66  # how alike (difflib's ratio) a word must be to a choice to be taken for a typo of it
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice a mistyped word most likely meant (`delet` → `delete`, `--reson` → `--reason`); None when none
+    is close enough. Options are compared without their leading dashes, which every one has."""
+    bare = {choice.lstrip("-"): choice for choice in choices}
+    found = difflib.get_close_matches(word.lower().lstrip("-"), list(bare), n=1, cutoff=TYPO_CUTOFF)
+    return bare[found[0]] if found else None
 
 
 @dataclass(frozen=True)

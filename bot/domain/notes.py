@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
+from bot.domain.directory import Released
 from bot.domain.plan import StepKind
 
 
@@ -26,6 +27,7 @@ class Why(StrEnum):
     STOPPED = "stopped"  # an admin stopped the request while a step waited to be done by hand
     GAVE_UP = "gave_up"  # `count` unexpected errors on our side: the run stopped for good
     # how a step stands in the journal
+    DONE = "done"  # done through the console's API; `released` says what it took from the user
     ATTESTED = "attested"  # a manual step the requester confirmed before approval
     BY_HAND = "by_hand"  # the console's API cannot do it: an admin does it in `console`, then Re-check
     DONE_BY_HAND = "done_by_hand"  # done by hand, verified by reading the user back
@@ -48,11 +50,15 @@ class Note:
     steps: tuple[StepKind, ...] = ()  # UNDONE: the earlier stages that no longer show
     console: str = ""  # BY_HAND: whose admin pages
     held: tuple[str, ...] = ()  # BY_HAND, releasing licenses: what the user held when it was read
+    released: Released | None = None  # DONE: what the step took from the user (numbers, licenses, phones…)
 
     def to_dict(self) -> dict:
         """The fields that differ from their defaults (what the audit log and the database keep)."""
-        return {field.name: getattr(self, field.name) for field in fields(self)
+        data = {field.name: getattr(self, field.name) for field in fields(self)
                 if getattr(self, field.name) != field.default}
+        if self.released is not None:
+            data["released"] = self.released.to_dict()
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -71,7 +77,8 @@ class Note:
         return cls(why=Why(data["why"]), step=_kind(data.get("step")), cause=_why(data.get("cause")),
                    said=data.get("said", ""), count=data.get("count", 0),
                    steps=tuple(StepKind(kind) for kind in data.get("steps", ())), console=data.get("console", ""),
-                   held=tuple(data.get("held", ())))
+                   held=tuple(data.get("held", ())),
+                   released=Released.from_dict(data["released"]) if "released" in data else None)
 
 
 def _kind(value: str | None) -> StepKind | None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.domain.directory import ConsoleUser, Device, UserStatus
+from bot.domain.directory import ConsoleUser, Device, Released, UserStatus, no_longer_held
 from bot.domain.lifecycle import Action
 
 if TYPE_CHECKING:
@@ -42,9 +42,6 @@ class Wording:
     notes: tuple[str, ...]
     removed: tuple[str, ...]
     kept: tuple[str, ...]
-
-
-IN_USE_DEVICE_STATUSES = ("ACTIVE", "BINDED", "RESERVED")
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,12 @@ class TargetPlan:
     def held(self) -> tuple[str, ...]:
         """The licenses and phone numbers the user holds, as the plan was made."""
         return (*self.licenses, *self.numbers)
+
+    def released_by_now(self, user: ConsoleUser | None) -> Released:
+        """What the user, as read now (None: deleted), no longer holds of what it held when the plan was made: for
+        a step done by hand, whose console call the bot never saw."""
+        held = Released(self.numbers, self.licenses, self.devices, self.call_queues, self.ring_groups)
+        return no_longer_held(held, user)
 
     def with_blockers(self, blockers: list[Problem]) -> TargetPlan:
         return replace(self, blockers=tuple(blockers))
@@ -174,7 +177,7 @@ def _staged(steps: list[PlanStep], user: ConsoleUser, *, grace: timedelta | None
 
 def device_in_use(device: Device) -> bool:
     """True for a desk phone that deleting the user inactivates (one not inactive already)."""
-    return device.status in IN_USE_DEVICE_STATUSES
+    return device.in_use
 
 
 def stages_of(plans: list[TargetPlan]) -> tuple[timedelta | None, timedelta | None]:

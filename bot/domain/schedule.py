@@ -19,9 +19,38 @@ RUN_AT_FIELD = "run_at"  # the form's block ids, so BadCommand.field names the f
 GRACE_FIELD = "grace"
 RETAIN_FIELD = "retain"
 
-_ABSOLUTE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})\s*(?:(UTC|Z)|([+-])(\d{2}):(\d{2}))?",
-                       re.IGNORECASE)
+# ISO 8601 as people and other tools write it: `2026-12-01 09:00`, `2026-12-04T18:20:17Z`, `…17.250+01:00`,
+# `…+0100`, `… UTC`; seconds and their fraction optional.
+_ABSOLUTE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+                       r"\s*(?:(UTC|Z)|([+-])(\d{2})(?::?(\d{2}))?)?", re.IGNORECASE)
 _RELATIVE = re.compile(r"(?:in\s+|\+)(.+)", re.IGNORECASE)
+# A day this week and a wall time: `friday 17:00`, `fri 9:30`, `today 17:00`, `tomorrow 08:00` (never `next …`,
+# which people read two ways): the next such day, today included, in the requester's time zone.
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY = re.compile(r"(today|tomorrow|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|" + "|".join(_DAYS) + r")"
+                  r"\s+(?:at\s+)?(\d{1,2}):(\d{2})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _DayAndTime:
+    """`friday 17:00` as written: which day (0 Monday … 6 Sunday, or "today", "tomorrow") and the wall time."""
+
+    day: int | str
+    hour: int
+    minute: int
+
+    def on(self, today: datetime) -> datetime:
+        """The wall time it names, seen from `today` (a naive wall time in the requester's zone): today when it is
+        still ahead, else the next such weekday; `today` and `tomorrow` as they say."""
+        at = today.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        if self.day == "today":
+            return at
+        if self.day == "tomorrow":
+            return at + timedelta(days=1)
+        ahead = (int(self.day) - today.weekday()) % 7
+        if ahead == 0 and at <= today:
+            ahead = 7
+        return at + timedelta(days=ahead)
 
 
 @dataclass(frozen=True)
@@ -53,9 +82,11 @@ def resolve_when(text: str, *, tz: str, now: datetime) -> datetime:
         if written > MAX_AHEAD:
             raise _too_far(delay=written.total_seconds())
         return check_run_at(now + written, now=now)
+    zone = _zone(tz)
+    if isinstance(written, _DayAndTime):
+        written = written.on(now.astimezone(zone).replace(tzinfo=None))
     if written.tzinfo is not None:
         return check_run_at(written, now=now)
-    zone = _zone(tz)
     local = written.replace(tzinfo=zone)
     try:
         exists = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == written
@@ -106,27 +137,41 @@ def check_stages(grace: timedelta | None, retain: timedelta | None) -> None:
 
 # -- reading ------------------------------------------------------------------------------------------
 
-def _read(text: str) -> datetime | timedelta:
-    """What text says: a delay, an aware moment (it names UTC or an offset) or a naive wall time."""
+def _read(text: str) -> datetime | timedelta | _DayAndTime:
+    """What text says: a delay, an aware moment (it names UTC or an offset), a naive wall time, or a day of the
+    week and a wall time (resolved once the requester's zone and the time are known)."""
     relative = _RELATIVE.fullmatch(text.strip())
     if relative:
         return _duration(relative.group(1), field=RUN_AT_FIELD)
+    weekday = _DAY.fullmatch(text.strip())
+    if weekday:
+        return _day_and_time(weekday, text)
     match = _ABSOLUTE.fullmatch(text.strip())
     if not match:
         raise BadCommand("time_unreadable", field=RUN_AT_FIELD, text=text)
-    year, month, day, hour, minute, utc, sign, offset_hours, offset_minutes = match.groups()
+    year, month, day, hour, minute, second, fraction, utc, sign, offset_hours, offset_minutes = match.groups()
     try:
-        written = datetime(int(year), int(month), int(day), int(hour), int(minute))
+        written = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                           int((fraction or "0")[:6].ljust(6, "0")))
     except ValueError:
         raise BadCommand("time_not_real", field=RUN_AT_FIELD, text=text) from None
     if utc:
         return written.replace(tzinfo=UTC)
     if sign:
-        offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
-        if offset > timedelta(hours=14) or int(offset_minutes) >= 60:
+        offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes or 0))
+        if offset > timedelta(hours=14) or int(offset_minutes or 0) >= 60:
             raise BadCommand("offset_unused", field=RUN_AT_FIELD, text=text)
         return written.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     return written
+
+
+def _day_and_time(match: re.Match[str], text: str) -> _DayAndTime:
+    day, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise BadCommand("time_not_real", field=RUN_AT_FIELD, text=text)
+    if day in ("today", "tomorrow"):
+        return _DayAndTime(day, hour, minute)
+    return _DayAndTime(next(index for index, name in enumerate(_DAYS) if name.startswith(day[:3])), hour, minute)
 
 
 def _duration(text: str, *, field: str) -> timedelta:

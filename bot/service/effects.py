@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.directory import ConsoleUser, Released, UserStatus
 from bot.domain.plan import StepKind, TargetPlan
 from bot.ports import Console
 
 
 @dataclass(frozen=True)
 class Effect:
-    """A console step: how to do it, and how to tell from a fresh read that it is done."""
+    """A console step: how to do it (returning what it took from the user), and how to tell from a fresh read that
+    it is done."""
 
-    apply: Callable[[Console, TargetPlan], None]
+    apply: Callable[[Console, TargetPlan], Released | None]
     done: Callable[[ConsoleUser | None, TargetPlan], bool]
 
 

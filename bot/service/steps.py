@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.ambient import LeaseLost
-from bot.domain.directory import ConsoleUser
+from bot.domain.directory import ConsoleUser, Released
+from bot.domain.directory import released as taken_from  # what a change took from the user, before and after
 from bot.domain.notes import Note, Why
 from bot.domain.plan import PlanStep, StepKind, TargetPlan
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Target, TargetOutcome
@@ -36,6 +37,7 @@ class Seen:
     of reading again, and each step's read-back is the next step's starting point."""
 
     user: ConsoleUser | None
+    released: Released | None = None  # what the step that read it took from the user, as the console said
 
 
 class StepFailed(Exception):
@@ -162,7 +164,7 @@ class TargetRun:
         except StepFailed as failure:
             self._record(request, target, step, StepStatus.FAILED, failure.cause)
             raise
-        self._record(request, target, step, StepStatus.DONE, None)
+        self._record(request, target, step, StepStatus.DONE, Note(Why.DONE, released=after.released or None))
         return after
 
     def _apply(self, step: PlanStep, plan: TargetPlan, keep_going: Callable[[], bool],
@@ -181,9 +183,9 @@ class TargetRun:
                 return Seen(before)
             if not keep_going():  # checked again right before the change: the lease may have lapsed meanwhile
                 raise LeaseLost(plan.user_id)
-            effect.apply(self._console, plan)
-            if step.kind is StepKind.DELETE:
-                return Seen(None)
+            released = effect.apply(self._console, plan)
+            if step.kind is StepKind.DELETE:  # what it released: as the console says, else all it held as last read
+                return Seen(None, released or (taken_from(before, None) if before is not None else None))
         except ConsoleError as failure:
             error = failure
         try:
@@ -191,7 +193,7 @@ class TargetRun:
         except ConsoleError as failure:
             raise StepUnknown(step, Note(Why.READ_BACK_FAILED, said=failure.message)) from None
         if effect.done(user, plan):
-            return Seen(user)
+            return Seen(user, released if error is None else None)
         raise (yield from self._failure(step, plan, error))
 
     def _failure(self, step: PlanStep, plan: TargetPlan,
@@ -224,7 +226,8 @@ class TargetRun:
             cause = Note(Why.NOT_THE_SAME_PERSON)
             self._record(request, target, step, StepStatus.FAILED, cause)
             raise StepFailed(step, cause)
-        self._record(request, target, step, StepStatus.DONE, Note(Why.DONE_BY_HAND))
+        by_hand = target.plan.released_by_now(user) if step.kind is StepKind.RELEASE_LICENSES else None
+        self._record(request, target, step, StepStatus.DONE, Note(Why.DONE_BY_HAND, released=by_hand or None))
 
     def _read_back(self, plan: TargetPlan) -> Generator[Read, ConsoleUser | None, ConsoleUser | None]:
         """The user as it stands after a change; read again after a pause while the console does not answer."""

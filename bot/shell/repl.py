@@ -215,7 +215,10 @@ class Shell:
         for user in self.console.directory(self.container.console):
             licenses = ", ".join(user.licenses) or "no license"
             agent = " · Contact Center agent" if user.is_contact_center_agent else ""
-            self.say(f"  {user.username:<18} {user.status.value:<8} {licenses}{agent}")
+            phone = " · ".join(filter(None, (
+                ", ".join(f"ext {ext.number}" for ext in user.extensions), ", ".join(user.phone_numbers),
+                ", ".join(device.model for device in user.devices)))) or "no extension"
+            self.say(f"  {user.username:<18} {user.status.value:<8} {phone} · {licenses}{agent}")
 
 
 def _message_title(blocks: list[dict]) -> str:

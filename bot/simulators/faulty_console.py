@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.console.local import LocalConsole
 from bot.console.lookup import find_each, get_each
-from bot.domain.directory import UserStatus
+from bot.domain.directory import Released, UserStatus
 from bot.errors import ConsoleError
 
 
@@ -102,15 +102,15 @@ class FaultyConsole:
     def username_taken(self, *, username: str) -> bool:
         return self.inner.username_taken(username=username)
 
-    def release_licenses(self, *, user_id: str) -> None:
-        self._call("release_licenses", lambda: self.inner.release_licenses(user_id=user_id))
+    def release_licenses(self, *, user_id: str) -> Released:
+        return self._call("release_licenses", lambda: self.inner.release_licenses(user_id=user_id))
 
-    def set_status(self, *, user_id: str, status: UserStatus) -> None:
-        self._call("set_status", lambda: self.inner.set_status(user_id=user_id, status=status))
+    def set_status(self, *, user_id: str, status: UserStatus) -> Released:
+        return self._call("set_status", lambda: self.inner.set_status(user_id=user_id, status=status))
 
-    def rename(self, *, user_id: str, new_username: str) -> None:
-        self._call("rename", lambda: self.inner.rename(user_id=user_id, new_username=new_username))
+    def rename(self, *, user_id: str, new_username: str) -> Released:
+        return self._call("rename", lambda: self.inner.rename(user_id=user_id, new_username=new_username))
 
-    def delete(self, *, user_id: str) -> None:
-        self._call("delete", lambda: self.inner.delete(user_id=user_id))
+    def delete(self, *, user_id: str) -> Released:
+        return self._call("delete", lambda: self.inner.delete(user_id=user_id))
 

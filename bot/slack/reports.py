@@ -12,7 +12,7 @@ import re
 from bot.domain.lifecycle import Action
 from bot.domain.plan import StepKind
 from bot.domain.records import OffboardRequest, Target, TargetOutcome
-from bot.slack.messages.notes import target_text
+from bot.slack.messages.notes import RELEASED_PARTS, released_by, released_cells, target_text
 
 CSV_ABOVE_TARGETS = 20  # a request with more users than this gets its results as a CSV file too
 NOT_STARTED = "not started"  # a planned step that never ran (the user failed or was stopped before it)
@@ -32,7 +32,9 @@ def csv_filename(request: OffboardRequest) -> str:
 
 
 def results_csv(request: OffboardRequest) -> str:
-    """One row per user, failures first like the message: who, how it ended, and each step's status.
+    """One row per user, failures first like the message: who, how it ended, what its steps released (numbers to
+    reassign, licenses, desk phones inactivated, queues and ring groups left, items separated by '; '), and each
+    step's status.
 
     Step columns are the union of every user's plan steps; a step not in a user's plan is left empty.
     A rename also says the new username. Every cell is quoted and guarded against formula injection under any
@@ -40,7 +42,7 @@ def results_csv(request: OffboardRequest) -> str:
     kinds = _step_kinds(request)
     renames = request.action is Action.RENAME
     head = ["username", "email", "display name", *(["new username"] if renames else []), "outcome", "detail",
-            *(kind.value.replace("_", " ") for kind in kinds)]
+            *(heading for heading, _, _ in RELEASED_PARTS), *(kind.value.replace("_", " ") for kind in kinds)]
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # a separator inside a cell stays inside, where quotes count
     writer.writerow([_cell(text) for text in head])
@@ -48,7 +50,7 @@ def results_csv(request: OffboardRequest) -> str:
         plan = target.plan
         row = [plan.username, plan.email, plan.display_name, *([plan.new_username or ""] if renames else []),
                target.outcome.value, target_text(request.action, target) if target.note else "",
-               *(_step_status(target, kind) for kind in kinds)]
+               *released_cells(released_by(target)), *(_step_status(target, kind) for kind in kinds)]
         writer.writerow([_cell(text) for text in row])
     return out.getvalue()
 

@@ -79,7 +79,7 @@ def test_a_bulk_delete_stays_within_the_limits_and_spends_few_calls_per_user(app
     request_id = app.request_id()
     # (every user's plan is in a file in the approval message's thread)
     top = [message for message in app.slack.messages("C0APPROVALS") if not message.thread_ts]
-    assert "2 approval" in text_of(top[-1])  # more than bulk_over users: two approvers
+    assert "approval of 2 admins" in text_of(top[-1])  # more than bulk_over users: two approvers
     app.press("bob", "Approve")
     started = len(fake.requests)
     app.press("dana", "Approve")

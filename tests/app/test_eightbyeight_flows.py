@@ -11,7 +11,7 @@ import pytest
 from bot.console.eightbyeight import mapping
 from bot.domain.directory import UserStatus
 from bot.domain.lifecycle import RequestState
-from bot.domain.notes import Note, Why
+from bot.domain.notes import Why
 from bot.simulators.eightbyeight.fake import FakeEightByEight
 from bot.simulators.harness import App, serve, serve_eightbyeight
 from tests.console.eightbyeight.test_console import console_for, seed
@@ -157,7 +157,10 @@ def test_put_unsupported_becomes_a_manual_step_with_recheck(app):
     events = app.audit_events(request_id)
     assert events.count("request.waiting") == 2 and events.count("request.recheck") == 2
     steps = {step.kind.value: step for step in app.container.store.get(request_id).targets[0].steps}
-    assert steps["release_licenses"].note == Note(Why.DONE_BY_HAND)
+    by_hand = steps["release_licenses"].note
+    assert by_hand.why is Why.DONE_BY_HAND  # and what the admin released, read back: the extension went with it
+    assert (by_hand.released.numbers, by_hand.released.licenses) == (("+14155550101",), ("X Series X4",))
+    assert [device.model for device in by_hand.released.devices] == ["Poly VVX 450"]
 
 
 def test_recheck_stops_when_the_profile_is_no_longer_the_approved_one(app):

@@ -187,7 +187,7 @@ def test_serve_on_the_demo_console_says_so_in_the_log_and_in_slack_and_listens_o
                 workspace = Workspace(slack, signing_secret=SECRET, send=send)
                 workspace.slash("U0ALICE", "delete jdoe --reason moved on", channel_id="C0GENERAL")
                 wait_for(lambda: "Request approval" in workspace.visible_buttons("U0ALICE"), what="the plan")
-                workspace.press("U0ALICE", "Request approval")
+                workspace.press("U0ALICE", "Request approval", inputs={"offboard_checklist": "box-1"})
                 wait_for(lambda: slack.messages("C0APPROVALS"), what="the approval message")
                 workspace.open_home("U0BOB")
                 wait_for(lambda: slack.home("U0BOB"), what="Bob's App Home")

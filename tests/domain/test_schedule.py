@@ -143,3 +143,46 @@ def test_a_staged_schedule_is_audited_as_facts():
     assert staged.to_audit() == {"run_at": None, "grace": 7 * 86400.0, "retain": (30 * 24 + 12) * 3600.0}
     assert Schedule(run_at=_utc(2026, 12, 1, 9, 0)).to_audit() == {"run_at": "2026-12-01T09:00:00+00:00"}
     assert span(timedelta(days=30, hours=12)) == "30 days 12 hours" and span(timedelta(days=1)) == "1 day"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-12-04T18:20:17Z", _utc(2026, 12, 4, 18, 20, 17)),
+    ("2026-12-04T18:20:17+01:00", _utc(2026, 12, 4, 17, 20, 17)),
+    ("2026-12-04T18:20:17.5+0100", datetime(2026, 12, 4, 17, 20, 17, 500000, tzinfo=UTC)),
+    ("2026-12-04T18:20:17,123456789Z", datetime(2026, 12, 4, 18, 20, 17, 123456, tzinfo=UTC)),
+    ("2026-12-04T18:20:17-05", _utc(2026, 12, 4, 23, 20, 17)),
+    ("2026-12-04 18:20:17", _utc(2026, 12, 4, 17, 20, 17)),  # a wall time in Paris, with its seconds
+])
+def test_iso_8601_as_other_tools_write_it(text, expected):
+    assert resolve_when(text, tz=PARIS, now=NOW) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [  # NOW is Monday 10:00 in Paris
+    ("friday 17:00", _utc(2026, 11, 6, 16, 0)),
+    ("Fri at 17:00", _utc(2026, 11, 6, 16, 0)),
+    ("monday 10:01", _utc(2026, 11, 2, 9, 1)),  # still ahead today
+    ("monday 10:00", _utc(2026, 11, 9, 9, 0)),  # now: next week's
+    ("Sunday 9:00", _utc(2026, 11, 8, 8, 0)),
+    ("tomorrow 00:30", _utc(2026, 11, 2, 23, 30)),
+    ("today 23:59", _utc(2026, 11, 2, 22, 59)),
+])
+def test_a_day_of_the_week_and_a_wall_time(text, expected):
+    assert resolve_when(text, tz=PARIS, now=NOW) == expected
+
+
+def test_a_day_and_time_follows_the_rules_on_daylight_saving():
+    before_the_change = _utc(2027, 3, 27, 12, 0)  # Saturday; on Sunday 2027-03-28, 02:00-03:00 does not exist in Paris
+    with raises_saying(BadCommand, r"does not exist in .*daylight saving"):
+        resolve_when("sunday 02:30", tz=PARIS, now=before_the_change)
+    assert resolve_when("sunday 03:30", tz=PARIS, now=before_the_change) == _utc(2027, 3, 28, 1, 30)  # summer time
+    autumn = _utc(2027, 10, 30, 12, 0)  # Saturday; 02:30 on Sunday happens twice: the first
+    assert resolve_when("sunday 02:30", tz=PARIS, now=autumn) == _utc(2027, 10, 31, 0, 30)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("next friday 17:00", "can't read"), ("friday", "can't read"), ("friday 25:00", "is not a real date"),
+    ("today 09:00", "is not in the future"), ("2026-12-04T18:20:61Z", "is not a real date"),
+])
+def test_days_and_seconds_that_cannot_be_used_are_explained(text, message):
+    with raises_saying(BadCommand, message):
+        resolve_when(text, tz=PARIS, now=NOW)

@@ -256,10 +256,11 @@ def test_new_request_modal_submission_reads_back_into_a_command():
 
 
 def test_help_explains_scheduling_and_staging():
-    message = blocks.help_message()
+    message = blocks.help_message(datetime(2027, 3, 30, 23, 30, tzinfo=UTC))
     _all_blocks_fit(message)
     text = message["blocks"][0]["text"]["text"]
     assert "[--at WHEN]" in text and "--grace 7d --retain 30d" in text and "in 2h" in text
+    assert "`2027-04-06 09:00` in your Slack time zone" in text  # a week ahead of when help was asked
 
 
 def _bulk(state: RequestState, count: int = 500) -> OffboardRequest:

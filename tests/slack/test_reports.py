@@ -51,8 +51,9 @@ def test_one_row_per_user_failures_first_with_each_steps_status():
         _target(2, USERS["msmith"], TargetOutcome.ABORTED, "changed since the plan was approved"),
     ])
     text = reports.results_csv(request)
-    assert text.splitlines()[0] == ('"username","email","display name","outcome","detail","release licenses",'
-                                    '"contact center","delete"')
+    assert text.splitlines()[0] == ('"username","email","display name","outcome","detail","numbers released",'
+                                    '"licenses released","desk phones inactivated","call queues left",'
+                                    '"ring groups left","release licenses","contact center","delete"')
     rows = _rows(text)
     assert [row["username"] for row in rows] == ["pnguyen", "msmith", "jdoe"]
     pnguyen, msmith, jdoe = rows

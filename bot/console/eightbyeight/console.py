@@ -20,7 +20,7 @@ from urllib.parse import quote
 from bot.console.eightbyeight import mapping
 from bot.console.eightbyeight.client import EightByEightClient
 from bot.console.rules import username_refusal
-from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.directory import ConsoleUser, Released, UserStatus, released
 from bot.errors import ConsoleRejected, ConsoleUnavailable, OutcomeUnknown, UserGone, UsernameTaken
 
 FIND_PAGES = 3  # an exact lookup never needs more than a few pages of wildcard matches
@@ -156,16 +156,16 @@ class EightByEightConsole:
 
     # -- changes -------------------------------------------------------------------------------------
 
-    def release_licenses(self, *, user_id: str) -> None:
-        self._change(user_id, mapping.without_licenses, done=lambda user: not user.holds_numbers,
+    def release_licenses(self, *, user_id: str) -> Released:
+        return self._change(user_id, mapping.without_licenses, done=lambda user: not user.holds_numbers,
                      doing=f"release the licenses of user {user_id}")
 
-    def set_status(self, *, user_id: str, status: UserStatus) -> None:
-        self._change(user_id, lambda raw: mapping.with_status(raw, status),
+    def set_status(self, *, user_id: str, status: UserStatus) -> Released:
+        return self._change(user_id, lambda raw: mapping.with_status(raw, status),
                      done=lambda user: user.status is status,
                      doing=f"{'deactivate' if status is UserStatus.INACTIVE else 'reactivate'} user {user_id}")
 
-    def rename(self, *, user_id: str, new_username: str) -> None:
+    def rename(self, *, user_id: str, new_username: str) -> Released:
         problem = username_refusal(new_username)
         if problem:
             raise ConsoleRejected(f"{new_username} cannot be used: {problem}")
@@ -173,7 +173,7 @@ class EightByEightConsole:
         if any(user.id != user_id for user in holder):
             raise UsernameTaken(new_username)
         try:
-            self._change(user_id, lambda raw: mapping.with_username(raw, new_username),
+            return self._change(user_id, lambda raw: mapping.with_username(raw, new_username),
                          done=lambda user: user.username == new_username,
                          doing=f"rename user {user_id} to {new_username}")
         except ConsoleRejected as error:
@@ -181,46 +181,59 @@ class EightByEightConsole:
                 raise UsernameTaken(new_username, status=error.status, response_id=error.response_id) from None
             raise
 
-    def delete(self, *, user_id: str) -> None:
+    def delete(self, *, user_id: str) -> Released:
+        """Delete the user; what it held (as read moments ago, else read now) is what the delete released."""
         doing = f"delete user {user_id}"
-        self._take_fresh(user_id)  # a read from before the delete must never stand in for the user later
+        gone = self._held(user_id)
         for attempt in range(len(self._resend_pauses) + 1):
             if attempt:
                 self._sleep(self._resend_pauses[attempt - 1])
                 if self.client.get_user(user_id) is None:
-                    return  # the earlier attempt took effect after all
+                    return gone  # the earlier attempt took effect after all
             try:
                 self.client.delete_user(user_id, doing=doing)
-                return
+                return gone
             except UserGone:
-                return  # gone already: what we wanted
+                return Released()  # gone already: what we wanted
             except OutcomeUnknown as doubt:
                 self._reconcile(user_id, lambda user: user is None, doubt=doubt)
-                return
+                return gone
             except ConsoleUnavailable:
                 if attempt == len(self._resend_pauses):
                     raise
 
+    def _held(self, user_id: str) -> Released:
+        """What deleting the user releases: all it holds, as read moments ago (taken: a read from before the delete
+        must never stand in for the user later). Without such a read, no GET is spent on it: the step runner
+        knows the user as it last read it."""
+        raw = self._take_fresh(user_id)
+        return released(mapping.user_from_api(raw), None) if raw is not None else Released()
+
     def _change(self, user_id: str, modify: Callable[[dict[str, Any]], dict[str, Any]],
-                done: Callable[[ConsoleUser], bool], *, doing: str) -> None:
-        """GET, modify and PUT the whole user, then follow the operation; reconcile any doubt by reading."""
+                done: Callable[[ConsoleUser], bool], *, doing: str) -> Released:
+        """GET, modify and PUT the whole user, then follow the operation; reconcile any doubt by reading. Return
+        what the change took from the user as first read."""
+        before: ConsoleUser | None = None
         for attempt in range(len(self._resend_pauses) + 1):
             if attempt:
                 self._sleep(self._resend_pauses[attempt - 1])
             raw = (None if attempt else self._take_fresh(user_id)) or self.client.get_user(user_id)
             if raw is None:
                 raise UserGone(user_id)
+            before = before or mapping.user_from_api(raw)
             if attempt and done(mapping.user_from_api(raw)):
-                return  # the earlier attempt took effect after all
+                return released(before, mapping.user_from_api(raw))  # the earlier attempt took effect after all
+            changed = modify(raw)
             try:
-                self.client.put_user(user_id, modify(raw), doing=doing)
-                return
+                self.client.put_user(user_id, changed, doing=doing)
+                return released(before, mapping.user_from_api(changed))
             except OutcomeUnknown as doubt:
                 self._reconcile(user_id, lambda user: user is not None and done(user), doubt=doubt)
-                return
+                return released(before, mapping.user_from_api(changed))
             except ConsoleUnavailable:
                 if attempt == len(self._resend_pauses):
                     raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _reconcile(self, user_id: str, done: Callable[[ConsoleUser | None], bool], *, doubt: OutcomeUnknown) -> None:
         """After an answer that leaves the outcome in doubt, read the user until the change shows; raise

@@ -16,7 +16,7 @@ from bot.console.rules import username_refusal
 from bot.console.scim.capabilities import Discovery
 from bot.console.scim.client import FilterRefused, ScimClient, change, json_or_none, scim_type
 from bot.console.scim.versions import Versions
-from bot.domain.directory import ConsoleUser, UserStatus
+from bot.domain.directory import ConsoleUser, Released, UserStatus
 from bot.errors import (
     ConcurrentChange,
     ConsoleError,
@@ -167,29 +167,33 @@ class ScimConsole:
 
     # -- mutations ---------------------------------------------------------------------------
 
-    def release_licenses(self, *, user_id: str) -> None:
+    def release_licenses(self, *, user_id: str) -> Released:
         """Always raises ConsoleUnsupported: SCIM has no licenses, so an admin releases them by hand."""
         raise ConsoleUnsupported(
             f"SCIM has no licenses or phone numbers: release those of user {self._versions.label(user_id)} "
             "in the admin console by hand"
         )
 
-    def set_status(self, *, user_id: str, status: UserStatus) -> None:
-        """Deactivate or reactivate the user (PATCH replace active, or PUT when PATCH is unsupported)."""
+    def set_status(self, *, user_id: str, status: UserStatus) -> Released:
+        """Deactivate or reactivate the user (PATCH replace active, or PUT when PATCH is unsupported). SCIM shows
+        no numbers, licenses or phones: nothing it releases is known."""
         active = UserStatus(status) is UserStatus.ACTIVE
         verb = "reactivate" if active else "deactivate"
         self._change(user_id, "active", active, action=_Action(self._versions, verb, user_id))
+        return Released()
 
-    def rename(self, *, user_id: str, new_username: str) -> None:
+    def rename(self, *, user_id: str, new_username: str) -> Released:
         """Change the user's username; raises UsernameTaken when another user has it."""
         problem = username_refusal(new_username)
         if problem:
             raise ConsoleRejected(f"cannot rename user {self._versions.label(user_id)} to {new_username!r}: {problem}")
         action = _Action(self._versions, "rename", user_id, f" to {new_username}")
         self._change(user_id, "userName", new_username, action=action, new_username=new_username)
+        return Released()
 
-    def delete(self, *, user_id: str) -> None:
-        """Delete the user, then read it back; raises DeactivatedOnly when the provider only deactivated it."""
+    def delete(self, *, user_id: str) -> Released:
+        """Delete the user, then read it back; raises DeactivatedOnly when the provider only deactivated it. What
+        it held is not known to SCIM (licenses and numbers are released by hand before): nothing is reported."""
         action = _Action(self._versions, "delete", user_id)
         call = change("DELETE", mapping.user_path(user_id), doing=action, headers=self._if_match(user_id))
         response = self._client.send(call)
@@ -205,7 +209,7 @@ class ScimConsole:
             ) from error
         if after is None:
             log.info("SCIM: deleted user %s", user_id)
-            return
+            return Released()
         reference = self._client.dialect.response_id(response)
         if mapping.is_false(after.get("active")):
             raise DeactivatedOnly(user_id, status=response.status_code, response_id=reference)

@@ -19,8 +19,8 @@ DEMO_MEMBERS = (
     DemoMember("U0ALICE", "alice", "alice@example.com", "primary admin"),
     DemoMember("U0BOB", "bob", "bob@example.com", "secondary admin"),
     DemoMember("U0DANA", "dana", "dana@example.com", "secondary admin"),
-    DemoMember("U0CAROL", "carol", "carol@example.com", "no admin role"),
-    DemoMember("U0JDOE", "jdoe", "jdoe@example.com", "no admin role (the demo user to offboard)"),
+    DemoMember("U0CAROL", "carol", "carol@example.com", "not an admin"),
+    DemoMember("U0JDOE", "jdoe", "jdoe@example.com", "not an admin; the demo user to offboard"),
 )
 DEMO_CHANNELS = (("C0GENERAL", "general"), ("C0APPROVALS", "approvals"), ("C0RESULTS", "results"))
 HOME_CHANNEL = "C0GENERAL"

@@ -212,12 +212,12 @@ class Workspace:
         """Click the `nth` button labelled `label` on the user's App Home tab (no response URL there)."""
         home = self.fake.home(user_id)
         if home is None:
-            raise LookupError(f"{user_id} has no App Home published")
+            raise LookupError(f"{self.fake.name_of(user_id) or user_id} has no App Home published")
         matches = [(block, element) for block in home.get("blocks") or [] for element in block_elements(block)
                    if element.get("type") == "button"
                    and plain_text(element.get("text")).strip().casefold() == label.strip().casefold()]
         if len(matches) <= nth:
-            raise LookupError(f"no button {label!r} on the App Home of {user_id}")
+            raise LookupError(f"no button {label!r} on the App Home of {self.fake.name_of(user_id) or user_id}")
         block, element = matches[nth]
         member = self.fake.member(user_id)
         button = Button(Place("view", home.get("blocks") or []), label, block_id=block.get("block_id"),
@@ -235,7 +235,7 @@ class Workspace:
         member = self.fake.member(user_id)
         stack = self.fake.view_stack(user_id)
         if not stack:
-            raise LookupError(f"{user_id} has no modal open")
+            raise LookupError(f"{self.fake.name_of(user_id) or user_id} has no modal open")
         view = stack[-1]
         block_id = next((block.get("block_id") for block in view.blocks
                          if (block.get("element") or {}).get("action_id") == action_id), None)

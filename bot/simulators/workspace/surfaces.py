@@ -105,4 +105,5 @@ def find_button(fake: FakeSlack, user_id: str, label: str, *, channel_id: str | 
             if value is None or button.element.get("value") == value:
                 return button
     visible = ", ".join(visible_buttons(fake, user_id, channel_id=channel_id)) or "none"
-    raise LookupError(f"no button {label!r} visible to {fake.name_of(user_id) or user_id}; visible buttons: {visible}")
+    who = fake.name_of(user_id) or user_id
+    raise LookupError(f"no button {label!r} visible to {who}; visible buttons: {visible}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bot.domain.records import OffboardRequest
 from bot.slack.blocks.approval import outcome_line
 from bot.slack.blocks.kit import MAX_BLOCKS, context, message, request_facts, section, sections, title
@@ -13,13 +15,16 @@ from bot.slack.messages.refusals import USAGE
 from bot.slack.messages.states import STATE_LABEL
 
 
-def help_message() -> dict:
+def help_message(now: datetime) -> dict:
+    """The commands, with an example time a week from `now` (always ahead, whenever help is asked)."""
+    example = (now.astimezone(UTC) + timedelta(days=7)).strftime("%Y-%m-%d 09:00")
     lines = [f"`{COMMAND} {usage}`" for usage in USAGE.values()]
     text = ("*Offboard users from the admin console.*\n" + "\n".join(lines)
             + f"\n`{COMMAND}` alone opens a form. Name users by username, email or @mention. "
               "Deleting is final and needs a second admin's approval.\n"
-              "`--at` runs the request later: `2026-12-01 09:00` in your Slack time zone (add `UTC` or `+02:00` "
-              "for another), or `in 2h`. `--grace 7d --retain 30d` stages a delete: deactivate when it runs, "
+              f"`--at` runs the request later: `{example}` in your Slack time zone (add `UTC` or `+02:00` "
+              "for another; ISO 8601 with seconds and `Z` is fine), `friday 17:00`, or `in 2h`. "
+              "`--grace 7d --retain 30d` stages a delete: deactivate when it runs, "
               "release licenses 7 days later, delete 30 days after deactivating.")
     return message(f"How to use {COMMAND}", [section(text)])
 
@@ -49,7 +54,7 @@ def status_message(request: OffboardRequest) -> dict:
     if checked:
         lines.append(checked)
     for target in request.targets:
-        lines.append(outcome_line(request.action, target))
+        lines.append(outcome_line(request.action, target, request.state))
         for step in target.steps:
             detail = step_note_text(target.plan, step.note)
             lines.append(f"    · {step_name(step.kind)}: {step.status.value}"

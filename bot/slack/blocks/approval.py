@@ -36,6 +36,8 @@ def approval_message(request: OffboardRequest, *, counts: dict[TargetOutcome, in
     head = [header(f"Approval needed: {title(request)}" if awaiting else title(request)), request_facts(request)]
     checked = checked_by(request)
     tail = [context(checked)] if checked else []
+    if not request.approvals_required and not awaiting:
+        tail.append(context("Posted here to follow its progress; nobody needs to approve it."))
     tail.append(section(status_line(request, counts=counts)))
     if awaiting:
         tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
@@ -82,20 +84,25 @@ def status_line(request: OffboardRequest, *, counts: dict[TargetOutcome, int] | 
     approvers = ", ".join(mention(approval.approver_id) for approval in request.approvals)
     by = f" by {mention(request.decided_by)}" if request.decided_by else ""
     state, label = request.state, STATE_LABEL[request.state]
-    approved_by = approvers or "the requester"
+    # A request the policy lets run without approval was confirmed by its requester: nobody approved it.
+    approved_by = f"approved by {approvers or 'the requester'}"
+    if not approvers and not request.approvals_required:
+        approved_by = f"confirmed by {mention(request.requester_id)}; the policy needs no approval for this"
     if state is RequestState.AWAITING_APPROVAL:
         done = f" Approved so far by {approvers}." if approvers else ""
-        return f"*Waiting for {request.approvals_missing} approval(s)* from an admin other than the requester.{done}"
+        missing = request.approvals_missing
+        who = "an admin" if missing == 1 else f"{missing} admins"
+        return f"*Waiting for the approval of {who}* other than the requester.{done}"
     if state is RequestState.REJECTED:
         return f"*Rejected*{by}: {plain(request.decision_note)}"
     if state.is_finished_run:
-        return f"*{label}* (approved by {approved_by})"
+        return f"*{label}* ({approved_by})"
     if state is RequestState.EXECUTING:
-        return f"*{label}*: {progress(request, counts=counts)} · approved by {approved_by}"
+        return f"*{label}*: {progress(request, counts=counts)} · {approved_by}"
     if state is RequestState.APPROVED:
-        return f"*{label}*, approved by {approved_by}."
+        return f"*{label}*, {approved_by}."
     if state is RequestState.WAITING:
-        return (f"*{label}* (approved by {approved_by}): the console's API cannot do a step on this account, so an "
+        return (f"*{label}* ({approved_by}): the console's API cannot do a step on this account, so an "
                 "admin must do it by hand, then press Re-check. Stop here ends the request; steps already done "
                 "stay done.")
     if state is RequestState.CANCELLED and request.decision_note:  # called off by the bot, and why
@@ -129,11 +136,12 @@ def _manual_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
     return sections(lines, budget=budget, overflow=overflow)
 
 
-def outcome_line(action: Action, target: Target) -> str:
+def outcome_line(action: Action, target: Target, state: RequestState | None = None) -> str:
+    """How one user stands; `state`, the request's, tells a user that will never run from one still to run."""
     name = f"`{plain(target.plan.username)}`"
     staged = stage_standing(target)
     if staged is not None:  # a staged delete between stages: say what its stages did, not "pending"
         return f"⏸ {name}: {plain(staged)}"
     if action is Action.RENAME and target.outcome is TargetOutcome.DONE:
         name += f" → `{plain(target.plan.new_username or '')}`"
-    return f"{OUTCOME_MARK[target.outcome]} {name}: {plain(target_text(action, target))}"
+    return f"{OUTCOME_MARK[target.outcome]} {name}: {plain(target_text(action, target, state))}"

@@ -21,7 +21,7 @@ from bot.slack.blocks.kit import (
     title,
 )
 from bot.slack.ids import COMMAND, ActionId, BlockId
-from bot.slack.markup import plain
+from bot.slack.markup import plain, when
 from bot.slack.messages import plans
 from bot.slack.messages.refusals import user_problems_line
 from bot.slack.values import RequestRef
@@ -116,10 +116,14 @@ def preview(request: OffboardRequest) -> dict:
         }]
     if request.approvals_required:
         needed = request.approvals_required
-        note = f"Needs {needed} approval{'s' if needed > 1 else ''} from another admin before anything happens."
+        who = "another admin" if needed == 1 else f"{needed} other admins"
+        note = f"Needs the approval of {who} before anything happens."
         go = button("Request approval", ActionId.REQUEST_APPROVAL, ref, style="primary")
     else:
         note = "The policy needs no second admin for this: confirming runs it now."
+        if request.run_at is not None:  # scheduled: confirming schedules it, it does not run it now
+            note = (f"The policy needs no second admin for this: confirming schedules it for "
+                    f"{when(request.run_at)} and it can be cancelled until then.")
         go = button("Confirm", ActionId.CONFIRM, ref, style="primary")
     tail += [context(note), {"type": "actions", "block_id": BlockId.ACTIONS.value,
                              "elements": [go, button("Cancel", ActionId.DISCARD, ref)]}]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.domain.records import OffboardRequest, TargetOutcome
-from bot.slack.blocks.approval import outcome_blocks
-from bot.slack.blocks.kit import MAX_BLOCKS, button, context, header, message, request_facts, title
+from bot.domain.records import OffboardRequest, Target, TargetOutcome
+from bot.slack.blocks.approval import outcome_line
+from bot.slack.blocks.kit import MAX_BLOCKS, button, context, header, message, request_facts, sections, title
 from bot.slack.ids import COMMAND, ActionId, BlockId
+from bot.slack.markup import plain
+from bot.slack.messages.notes import released_by, released_text
 from bot.slack.messages.states import PAST_TENSE, STATE_LABEL
 from bot.slack.values import RequestRef
 
@@ -35,5 +37,20 @@ def outcome_message(request: OffboardRequest, *, csv_file: CsvFile | None = None
         label = f"Retry the {failed} failed users" if failed > 1 else "Retry the failed user"
         tail.append({"type": "actions", "block_id": BlockId.ACTIONS.value, "elements": [
             button(label, ActionId.RETRY_FAILED, RequestRef(r=request.id).dump())]})
-    body = outcome_blocks(request, budget=MAX_BLOCKS - len(head) - len(tail))
+    body = _result_blocks(request, budget=MAX_BLOCKS - len(head) - len(tail))
     return message(summary, [*head, *body, *tail])
+
+
+def _result_blocks(request: OffboardRequest, *, budget: int) -> list[dict]:
+    """One entry per user, failures first (never the part left out): how it ended, then what its steps released
+    (numbers to reassign, licenses, desk phones inactivated, queues and ring groups left)."""
+    lines = [result_line(request, target)
+             for target in sorted(request.targets, key=lambda target: target.outcome is TargetOutcome.DONE)]
+    overflow = "…and {hidden} more users: " + f"`{COMMAND} status {request.id}` lists every one."
+    return sections(lines, budget=budget, overflow=overflow)
+
+
+def result_line(request: OffboardRequest, target: Target) -> str:
+    """How the user stands, and below it what its steps released so far (nothing when they released nothing)."""
+    released = released_text(released_by(target))
+    return outcome_line(request.action, target, request.state) + (f"\n      ↳ {plain(released)}" if released else "")

@@ -4,8 +4,8 @@ the next stages run (until then the request can be cancelled)."""
 from __future__ import annotations
 
 from bot.domain.records import OffboardRequest
-from bot.slack.blocks.approval import outcome_line
 from bot.slack.blocks.kit import MAX_BLOCKS, context, header, message, request_facts, sections, title
+from bot.slack.blocks.results import result_line
 from bot.slack.ids import COMMAND
 from bot.slack.messages import plans
 
@@ -13,7 +13,7 @@ from bot.slack.messages import plans
 def stage_message(request: OffboardRequest) -> dict:
     """The results of a stage, each user on a line (failures first), then the stages still to come."""
     ordered = sorted(request.targets, key=lambda target: plans.stage_standing(target) is not None)
-    lines = [outcome_line(request.action, target) for target in ordered]
+    lines = [result_line(request, target) for target in ordered]  # with what each stage released
     coming = plans.next_stages(request)
     tail = [context(plans.NEXT_STAGES.format(stages="\n".join(f"• {stage}" for stage in coming),
                                              cancel=f"`{COMMAND} cancel {request.id}`"))] if coming else []

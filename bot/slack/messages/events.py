@@ -3,6 +3,7 @@ request concerns."""
 
 from __future__ import annotations
 
+from bot.domain.directory import Released
 from bot.domain.events import (
     ApprovalCounted,
     Approved,
@@ -22,8 +23,9 @@ from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest, TargetOutcome
 from bot.slack.ids import COMMAND
 from bot.slack.markup import channel, escape, mention, plain, utc
-from bot.slack.messages.notes import step_name
+from bot.slack.messages.notes import released_by, released_count, released_text, step_name
 from bot.slack.messages.states import PAST_TENSE, lapse_text
+from bot.slack.reports import wants_csv
 
 
 def answer(event: Event, *, results: str) -> str:
@@ -33,6 +35,9 @@ def answer(event: Event, *, results: str) -> str:
         where = f" in {channel(request.message_channel)}" if request.message_channel else ""
         return f"Sent for approval{where}. I will tell you how it ends."
     if isinstance(event, Confirmed):
+        if request.run_at is not None:  # a confirmed request never runs before its time, which was ahead
+            return (f"Confirmed. It will run at {utc(request.run_at)} and can be cancelled until then; I will send "
+                    "you the outcome.")
         return "Confirmed. It is running now; I will send you the outcome."
     if isinstance(event, ApprovalCounted):
         return f"Approval counted; {event.missing} more needed."
@@ -118,14 +123,33 @@ def _waiting(event: WaitingForManual, *, approvals: str) -> tuple[str, str]:
                                   f"instructions and a Re-check button are{where}.")
 
 
+DM_RELEASED_USERS = 5  # up to this many users, the requester's message says what each one's steps released
+
+
 def outcome_line(request: OffboardRequest, *, shown: bool = True) -> str:
-    """How a finished request ended, in one line for its requester."""
+    """How a finished request ended, for its requester, with what it released (numbers to reassign, licenses,
+    desk phones, queues and ring groups): user by user for a few users, counted for many."""
     done = sum(1 for target in request.targets if target.outcome is TargetOutcome.DONE)
     total = len(request.targets)
     if request.state is RequestState.DONE:
-        return f"Your request {request.id} finished: {done}/{total} {PAST_TENSE[request.action]} successfully."
-    see = " See the results channel." if shown else ""
-    return f"Your request {request.id} finished with problems: {done}/{total} succeeded.{see}"
+        line = f"Your request {request.id} finished: {done}/{total} {PAST_TENSE[request.action]} successfully."
+    else:
+        see = " See the results channel." if shown else ""
+        line = f"Your request {request.id} finished with problems: {done}/{total} succeeded.{see}"
+    return line + _released(request, shown=shown)
+
+
+def _released(request: OffboardRequest, *, shown: bool) -> str:
+    released = {target.plan.username: released_by(target) for target in request.targets}
+    if len(request.targets) <= DM_RELEASED_USERS:
+        return "".join(f"\n`{plain(name)}`: {plain(released_text(facts))}"
+                       for name, facts in released.items() if facts)
+    total = sum(released.values(), start=Released())
+    if not total:
+        return ""
+    where = (" in the CSV file in the results channel" if wants_csv(request) else " in the results channel") if shown \
+        else f": `{COMMAND} status {request.id}` lists them"
+    return f"\nReleased in all: {released_count(total) or 'queues and ring groups'}; each user's{where}."
 
 
 def results_not_posted(request: OffboardRequest, *, results: str, failure: str) -> str:

@@ -6,10 +6,11 @@ console's words already made inert."""
 
 from __future__ import annotations
 
-from bot.domain.lifecycle import Action
+from bot.domain.directory import Device, Released
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.notes import Note, Why
 from bot.domain.plan import StepKind, TargetPlan
-from bot.domain.records import Target
+from bot.domain.records import Target, TargetOutcome
 from bot.slack.markup import plain
 from bot.slack.messages.states import PAST_TENSE
 
@@ -71,9 +72,62 @@ def result_text(action: Action, note: Note) -> str:
     return _RESULTS.get(note.why) or note.said
 
 
-def target_text(action: Action, target: Target) -> str:
-    """How the user stands: its result, or its outcome while it has none."""
-    return result_text(action, target.note) if target.note is not None else target.outcome.value
+def released_by(target: Target) -> Released:
+    """Everything the user's steps took from it, as the consoles said (the journal keeps it step by step)."""
+    total = Released()
+    for step in target.steps:
+        if step.note is not None and step.note.released is not None:
+            total += step.note.released
+    return total
+
+
+def phone_text(device: Device) -> str:
+    return f"{device.model} ({device.id})" if device.id else device.model
+
+
+RELEASED_PARTS = (  # (heading, what of Released, how one item reads): the CSV's columns, the results' phrases
+    ("numbers released", lambda released: released.numbers, str),
+    ("licenses released", lambda released: released.licenses, str),
+    ("desk phones inactivated", lambda released: released.devices, phone_text),
+    ("call queues left", lambda released: released.call_queues, str),
+    ("ring groups left", lambda released: released.ring_groups, str),
+)
+
+
+def released_cells(released: Released) -> list[str]:
+    """One text per RELEASED_PARTS heading, items separated by '; ' (a CSV row's cells)."""
+    return ["; ".join(show(item) for item in part(released)) for _, part, show in RELEASED_PARTS]
+
+
+def released_text(released: Released) -> str:
+    """What a user's steps released, in one plain sentence ('' when nothing): what an admin acts on next."""
+    phrases = []
+    for heading, part, show in RELEASED_PARTS:
+        if part(released):
+            heading = "numbers released, ready to reassign" if heading == "numbers released" else heading
+            phrases.append(f"{heading}: {', '.join(show(item) for item in part(released))}")
+    return "; ".join(phrases)
+
+
+def released_count(released: Released) -> str:
+    """How much was released in all, e.g. '21 numbers, 21 licenses, 4 desk phones' ('' when nothing)."""
+    counts = [(len(released.numbers), "number"), (len(released.licenses), "license"),
+              (len(released.devices), "desk phone")]
+    return ", ".join(f"{count} {noun}{'s' if count != 1 else ''}" for count, noun in counts if count)
+
+
+NOT_STARTED = "not started"  # a user of a request that ended (cancelled, rejected, expired…) before it ran
+NOT_CARRIED_ON = "not carried on: the request ended before its remaining steps; the steps done stay done"
+
+
+def target_text(action: Action, target: Target, state: RequestState | None = None) -> str:
+    """How the user stands: its result, or its outcome while it has none; a user still pending in a request that
+    ended (`state` terminal) never will run: it says so instead of "pending"."""
+    if target.note is not None:
+        return result_text(action, target.note)
+    if target.outcome is TargetOutcome.PENDING and state is not None and state.is_terminal:
+        return NOT_CARRIED_ON if target.steps else NOT_STARTED
+    return target.outcome.value
 
 
 def step_note_text(plan: TargetPlan, note: Note | None) -> str:
@@ -82,6 +136,10 @@ def step_note_text(plan: TargetPlan, note: Note | None) -> str:
         return ""
     if note.why is Why.BY_HAND:
         return manual_instructions(plan, note)
+    if note.why is Why.DONE:
+        return plain(released_text(note.released or Released()))
+    if note.why is Why.DONE_BY_HAND and note.released:
+        return plain(f"{cause_text(note)}; {released_text(note.released)}")
     return plain(cause_text(note))
 
 

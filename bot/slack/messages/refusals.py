@@ -29,7 +29,8 @@ USAGE = {
     Verb.HELP: "help",
 }
 WHEN_FORMATS = ("`YYYY-MM-DD HH:MM` in your Slack time zone (add `UTC` or an offset such as `+02:00` "
-                "to mean another), or a delay such as `in 2h` or `+3d`")
+                "to mean another; ISO 8601 such as `2026-12-04T18:20:17Z` works too), a day and a time such as "
+                "`friday 17:00` or `tomorrow 09:00`, or a delay such as `in 2h` or `+3d`")
 STORAGE_DOWN = ("My database is not answering right now, so I could not finish this. Whatever was already "
                 "recorded is kept. Try again in a minute; if it keeps happening, tell whoever runs the bot.")
 USERNAME_RULES = {
@@ -52,6 +53,10 @@ def refusal_text(refusal: Refusal) -> str:
             return "You already approved this request; it needs a different admin now."
         return where_it_stands(refusal.request)
     return _REFUSALS[refusal.code](refusal.request_id or "", refusal.facts)
+
+
+def _did_you_mean(facts: dict) -> str:
+    return f" Did you mean `{facts['nearest']}`?" if facts.get("nearest") else ""
 
 
 def _usage(facts: dict) -> str:
@@ -115,8 +120,8 @@ def _period_over_a_year(f: dict, field: str | None) -> str:
 
 
 _BAD_COMMANDS: dict[str, Callable[[dict], str]] = {
-    "unknown_verb": lambda f: f"I don't know {quote(f['word'], 40)}. Try `{COMMAND} help`.",
-    "unknown_option": lambda f: f"unknown option {quote(f['word'], 40)}. {_usage(f)}",
+    "unknown_verb": lambda f: f"I don't know {quote(f['word'], 40)}.{_did_you_mean(f)} Try `{COMMAND} help`.",
+    "unknown_option": lambda f: f"unknown option {quote(f['word'], 40)}.{_did_you_mean(f)} {_usage(f)}",
     "option_needs_value": lambda f: f"`{f['option']}` needs a value. {_usage(f)}",
     "option_twice": lambda f: f"`{f['option']}` was given twice",
     "reason_too_long": lambda f: f"the reason is {f['length']} characters long; keep it under {f['limit']}",
@@ -125,6 +130,8 @@ _BAD_COMMANDS: dict[str, Callable[[dict], str]] = {
     "not_a_request_id": lambda f: (f"{quote(f['text'], 40)} is not a request id (they look like OB-7K2M4Q9A). "
                                    f"{_usage(f)}"),
     "rename_needs_two": lambda f: f"name the user and the new username. {_usage(f)}",
+    "new_username_has_spaces": lambda f: (f"{quote(f['new_username'], 70)} cannot be a username: "
+                                          f"{USERNAME_RULES[UsernameProblem.CHARACTERS]} (no spaces). {_usage(f)}"),
     "new_username_is_a_mention": lambda f: f"the new username must be text, not a mention. {_usage(f)}",
     "name_a_user": lambda f: f"name at least one user. {_usage(f)}",
     "staging_only_delete": lambda f: f"`{f['option']}` only goes with delete (a staged delete). {_usage(f)}",

@@ -103,6 +103,9 @@ def test_answers_to_the_requester_who_sent_or_confirmed():
     assert _answer(ev.SentForApproval(request())) == "Sent for approval. I will tell you how it ends."
     assert _answer(ev.Confirmed(request(state=RequestState.APPROVED))) == (
         "Confirmed. It is running now; I will send you the outcome.")
+    scheduled = request(state=RequestState.APPROVED, run_at=NOW + timedelta(hours=1))
+    assert _answer(ev.Confirmed(scheduled)) == (
+        "Confirmed. It will run at 2026-11-02 10:00 UTC and can be cancelled until then; I will send you the outcome.")
 
 
 def test_answers_to_an_approver():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.lifecycle import Action
+from bot.domain.directory import Device, Released
+from bot.domain.lifecycle import Action, RequestState
 from bot.domain.notes import Note, Why
 from bot.domain.plan import StepKind, build_plan
 from bot.domain.records import TargetOutcome
@@ -69,6 +70,11 @@ JOURNAL = {  # how a step stands in the journal
                   "status to *Inactive* and save. Then press *Re-check*: I read the user back and carry on with the "
                   "remaining steps."),
     Why.DONE_BY_HAND: (Note(Why.DONE_BY_HAND), "done by hand in the console, verified by reading the user back"),
+    Why.DONE: (Note(Why.DONE, released=Released(numbers=("+14155550101",), licenses=("X Series X4",),
+                                                devices=(Device("dev-1", "Poly VVX 450"),),
+                                                call_queues=("Support Tier 1",), ring_groups=("Front Desk",))),
+               "numbers released, ready to reassign: +14155550101; licenses released: X Series X4; desk phones "
+               "inactivated: Poly VVX 450 (dev-1); call queues left: Support Tier 1; ring groups left: Front Desk"),
 }
 CAUSES = {  # why a step failed or could not be confirmed
     Why.REFUSED: (Note(Why.REFUSED, said=REFUSED), REFUSED),
@@ -133,6 +139,8 @@ def test_the_shared_tails():
 
 def test_a_user_without_a_result_shows_its_outcome():
     assert target_text(Action.DELETE, target(PLAN)) == "pending"
+    assert target_text(Action.DELETE, target(PLAN), RequestState.AWAITING_APPROVAL) == "pending"
+    assert target_text(Action.DELETE, target(PLAN), RequestState.CANCELLED) == "not started"
     assert target_text(Action.DELETE, target(PLAN, outcome=TargetOutcome.FAILED)) == "failed"
     done = target(PLAN, outcome=TargetOutcome.DONE, note=Note(Why.COMPLETED))
     assert target_text(Action.DELETE, done) == "deleted successfully"
@@ -155,6 +163,12 @@ def test_why_a_step_failed_in_the_journal(why):
 
 def test_a_step_with_no_note_says_nothing():
     assert step_note_text(PLAN, None) == ""
+    assert step_note_text(PLAN, Note(Why.DONE)) == ""  # done, and it released nothing
+
+
+def test_what_a_step_released_survives_the_journal():
+    note = JOURNAL[Why.DONE][0]
+    assert Note.from_json(note.to_json()) == note
 
 
 def test_a_step_that_failed_because_it_was_someone_else_now():

@@ -32,7 +32,8 @@ from tests.slack.builders import NOW, REQUEST_ID, request
 
 ROOT = Path(__file__).resolve().parents[3]
 WHEN = ("Write `YYYY-MM-DD HH:MM` in your Slack time zone (add `UTC` or an offset such as `+02:00` to mean "
-        "another), or a delay such as `in 2h` or `+3d`.")
+        "another; ISO 8601 such as `2026-12-04T18:20:17Z` works too), a day and a time such as `friday 17:00` or "
+        "`tomorrow 09:00`, or a delay such as `in 2h` or `+3d`.")
 DELETE_USAGE = ("Usage: `/offboard delete <user> [<user> ...] [--reason TEXT] [--at WHEN] [--grace 7d] "
                 "[--retain 30d]`")
 DEACTIVATE_USAGE = "Usage: `/offboard deactivate <user> [<user> ...] [--reason TEXT] [--at WHEN]`"
@@ -215,6 +216,9 @@ BAD_COMMANDS = {  # each raised by the code that raises it, so the facts are the
                          "`jdoe` is not a request id (they look like OB-7K2M4Q9A). Usage: `/offboard cancel "
                          "<request-id>`"),
     "rename_needs_two": (lambda: parse_command("rename jdoe"), f"name the user and the new username. {RENAME_USAGE}"),
+    "new_username_has_spaces": (lambda: parse_command('rename hgarcia "h garcia!"'),
+                                "`h garcia!` cannot be a username: a username may only contain letters, digits and "
+                                f". @ - _ / (no spaces). {RENAME_USAGE}"),
     "new_username_is_a_mention": (lambda: parse_command("rename jdoe <@U0BOB>"),
                                   f"the new username must be text, not a mention. {RENAME_USAGE}"),
     "name_a_user": (lambda: parse_command("reactivate --reason back"),
@@ -271,6 +275,16 @@ def test_every_problem_of_what_was_typed_in_words(problem):
     assert (raised.code, raised.problem) == ("bad_command", problem)
     assert bad_command_text(raised) == words
     assert _said(raised) == words
+
+
+@pytest.mark.parametrize(("typed", "words"), [
+    ("stauts OB-7K2M4Q9A", "I don't know `stauts`. Did you mean `status`? Try `/offboard help`."),
+    ("dlete jdoe", "I don't know `dlete`. Did you mean `delete`? Try `/offboard help`."),
+    ("delete jdoe --reson left", "unknown option `--reson`. Did you mean `--reason`? {usage}"),
+    ("delete jdoe --force", "unknown option `--force`. {usage}"),  # not near enough to `--grace` to guess
+])
+def test_a_typo_gets_the_nearest_word_suggested(typed, words):
+    assert _said(_raised(lambda: parse_command(typed))) == words.format(usage=DELETE_USAGE)
 
 
 def test_every_problem_of_what_was_typed_has_words_and_an_example_here():
