@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.simulators.slack.model import EventKind, SlackEvent
+from bot.simulators.workspace.inputs import shown
 
 NameFor = Callable[[str], str | None]
 INDENT = "  "
@@ -89,6 +90,12 @@ def render_element(element: dict[str, Any], *, name_for: NameFor | None = None) 
         return "[ ... ]"
     if kind == "image":
         return f"(image: {element.get('alt_text', '')})"
+    picked = [element[key] for key in ("initial_user", "initial_conversation", "initial_channel") if element.get(key)]
+    picked += [one for key in ("initial_users", "initial_conversations", "initial_channels")
+               for one in element.get(key) or []]
+    if picked:
+        names = (("@" if str(one).startswith(("U", "W")) else "#") + _name(str(one), name_for) for one in picked)
+        return f"[ {', '.join(names)} v ]"
     if kind.endswith("select"):
         initial = element.get("initial_option") or {}
         shown = render_text(initial.get("text")) if initial else render_text(element.get("placeholder")) or "select"
@@ -174,7 +181,20 @@ def _input(block: dict[str, Any], name_for: NameFor | None) -> list[str]:
         lines += [INDENT + line for line in _select_lines(element)]
     elif element.get("initial_value") is not None:
         lines.append(INDENT + f'"{element["initial_value"]}"')
+    elif element.get("initial_option") or element.get("initial_options"):  # an external select: only what is chosen
+        lines += [INDENT + line for line in _select_lines({"options": _initial(element), **element})]
+    else:
+        lines += [INDENT + render_element(element, name_for=name_for)] if _picked(element) else []
     return lines
+
+
+def _initial(element: dict[str, Any]) -> list[dict[str, Any]]:
+    return [element["initial_option"]] if element.get("initial_option") else list(element.get("initial_options") or [])
+
+
+def _picked(element: dict[str, Any]) -> bool:
+    """Whether a picker (users, channels, date, time) shows something chosen."""
+    return any(key.startswith("initial_") and element[key] not in (None, "", []) for key in element)
 
 
 _RICH_STYLES = (("code", "`"), ("bold", "*"), ("italic", "_"), ("strike", "~"))
@@ -263,11 +283,13 @@ def render_block(block: dict[str, Any], *, name_for: NameFor | None = None) -> l
 
 
 def render_blocks(
-    blocks: list[dict[str, Any]], *, name_for: NameFor | None = None, errors: Mapping[str, str] | None = None
+    blocks: list[dict[str, Any]], *, name_for: NameFor | None = None, errors: Mapping[str, str] | None = None,
+    state: Mapping[str, Mapping[str, dict[str, Any]]] | None = None,
 ) -> list[str]:
-    """Blocks as lines; `errors` (block_id -> message) are shown as `! message` under their block."""
+    """Blocks as lines; `errors` (block_id -> message) are shown as `! message` under their block, and `state`
+    (a modal's `state.values`) shows what the user has chosen in place of the initial values."""
     lines: list[str] = []
-    for block in blocks:
+    for block in shown(blocks, state) if state else blocks:
         lines += [part for line in render_block(block, name_for=name_for) for part in line.split("\n")]
         if errors and block.get("block_id") in errors:
             lines.append(f"! {errors[block['block_id']]}")
@@ -330,7 +352,7 @@ def _body_lines(event: SlackEvent, name_for: NameFor | None) -> list[str]:
     if event.kind in _NO_BODY:
         return []
     if event.kind in _VIEW_SUFFIX:
-        lines = render_blocks(event.blocks, name_for=name_for, errors=event.errors)
+        lines = render_blocks(event.blocks, name_for=name_for, errors=event.errors, state=event.state)
         footer = [f"[ {event.close or 'Cancel'} ]"] + ([f"[ {event.submit} ]"] if event.submit else [])
         return [*lines, " ".join(footer)]
     attached = [f"📎 {name}" for name in event.files]

@@ -138,6 +138,10 @@ class View:
     definition: dict[str, Any]  # the view as the app sent it, with Slack-generated block ids
     errors: dict[str, str] = field(default_factory=dict)
     is_open: bool = True
+    # What the user has entered so far, as Slack reports it in `state.values` (block id -> action id -> state).
+    # Slack keeps it when the app answers `response_action: errors`, and through an update for the inputs whose
+    # block and action ids stay the same.
+    state: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,7 @@ class SlackEvent:
     close: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # names of the files a message shares
+    state: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # a modal's entries (View.state)
 
 
 # Records the fake keeps for itself (never handed out)

@@ -196,6 +196,7 @@ class SlackState:
                 submit=view.submit,
                 close=view.close,
                 errors=dict(view.errors),
+                state=copy.deepcopy(view.state),
             )
         )
 

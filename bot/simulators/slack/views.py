@@ -15,7 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.simulators.slack.blocks import block_problems, plain_text, truthy, view_problems, with_generated_ids
+from bot.simulators.slack.blocks import (
+    block_elements,
+    block_problems,
+    plain_text,
+    truthy,
+    view_problems,
+    with_generated_ids,
+)
 from bot.simulators.slack.http import ApiError, invalid, require
 from bot.simulators.slack.model import MAX_VIEW_STACK, TRIGGER_TTL_SECONDS, EventKind, View
 from bot.simulators.slack.state import SlackState
@@ -54,6 +61,11 @@ class ViewMethods(SlackState):
             else:
                 self._close_view(view)
 
+    def set_view_state(self, view_id: str, values: dict[str, dict[str, dict[str, Any]]]) -> None:
+        """Record what the user has entered in an open view (`state.values`), as Slack's servers keep it."""
+        with self._state():
+            self._open_view(view_id).state = copy.deepcopy(values)
+
     def close_view(self, view_id: str) -> None:
         """Close a view (and any view pushed above it), as the user's close button does."""
         with self._state():
@@ -87,7 +99,7 @@ class ViewMethods(SlackState):
             return copy.deepcopy([self._views[v] for v in self._stacks.get(user_id, [])])
 
     def view_json(self, view_id: str) -> dict[str, Any]:
-        """The view as Slack's APIs and payloads show it (state is left empty)."""
+        """The view as Slack's APIs and payloads show it, with what the user has entered so far."""
         with self._lock:
             return self._view_json(self.view(view_id))
 
@@ -149,6 +161,7 @@ class ViewMethods(SlackState):
         updated = self._build_view(
             view.id, view.user_id, definition, root_view_id=view.root_view_id, previous=view.previous_view_id
         )
+        updated.state = _kept_state(view.state, updated.blocks)
         self._views[view.id] = updated
         self._emit_view(EventKind.VIEW_UPDATED, updated)
 
@@ -179,7 +192,7 @@ class ViewMethods(SlackState):
             private_metadata=view.private_metadata,
             callback_id=view.callback_id,
             external_id=view.external_id,
-            state={"values": {}},
+            state={"values": copy.deepcopy(view.state)},
             hash=view.hash,
             clear_on_close=truthy(data.get("clear_on_close", False)),
             notify_on_close=view.notify_on_close,
@@ -259,3 +272,15 @@ class ViewMethods(SlackState):
             if view.is_open and (view.id == view_id or (external_id and view.external_id == external_id)):
                 return view
         raise ApiError("not_found")
+
+
+def _kept_state(state: dict[str, dict[str, dict[str, Any]]], blocks: list[dict[str, Any]]) -> dict:
+    """What Slack keeps of the user's entries when a view is updated: those of the elements whose block id,
+    action id and type are unchanged."""
+    kept: dict[str, dict[str, dict[str, Any]]] = {}
+    for block in blocks:
+        for element in block_elements(block):
+            entry = state.get(str(block.get("block_id")), {}).get(str(element.get("action_id")))
+            if entry is not None and entry.get("type") == element.get("type"):
+                kept.setdefault(block["block_id"], {})[element["action_id"]] = copy.deepcopy(entry)
+    return kept

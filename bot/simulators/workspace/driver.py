@@ -4,7 +4,9 @@
 builds the payload Slack would send for a user's action, signs it with the app's signing
 secret, hands it to `send` (an HTTP POST to the app, or an in-process Bolt dispatch) and
 applies the app's HTTP answer the way Slack does (ack text of a slash command shown to the
-user, `response_action` of a modal submission).
+user, `response_action` of a modal submission). Like Slack's client it remembers what a member has entered:
+boxes ticked on a message travel with the next click on it, and a modal's entries are kept (in the fake, as
+Slack's servers keep them) when the app answers a submission with errors.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,23 +25,23 @@ from bot.simulators.slack.blocks import block_elements, plain_text
 from bot.simulators.slack.fake import FakeSlack
 from bot.simulators.slack.model import Ephemeral, Member, Message, View
 from bot.simulators.workspace import payloads
+from bot.simulators.workspace.answers import Delivery, Ticked, UnknownCommand, ack_message, json_or_none
+from bot.simulators.workspace.entries import Entries, ticking
 from bot.simulators.workspace.inputs import client_side_problems, state_values
 from bot.simulators.workspace.payloads import VERIFICATION_TOKEN
-from bot.simulators.workspace.surfaces import Button, Place, buttons, find_button, visible_buttons
+from bot.simulators.workspace.surfaces import (
+    Button,
+    Place,
+    buttons,
+    checkboxes,
+    find_button,
+    places,
+    visible_buttons,
+)
 
 logger = logging.getLogger(__name__)
 
 Send = Callable[[bytes, dict[str, str]], tuple[int, bytes]]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """The app's HTTP answer. `payload` is what was sent (None when nothing was sent to the app)."""
-
-    status: int
-    body: bytes
-    json: Any | None
-    payload: dict[str, Any] | None = None
 
 
 class Workspace:
@@ -54,14 +55,16 @@ class Workspace:
         send: Send,
         api_app_id: str = "A0OFFBOARD",
         clock: Callable[[], float] = time.time,
+        commands: Iterable[str] | None = None,
     ) -> None:
+        """`commands`: the slash commands the app registered (its manifest's); None accepts any."""
         self.fake = fake
+        self.commands = None if commands is None else frozenset(commands)
         self.signing_secret = signing_secret
         self.send = send
         self.api_app_id = api_app_id
         self.clock = clock
-        self._typed: dict[str, dict[str, str]] = {}  # view id -> what the user typed so far
-        self._lock = threading.Lock()
+        self._entries = Entries()  # what each member typed, chose or ticked, and still sees
 
     # ---------------------------------------------------------------- signing and delivery
 
@@ -83,12 +86,15 @@ class Workspace:
     def _post_form(self, form: dict[str, str], payload: dict[str, Any]) -> Delivery:
         body = urlencode(form).encode()
         status, answer = self.send(body, self.sign(body, int(self.clock())))
-        return Delivery(status=status, body=answer, json=_json_or_none(answer), payload=payload)
+        return Delivery(status=status, body=answer, json=json_or_none(answer), payload=payload)
 
     # ---------------------------------------------------------------- slash commands
 
     def slash(self, user_id: str, text: str, *, command: str = "/offboard", channel_id: str | None = None) -> Delivery:
-        """Run a slash command; `channel_id` defaults to the user's DM with the bot."""
+        """Run a slash command; `channel_id` defaults to the user's DM with the bot. A command the app did not
+        register raises UnknownCommand, as Slack's client refuses it."""
+        if self.commands is not None and command not in self.commands:
+            raise UnknownCommand(command, self.commands)
         member = self.fake.member(user_id)
         channel = self.fake.channel(channel_id or self.fake.im_channel(user_id))
         form = {"token": VERIFICATION_TOKEN, "team_id": member.team_id,
@@ -108,7 +114,7 @@ class Workspace:
             "trigger_id": self.fake.issue_trigger_id(member.id),
         }
         delivery = self._post_form(form, dict(form))
-        ack = _ack_message(delivery)
+        ack = ack_message(delivery)
         if ack:
             self.fake.record_ack_response(channel_id=channel.id, user_id=member.id, body=ack)
         return delivery
@@ -140,8 +146,44 @@ class Workspace:
         if button.role == "close":
             return self._close(member, self._view_of(button))
         if button.place.view is not None:
-            return self._click_in_view(member, button, inputs or {})
+            return self._act_in_view(member, button.place.view, payloads.action(button, now=self.clock()), inputs or {})
         return self._click_in_message(member, button, inputs or {})
+
+    def submit(self, user_id: str, *, inputs: dict[str, str] | None = None) -> Delivery:
+        """Fill in the user's open modal (the top one) with `inputs` and press its submit button."""
+        stack = self.fake.view_stack(user_id)
+        if not stack or not stack[-1].submit:
+            raise LookupError(f"{self._name(user_id)} has no form open to submit")
+        return self._submit(self.fake.member(user_id), stack[-1], inputs or {})
+
+    def tick(self, user_id: str, words: str = "all", *, channel_id: str | None = None) -> Ticked:
+        """Tick boxes on the newest place the user sees that has checkboxes (their open modal first): every box
+        (`words` "all"), or those whose text holds every word of `words` (case-insensitive). Boxes ticked before
+        stay ticked. Slack's client sends a `block_actions` for checkboxes outside an input block (or in one with
+        `dispatch_action`), and reports the ticked boxes in `state.values` of the next click or submission."""
+        place = next((p for p in places(self.fake, user_id, channel_id) if checkboxes(p)), None)
+        if place is None:
+            raise LookupError(f"nothing with boxes to tick is visible to {self._name(user_id)}")
+        chosen = ticking(place, self._entries.on(user_id, place), words)
+        if place.view is not None:
+            self._typing(place.view, chosen.updates)
+        else:
+            self._entries.add(user_id, place, chosen.updates)
+        delivery = None
+        member = self.fake.member(user_id)
+        for block, element, selected in chosen.changed:
+            if block.get("type") == "input" and not block.get("dispatch_action"):
+                continue
+            action = payloads.checkboxes_action(block.get("block_id"), element, selected, now=self.clock())
+            if place.view is not None:
+                delivery = self._act_in_view(member, place.view, action, {})
+            else:
+                delivery = self._act_in_message(member, place, action, {})
+        state = state_values(place.blocks, {}, self._entries.on(user_id, place))
+        return Ticked(place, chosen.ticked, delivery, state)
+
+    def _name(self, user_id: str) -> str:
+        return self.fake.name_of(user_id) or user_id
 
     # ---------------------------------------------------------------- App Home and menus
 
@@ -158,7 +200,7 @@ class Workspace:
         body = json.dumps(payload).encode()
         headers = self.sign(body, int(self.clock())) | {"Content-Type": "application/json"}
         status, answer = self.send(body, headers)
-        return Delivery(status=status, body=answer, json=_json_or_none(answer), payload=payload)
+        return Delivery(status=status, body=answer, json=json_or_none(answer), payload=payload)
 
     def home_buttons(self, user_id: str) -> list[str]:
         """Labels of the buttons on the user's App Home tab, top to bottom."""
@@ -243,17 +285,21 @@ class Workspace:
         return data
 
     def _typing(self, view: View, inputs: Mapping[str, str]) -> dict[str, Any]:
-        """State values for a view, merging new input with what the user typed before."""
-        with self._lock:
-            remembered = self._typed.get(view.id, {})
-            values = state_values(view.blocks, inputs, remembered)
-            self._typed[view.id] = {**remembered, **inputs}
-            return values
+        """State values for a view, merging new input with what the user typed before; Slack's servers keep them
+        (the fake's view state)."""
+        place = Place("view", view.blocks, view=view)
+        values = state_values(view.blocks, inputs, self._entries.on(view.user_id, place))
+        self._entries.add(view.user_id, place, inputs)
+        self.fake.set_view_state(view.id, values)
+        return values
 
     # ---------------------------------------------------------------- the interactions
 
     def _click_in_message(self, member: Member, button: Button, inputs: Mapping[str, str]) -> Delivery:
-        place = button.place
+        return self._act_in_message(member, button.place, payloads.action(button, now=self.clock()), inputs)
+
+    def _act_in_message(self, member: Member, place: Place, action: dict[str, Any], inputs: Mapping[str, str]
+                        ) -> Delivery:
         channel_id, ts = place.location()
         channel = self.fake.channel(channel_id)
         is_ephemeral = place.ephemeral is not None
@@ -268,9 +314,9 @@ class Workspace:
             },
             "trigger_id": self.fake.issue_trigger_id(member.id),
             "channel": {"id": channel_id, "name": "directmessage" if channel.is_im else channel.name},
-            "state": {"values": state_values(place.blocks, inputs)},
+            "state": {"values": state_values(place.blocks, inputs, self._entries.on(member.id, place))},
             "response_url": self.fake.new_response_url(channel_id=channel_id, user_id=member.id, source=source),
-            "actions": [payloads.action(button, now=self.clock())],
+            "actions": [action],
         }
         if place.message is not None:  # the message as the client shows it
             payload["message"] = self.fake.message_json(channel_id, ts) | {
@@ -279,15 +325,15 @@ class Workspace:
             }
         return self.deliver(payload)
 
-    def _click_in_view(self, member: Member, button: Button, inputs: Mapping[str, str]) -> Delivery:
-        view = self._view_of(button)
+    def _act_in_view(self, member: Member, view: View, action: dict[str, Any], inputs: Mapping[str, str]
+                     ) -> Delivery:
         values = self._typing(view, inputs)
         payload = self._common("block_actions", member)
         payload |= {
             "container": {"type": "view", "view_id": view.id},
             "trigger_id": self.fake.issue_trigger_id(member.id),
             "view": self._view_with_state(view, values),
-            "actions": [payloads.action(button, now=self.clock())],
+            "actions": [action],
         }
         return self.deliver(payload)
 
@@ -316,27 +362,10 @@ class Workspace:
         self.fake.apply_view_submission_response(view.id, delivery.json)
 
     def _close(self, member: Member, view: View) -> Delivery:
-        with self._lock:
-            values = state_values(view.blocks, {}, self._typed.get(view.id))
+        values = state_values(view.blocks, {}, self._entries.on(view.user_id, Place("view", view.blocks, view=view)))
         self.fake.close_view(view.id)
         if not view.notify_on_close:
             return Delivery(status=200, body=b"", json=None, payload=None)
         payload = self._common("view_closed", member)
         payload |= {"view": self._view_with_state(view, values), "is_cleared": False}
         return self.deliver(payload)
-
-
-def _json_or_none(body: bytes) -> Any | None:
-    try:
-        return json.loads(body) if body.strip() else None
-    except ValueError:
-        return None
-
-
-def _ack_message(delivery: Delivery) -> dict[str, Any] | None:
-    """What Slack shows for a slash command's HTTP answer: a JSON message, or plain text."""
-    if delivery.status != 200 or not delivery.body.strip():
-        return None
-    if isinstance(delivery.json, dict):
-        return delivery.json
-    return {"text": delivery.body.decode("utf-8", errors="replace")}

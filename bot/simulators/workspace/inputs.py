@@ -3,6 +3,7 @@ client would refuse to submit a modal. Pure functions."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,31 @@ def element_state(element: dict[str, Any], raw: str | None) -> dict[str, Any]:
     return state
 
 
+def shown(blocks: list[dict[str, Any]], values: Mapping[str, Mapping[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The blocks as the user sees them with these entries (`state.values`): each entry in its element's
+    initial_* field, so that whatever draws initial values draws what the user chose."""
+    drawn = copy.deepcopy(blocks)
+    for block in drawn:
+        for element in block_elements(block):
+            state = values.get(str(block.get("block_id")), {}).get(str(element.get("action_id")))
+            if state is None or state.get("type") != element.get("type"):
+                continue
+            for key, value in state.items():
+                if key == "type":
+                    continue
+                initial = _INITIAL.get(key, key)
+                if value in (None, "", []):
+                    element.pop(initial, None)
+                else:
+                    element[initial] = copy.deepcopy(value)
+    return drawn
+
+
+_INITIAL = {"value": "initial_value", "selected_option": "initial_option", "selected_options": "initial_options",
+            "selected_date_time": "initial_date_time"}
+_INITIAL |= {state_key: initial for state_key, initial in (*_ONE_PICK.values(), *_MANY_PICKS.values())}
+
+
 def _is_empty(state: dict[str, Any]) -> bool:
     return all(value in (None, "", []) for key, value in state.items() if key != "type")
 
@@ -98,8 +124,17 @@ def state_values(
     if unused:
         known = [k for b in blocks for e in block_elements(b) if e.get("type") in STATEFUL_ELEMENTS
                  for k in (b.get("block_id"), e.get("action_id"))]  # fmt: skip
-        raise LookupError(f"no input element for {sorted(unused)}; input keys here: {known}")
+        raise UnknownInput(sorted(unused), known)
     return values
+
+
+class UnknownInput(LookupError):
+    """Values given for input elements that are not there."""
+
+    def __init__(self, keys: list[str], known: list[str]) -> None:
+        super().__init__(f"no input element for {keys}; input keys here: {known}")
+        self.keys = keys
+        self.known = known
 
 
 def client_side_problems(blocks: list[dict[str, Any]], values: Mapping[str, Mapping[str, dict[str, Any]]]) -> list[str]:

@@ -60,6 +60,12 @@ def buttons(place: Place) -> list[Button]:
     return found
 
 
+def checkboxes(place: Place) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The checkboxes elements on a place, top to bottom, each with its block."""
+    return [(block, element) for block in place.blocks for element in block_elements(block)
+            if element.get("type") == "checkboxes"]
+
+
 def places(fake: FakeSlack, user_id: str, channel_id: str | None) -> list[Place]:
     """Everything the user sees, newest first; their top modal (if any) comes first of all."""
     found: list[tuple[tuple[int, ...], Place]] = []
