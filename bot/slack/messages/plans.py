@@ -88,6 +88,11 @@ def step_text(plan: TargetPlan, step: PlanStep, *, start: datetime | None = None
     text = _STEPS[step.kind](plan)
     if plan.staged and step.kind is StepKind.RELEASE_LICENSES:
         text = STAGED_RELEASE.format(held=", ".join(plan.held))
+    return _staged(plan, step, text, start=start, tz=tz)
+
+
+def _staged(plan: TargetPlan, step: PlanStep, text: str, *, start: datetime | None, tz: str) -> str:
+    """A step's text, said for its stage in a staged delete (with its date once `start` is known)."""
     at = f", {moment_text(start + timedelta(seconds=step.after), tz)}" if start is not None and plan.staged else ""
     if step.after:
         return f"{span(step.after)} after the start{at}: {text[:1].lower()}{text[1:]}"
@@ -141,12 +146,7 @@ def any_user_step_text(plan: TargetPlan, step: PlanStep, *, start: datetime | No
     if step.manual:
         return manual_step_text(step.kind, services_visible=plan.services_visible)
     text = _ANY_USER[step.kind]
-    at = f", {moment_text(start + timedelta(seconds=step.after), tz)}" if start is not None and plan.staged else ""
-    if step.after:
-        return f"{span(step.after)} after the start{at}: {text[:1].lower()}{text[1:]}"
-    if plan.staged and step.kind is StepKind.DEACTIVATE:
-        return f"At the start{at or ON_APPROVAL}: {text[:1].lower()}{text[1:]}"
-    return text
+    return _staged(plan, step, text, start=start, tz=tz)
 
 
 def steps_line(texts: list[str]) -> str:
