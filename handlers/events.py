@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from bot.domain.records import Actor
 from bot.service import OffboardService
 from bot.slack import blocks
-from bot.slack.demo import MAX_VIEW_BLOCKS, marked
+from bot.slack.blocks.demo import MAX_VIEW_BLOCKS, marked
 from handlers.deferral import Guard
 
 

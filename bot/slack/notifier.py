@@ -12,7 +12,7 @@ from bot.domain.records import OffboardRequest, TargetOutcome
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
 from bot.slack import blocks, plan_report, reports
-from bot.slack.demo import MAX_VIEW_BLOCKS, marked
+from bot.slack.blocks.demo import MAX_VIEW_BLOCKS, marked
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.slack.blocks.demo import MAX_VIEW_BLOCKS, marked
 from bot.slack.blocks.kit import MAX_BLOCKS, context, header, section
-from bot.slack.demo import MAX_VIEW_BLOCKS, marked
 from bot.slack.messages.demo import DEMO_CONSOLE, DEMO_TAG
 
 
