@@ -304,7 +304,8 @@ def test_check_reports_each_part(tmp_path):
         assert "warn" not in sealed.stdout and "0123456789abcdefghij" not in sealed.stdout + sealed.stderr
         slack.enterprise_id, slack.is_enterprise_install = "E0ORG", True  # an org-wide install on Enterprise Grid
         org = _run(tmp_path, "check", **env)
-        assert org.returncode == 0 and "ok    the bot token is an org-wide install (Enterprise Grid E0ORG)" in org.stdout
+        assert org.returncode == 0
+        assert "ok    the bot token is an org-wide install (Enterprise Grid E0ORG)" in org.stdout
         slack.enterprise_id, slack.is_enterprise_install = None, False
         slack.set_bot_membership("C0RESULTS", False)
         outside = _run(tmp_path, "check", **env)
