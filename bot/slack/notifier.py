@@ -17,7 +17,7 @@ from bot.slack import blocks, plan_report, reports
 from bot.slack.blocks.demo import MAX_VIEW_BLOCKS, marked
 from bot.slack.blocks.workflows import proposal_message
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
-from bot.slack.messages.workflows import step_error, step_outputs, untaken_error
+from bot.slack.messages.workflows import step_error, step_not_told, step_outputs, untaken_error
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +142,21 @@ class SlackNotifier:
     def _end_step(self, event: StepEnded) -> None:
         """Complete the step with the request's outputs when it did what was asked, else fail it with why."""
         request = event.request
-        if request.state is RequestState.DONE:
-            self._call(self._client.functions_completeSuccess, function_execution_id=event.execution_id,
-                       outputs=step_outputs(request))
-        else:
-            self._call(self._client.functions_completeError, function_execution_id=event.execution_id,
-                       error=step_error(request))
+        try:
+            if request.state is RequestState.DONE:
+                self._call(self._client.functions_completeSuccess, function_execution_id=event.execution_id,
+                           outputs=step_outputs(request))
+            else:
+                self._call(self._client.functions_completeError, function_execution_id=event.execution_id,
+                           error=step_error(request))
+        except NotificationFailed as failure:  # e.g. Slack stopped waiting for the step: say so on the request
+            log.warning("could not tell the workflow step of %s how it ended: %s", request.id, failure)
+            if request.message_channel and request.message_ts:
+                self._quietly(self._thread_note, request, step_not_told(request, failure=str(failure)))
+
+    def _thread_note(self, request: OffboardRequest, text: str) -> None:
+        self._call(self._client.chat_postMessage, channel=request.message_channel, thread_ts=request.message_ts,
+                   **blocks.notice(text))
 
     def remind(self, request: OffboardRequest) -> None:
         if request.message_channel and request.message_ts:

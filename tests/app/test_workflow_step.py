@@ -135,3 +135,17 @@ def test_the_global_shortcut_and_the_app_homes_button_open_the_form(app):
     app.workspace.press_home("U0BOB", "Open the form")
     app.settle()
     assert app.slack.views(user_id="U0BOB")[-1].callback_id == "offboard_new_request"
+
+
+def test_a_step_slack_stopped_waiting_for_is_said_on_the_request(app):
+    execution_id = _propose(app)
+    request_id = _proposal_id(app)
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.slack.time_out_function(execution_id)  # the request outlived Slack's limit on a pending step
+    app.press("bob", "Approve")
+    assert app.container.store.get(request_id).state is RequestState.DONE
+    [call] = app.slack.calls("functions.completeSuccess")
+    assert call.error == "execution_not_in_running_state"
+    thread = [m for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
+    assert thread and "could not be told how it ended" in thread[-1].text and "Done" in thread[-1].text

@@ -190,6 +190,12 @@ class FakeSlack(WebApi, ResponseUrls):
         with self._state():
             return copy.deepcopy(self._start_function(callback_id, inputs, required_outputs))
 
+    def time_out_function(self, execution_id: str) -> None:
+        """Slack gives up on a step still running (its limit on pending steps): it can no longer be completed."""
+        with self._state():
+            execution = self._executions[execution_id]
+            execution.state, execution.error = "failed", "timed out"
+
     def function_execution(self, execution_id: str) -> FunctionExecution:
         """The step execution as it stands: running, completed (with its outputs) or failed (with its error)."""
         with self._lock:

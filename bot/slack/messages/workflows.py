@@ -7,6 +7,7 @@ from bot.domain.records import OffboardRequest
 from bot.domain.workflows import Proposal
 from bot.slack.ids import StepOutput
 from bot.slack.messages.notes import target_text
+from bot.slack.markup import escape
 from bot.slack.messages.states import STATE_LABEL
 
 ERROR_LIMIT = 2000  # the step's error is shown in Workflow Builder's activity: one short paragraph
@@ -37,6 +38,14 @@ def step_error(request: OffboardRequest) -> str:
     else:
         why = "failed: " + "; ".join(summary_lines(request).splitlines())
     return f"Offboarding request {request.id} {why}"[:ERROR_LIMIT]
+
+
+def step_not_told(request: OffboardRequest, *, failure: str) -> str:
+    """Said in the request's thread when its workflow step could not be told how it ended (Slack stopped
+    waiting for it, or did not answer): the outcome is here, and whoever runs the workflow must look here."""
+    return (f"The workflow that proposed {request.id} could not be told how it ended ({escape(failure)}): Slack no "
+            f"longer waits for that step. It ended *{STATE_LABEL[request.state]}*; tell whoever started the "
+            "workflow.")
 
 
 def untaken_error(proposal: Proposal) -> str:
