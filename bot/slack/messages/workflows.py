@@ -6,8 +6,8 @@ from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest
 from bot.domain.workflows import Proposal
 from bot.slack.ids import StepOutput
-from bot.slack.messages.notes import target_text
 from bot.slack.markup import escape
+from bot.slack.messages.notes import target_text
 from bot.slack.messages.states import STATE_LABEL
 
 ERROR_LIMIT = 2000  # the step's error is shown in Workflow Builder's activity: one short paragraph
