@@ -14,7 +14,7 @@ def proposal_message(proposal: Proposal) -> dict:
     """A workflow asks for an offboarding: what it asks, and who may act (an admin, who becomes its requester)."""
     inputs = proposal.inputs
     title = proposal_title(proposal)
-    by = f" for {mention(proposal.proposed_by)}" if proposal.proposed_by else ""
+    by = f", run by {mention(proposal.proposed_by)}" if proposal.proposed_by else ""
     facts = [f"*Request:* `{proposal.request_id}` · proposed by a workflow{by}"]
     if inputs.date:
         facts.append(f"*Date:* {when(inputs.date)} ({utc(inputs.date)})")
