@@ -216,7 +216,7 @@ class Workspace:
         body = json.dumps(payload).encode()
         headers = self.sign(body, int(self.clock())) | {"Content-Type": "application/json"}
         status, answer = self.send(body, headers)
-        return Delivery(status=status, body=answer, json=_json_or_none(answer), payload=payload)
+        return Delivery(status=status, body=answer, json=json_or_none(answer), payload=payload)
 
     def run_step(self, callback_id: str, inputs: dict[str, Any], *,
                  required_outputs: tuple[str, ...] = ()) -> tuple[str, Delivery]:
