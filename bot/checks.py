@@ -147,6 +147,11 @@ def _check_slack(settings: Settings, report: Report, policy: Policy | None) -> N
         report.bad(f"Slack unreachable at {settings.slack_api_url}: {type(error).__name__}")
         return
     report.good(f"Slack reachable: workspace {answer.get('team')} ({answer.get('team_id')})")
+    if answer.get("is_enterprise_install"):  # custom workflow steps are org-ready: every workspace sees the step
+        report.good(f"the bot token is an org-wide install (Enterprise Grid {answer.get('enterprise_id')})")
+    else:
+        report.good("the bot token is installed on one workspace, not org-wide: the Workflow Builder step shows "
+                    "in that workspace only")
     granted = {scope.strip() for scope in (answer.headers.get("x-oauth-scopes") or "").split(",") if scope.strip()}
     missing = sorted(BOT_SCOPES - granted)
     if missing:

@@ -15,6 +15,7 @@ from bot.domain.notes import Note
 from bot.domain.plan import StepKind, TargetPlan
 from bot.domain.problems import Problem
 from bot.domain.records import AuditEntry, OffboardRequest, StepStatus, Tally, TargetOutcome
+from bot.domain.workflows import Proposal
 from bot.errors import Refusal
 
 
@@ -140,6 +141,18 @@ class Notifier(Protocol):
 
     def remind(self, request: OffboardRequest) -> None:
         """Remind the approvers, in the approval message's thread, that the request still waits."""
+        ...
+
+    def propose(self, proposal: Proposal, *, channel: str) -> tuple[str, str]:
+        """Post a workflow's proposal, for an admin to take, to channel; return its (channel, ts)."""
+        ...
+
+    def refresh_proposal(self, proposal: Proposal) -> None:
+        """Redraw a proposal's message: who took it, or that it lapsed (and no button any more)."""
+        ...
+
+    def fail_step(self, proposal: Proposal) -> None:
+        """Fail the step of a proposal that ended before anyone took it (no request was ever made)."""
         ...
 
 
@@ -298,3 +311,19 @@ class RequestRepository(Protocol):
     def due_for_expiry(self, *, now: datetime, limit: int = 100) -> list[str]: ...
 
     def claim_reminders(self, *, now: datetime, every: timedelta, limit: int = 100) -> list[str]: ...
+
+    # Proposals of Workflow Builder steps (bot/domain/workflows.py)
+    def propose(self, proposal: Proposal, *, entry: AuditEntry) -> Proposal | None: ...
+
+    def proposal(self, request_id: str) -> Proposal | None: ...
+
+    def set_proposal_message(self, request_id: str, *, channel: str, ts: str) -> None: ...
+
+    def take_proposal(self, request_id: str, *, by: str, now: datetime) -> Proposal | None: ...
+
+    def give_back_proposal(self, request_id: str, *, by: str) -> None: ...
+
+    def end_proposal(self, request_id: str, *, entry: AuditEntry, now: datetime,
+                     untaken: bool = False) -> Proposal | None: ...
+
+    def lapsed_proposals(self, *, now: datetime, limit: int = 100) -> list[str]: ...

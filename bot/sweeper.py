@@ -36,6 +36,7 @@ class Sweeper:
         """Expire what is overdue, send due reminders, and start the runs that are due (ours to lease)."""
         done = Sweep()
         done.expired = self._phase(done, "expire", self._timers.expire_overdue)
+        done.expired += self._phase(done, "lapse proposals", self._timers.lapse_overdue_proposals)
         done.reminded = self._phase(done, "remind", self._timers.send_due_reminders)
         done.started = self._phase(done, "start runs", lambda: self._timers.start_due_runs(limit=self._batch))
         if done.expired or done.reminded or done.started:

@@ -9,7 +9,7 @@ from slack_bolt import App
 
 from bot.concurrency import InFlight
 from bot.service import OffboardService
-from handlers import actions, commands, errors, events, middleware, options, views
+from handlers import actions, commands, errors, events, functions, middleware, options, shortcuts, views
 from handlers.deferral import Guard, Lanes
 
 
@@ -27,3 +27,5 @@ def register(app: App, service: OffboardService, *, lanes: Lanes | None = None, 
     views.register(app, service, guard, forms=forms)
     events.register(app, service, guard, demo=demo)
     options.register(app, service, guard)
+    shortcuts.register(app, service, guard)
+    functions.register(app, service, guard)

@@ -13,7 +13,7 @@ from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.messages.events import answer
-from bot.slack.values import RequestRef
+from bot.slack.values import ModalOrigin, RequestRef
 from handlers.deferral import Guard
 from handlers.payload import checked
 from handlers.replies import reply_privately
@@ -80,3 +80,24 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         drafted = service.intake.retry_failed(actor=actor, request_id=ref.r)
         # The results channel is public: the new plan goes to the clicker only, and the results stay as they are.
         reply_privately(client, body, blocks.preview(drafted.request))
+
+    _register_ways_in(app, service, guard)
+
+
+def _register_ways_in(app: App, service: OffboardService, guard: Guard) -> None:
+    """The buttons that start a request: a workflow's Take it, and the App Home's Open the form."""
+
+    @app.action(ActionId.TAKE_PROPOSAL.value)
+    @guard.after_ack(console_when=lambda body: True)  # makes the plan: reads the console
+    def take_proposal(ack: Ack, body: dict, client: WebClient, actor: Actor, ref: RequestRef) -> None:
+        ack()
+        drafted = service.workflows.take(actor=actor, request_id=ref.r)
+        # The approvals channel is shared: the plan and its checklist go to the admin who took it, only.
+        reply_privately(client, body, blocks.preview(drafted.request))
+
+    @app.action(ActionId.OPEN_FORM.value)
+    @guard  # opens a modal: on the listener thread, within its trigger id's 3 s
+    def open_form(ack: Ack, body: dict, client: WebClient, actor: Actor) -> None:
+        ack()
+        service.queries.ensure_admin(actor=actor)
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.new_request_modal(ModalOrigin()))

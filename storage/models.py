@@ -128,3 +128,21 @@ class SeenRequestRow(SQLModel, table=True):
 
     signature: str = Field(primary_key=True, max_length=80)
     seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+
+
+class WorkflowStepRow(SQLModel, table=True):
+    """A request a Workflow Builder step proposed: kept from the proposal until the step is told how it ended.
+    `request_id` is the id the request takes once an admin takes it (no request row exists before)."""
+
+    __tablename__ = "workflow_steps"
+
+    request_id: str = Field(primary_key=True, max_length=24)
+    execution_id: str = Field(max_length=64, unique=True)  # Slack's function_execution_id
+    state: str = Field(max_length=16, index=True)  # proposed, taken, ended (bot.domain.workflows.ProposalState)
+    inputs_json: str = Field(sa_type=Text)
+    proposed_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_when())
+    expires_at: datetime = Field(sa_column=_when())
+    taken_by: str | None = Field(default=None, max_length=32)
+    message_channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)

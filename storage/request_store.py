@@ -33,6 +33,7 @@ from bot.ports import ApprovalResult, NewRequest, TargetsBusy
 from storage import audit
 from storage.db import session, snapshot_engine
 from storage.models import ApprovalRow, OpenTargetRow, RequestRow, StepRow, TargetRow
+from storage.proposals import ProposalStore
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -41,7 +42,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-class RequestStore:
+class RequestStore(ProposalStore):
     """Reads and writes requests, their targets, steps and approvals, and the audit chain.
 
     With an audit key, every audit row it writes is sealed with it, and a write whose audit row cannot be sealed

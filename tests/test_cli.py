@@ -34,8 +34,8 @@ def _run(tmp_path, *args, **extra):
 
 
 def test_db_upgrade_then_audit_verify_and_export(tmp_path):
-    assert "revision 0006" in _run(tmp_path, "db", "upgrade").stdout
-    assert "revision 0006" in _run(tmp_path, "db", "upgrade").stdout  # idempotent
+    assert "revision 0007" in _run(tmp_path, "db", "upgrade").stdout
+    assert "revision 0007" in _run(tmp_path, "db", "upgrade").stdout  # idempotent
     verify = _run(tmp_path, "audit", "verify")
     assert verify.returncode == 0 and "intact: 0 rows" in verify.stdout
 
@@ -293,13 +293,20 @@ def test_check_reports_each_part(tmp_path):
         assert good.returncode == 0, good.stdout
         assert "ok    Slack reachable: workspace" in good.stdout
         assert "ok    local console" in good.stdout and "19 users" in good.stdout
-        assert "ok    database at revision 0006" in good.stdout
+        assert "ok    database at revision 0007" in good.stdout
         assert "ok    the bot token has every scope the bot uses" in good.stdout
+        assert ("ok    the bot token is installed on one workspace, not org-wide: the Workflow Builder step "
+                "shows in that workspace only") in good.stdout
         assert "ok    approvals channel #" in good.stdout and "ok    results channel #" in good.stdout
         assert "warn  OFFBOARD_AUDIT_KEY is not set" in good.stdout  # said, without failing the check
         sealed = _run(tmp_path, "check", **(env | {"OFFBOARD_AUDIT_KEY": "check-audit-key-0123456789abcdefghij"}))
         assert sealed.returncode == 0 and "ok    audit rows are sealed with OFFBOARD_AUDIT_KEY" in sealed.stdout
         assert "warn" not in sealed.stdout and "0123456789abcdefghij" not in sealed.stdout + sealed.stderr
+        slack.enterprise_id, slack.is_enterprise_install = "E0ORG", True  # an org-wide install on Enterprise Grid
+        org = _run(tmp_path, "check", **env)
+        assert org.returncode == 0
+        assert "ok    the bot token is an org-wide install (Enterprise Grid E0ORG)" in org.stdout
+        slack.enterprise_id, slack.is_enterprise_install = None, False
         slack.set_bot_membership("C0RESULTS", False)
         outside = _run(tmp_path, "check", **env)
         assert outside.returncode == 1

@@ -152,6 +152,13 @@ class Finished(Event):
     """The request ran to its end (done or failed): every user has its result."""
 
 
+@dataclass(frozen=True)
+class StepEnded(Event):
+    """A request a workflow step proposed has ended: the step is completed (done) or failed (any other end)."""
+
+    execution_id: str  # Slack's function_execution_id
+
+
 def later(moment: datetime | None, now: datetime) -> datetime | None:
     """The moment when it is still ahead of now, else None."""
     return moment if moment is not None and moment > now else None

@@ -4,7 +4,8 @@
 - decisions: approve, reject, cancel, stop waiting, re-check;
 - runs: leased runs through the execution gate (gate.py), users side by side (batch.py, steps.py);
 - timers: expiries, reminders and due runs, for the sweeper;
-- queries: status, lists, App Homes (homes.py), the user picker, and the audit of refusals.
+- queries: status, lists, App Homes (homes.py), the user picker, and the audit of refusals;
+- workflows: a Workflow Builder step proposes a request, an admin takes it, the step hears how it ended.
 
 The service says what happened in typed events (bot/domain/events.py); it never words a message, never
 imports Slack, HTTP or SQL, and reaches the world only through the ports (bot/ports.py)."""
@@ -28,6 +29,7 @@ from bot.service.queries import Queries
 from bot.service.runs import Runs
 from bot.service.steps import TargetRun
 from bot.service.timers import Timers
+from bot.service.workflows import Workflows
 
 DEFAULT_LEASE = timedelta(seconds=60)  # renewed every third of it while a request runs
 
@@ -44,6 +46,7 @@ class OffboardService:
     timers: Timers
     queries: Queries
     steps: TargetRun  # each user's steps (its `sleep` is the pause between read-backs)
+    workflows: Workflows
 
     @property
     def owner(self) -> str:
@@ -64,6 +67,9 @@ def build_service(*, store: RequestRepository, console: Console, members: Member
     gate = Gate(core)
     steps = TargetRun(store=store, console=console, clock=clock)
     runs = Runs(core, gate, Batch(steps, workers=workers, wave=wave))
-    return OffboardService(core=core, gate=gate, intake=Intake(core, runs, max_users=max_users),
-                           decisions=Decisions(core, gate, runs), runs=runs, timers=Timers(core, runs),
-                           queries=Queries(core), steps=steps)
+    intake = Intake(core, runs, max_users=max_users)
+    workflows = Workflows(core, intake)
+    core.on_end = workflows.ended
+    return OffboardService(core=core, gate=gate, intake=intake, decisions=Decisions(core, gate, runs), runs=runs,
+                           timers=Timers(core, runs, workflows), queries=Queries(core), steps=steps,
+                           workflows=workflows)

@@ -36,6 +36,7 @@ class Core:
     homes: Homes
     owner: str  # this process, as named in the leases it takes
     lease_ttl: timedelta
+    on_end: Callable[[OffboardRequest], None] | None = None  # told of every request that ended (workflow steps)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -61,6 +62,12 @@ class Core:
         if event is not None:
             self.publish(event(moved))
         self.refresh(moved)
+        if moved.state.is_terminal and self.on_end is not None:
+            try:
+                self.on_end(moved)
+            except StorageUnavailable:
+                log.warning("could not tell the workflow step of %s how it ended: the database did not answer",
+                            moved.id, exc_info=True)
         return moved
 
     def publish(self, event: Event) -> None:

@@ -48,8 +48,10 @@ class Intake:
         self._runs = runs
         self._max_users = max_users
 
-    def prepare(self, *, actor: Actor, command: Command, origin_channel: str | None) -> Drafted:
-        """Return a new draft request with a plan per user; raise Refusal naming every blocker.
+    def prepare(self, *, actor: Actor, command: Command, origin_channel: str | None,
+                request_id: str | None = None) -> Drafted:
+        """Return a new draft request with a plan per user; raise Refusal naming every blocker. `request_id`:
+        the id a workflow's proposal gave it (a new one otherwise).
 
         When several users are named and only some have problems, the draft holds the others and keeps the
         problems (`left_out`): the requester sees them before asking for approval and need not start over."""
@@ -67,7 +69,8 @@ class Intake:
         left_out = tuple(plan.blockers for plan in blocked)
         plans = [plan for plan in plans if not plan.blockers]
         new = NewRequest(
-            id=new_request_id(), action=command.action, requester_id=actor.user_id, requester_email=admin.email,
+            id=request_id or new_request_id(), action=command.action, requester_id=actor.user_id,
+            requester_email=admin.email,
             reason=command.reason,
             approvals_required=core.policy.approvals_required(command.action, targets=len(plans)),
             expires_at=core.expiry(now, schedule.run_at), origin_channel=origin_channel, plans=tuple(plans),

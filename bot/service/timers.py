@@ -5,12 +5,18 @@ from __future__ import annotations
 from bot.domain.lifecycle import RequestState
 from bot.service.core import Core
 from bot.service.runs import Runs
+from bot.service.workflows import Workflows
 
 
 class Timers:
-    def __init__(self, core: Core, runs: Runs) -> None:
+    def __init__(self, core: Core, runs: Runs, workflows: Workflows) -> None:
         self._core = core
         self._runs = runs
+        self._workflows = workflows
+
+    def lapse_overdue_proposals(self) -> list[str]:
+        """Fail the workflow steps whose proposal nobody took in time; return their ids."""
+        return self._workflows.lapse_overdue()
 
     def start_due_runs(self, *, limit: int = 20) -> list[str]:
         """Lease the requests that are due to run (or whose runner died) and start them; return their ids."""

@@ -52,6 +52,8 @@ You are {current}. Commands:
   wait [SECONDS | until-idle]      let time pass; scheduled runs post their results meanwhile
                                    (until-idle, the default: until nothing runs and no run is due
                                    within 2 minutes, 3 minutes at most)
+  workflow <step> [key=value ...]  run a Workflow Builder step, as HR's workflow would: e.g.
+                                   workflow request_offboarding leaver=jdoe action=delete reason=left
   users                            list the console's users
   help                             show this again
   quit                             leave (or Ctrl-D)
@@ -70,6 +72,7 @@ class Shell:
         self.conversation = conversation
         self.console = console
         self.current = DEMO_MEMBERS[0]
+        self._steps: dict[str, str] = {}  # workflow step executions still running -> their step's name
 
     def banner(self) -> str:
         members = ", ".join(f"{m.name} ({m.role})" for m in DEMO_MEMBERS)
@@ -88,7 +91,7 @@ class Shell:
             return False
         commands: dict[str, Callable[[str], None]] = {
             "as": self._as, "press": self._press, "submit": self._submit, "tick": self._tick, "wait": self._wait,
-            "users": self._users, "help": lambda _: self.say(self.banner()),
+            "users": self._users, "help": lambda _: self.say(self.banner()), "workflow": self._workflow,
         }
         if word.startswith("/"):
             self._slash(line)
@@ -105,6 +108,7 @@ class Shell:
         """Wait for the work a command started, and for what it shows to be printed."""
         self.container.wait_idle(SETTLE_SECONDS)
         self.conversation.shown()
+        self._steps_ended()
         if delivery is not None and delivery.status != 200:
             self.say(f"(the app answered HTTP {delivery.status})")
 
@@ -210,6 +214,34 @@ class Shell:
         time.sleep(seconds)  # what happens meanwhile is printed as it happens
         self.settle()
         self.say(f"(waited {seconds:g} s)")
+
+    def _workflow(self, rest: str) -> None:
+        try:
+            words = shlex.split(rest)
+        except ValueError as error:
+            self.say(f"cannot read that: {error}")
+            return
+        if not words or "=" in words[0]:
+            self.say("run which step? e.g. workflow request_offboarding leaver=jdoe action=delete reason=left")
+            return
+        ids = {member.name: member.user_id for member in DEMO_MEMBERS}
+        inputs = {key: ids.get(value, value) for key, _, value in (word.partition("=") for word in words[1:])}
+        execution_id, delivery = self.workspace.run_step(words[0], inputs)
+        self._steps[execution_id] = words[0]
+        self.settle(delivery)
+
+    def _steps_ended(self) -> None:
+        """Say how the workflow steps run here ended, once each."""
+        for execution_id, name in list(self._steps.items()):
+            execution = self.fake.function_execution(execution_id)
+            if execution.state == "running":
+                continue
+            del self._steps[execution_id]
+            if execution.state == "completed":
+                outputs = " · ".join(f"{key}={value}" for key, value in execution.outputs.items())
+                self.say(f"[workflow] step {name} completed: {outputs}")
+            else:
+                self.say(f"[workflow] step {name} failed: {execution.error}")
 
     def _users(self, _rest: str) -> None:
         for user in self.console.directory(self.container.console):

@@ -18,11 +18,41 @@ class ActionId(StrEnum):
     RECHECK = "offboard_recheck"  # verify manual steps by reading the users back, then carry on
     STOP_WAITING = "offboard_stop_waiting"
     RETRY_FAILED = "offboard_retry_failed"  # on the results: a new draft holding just the users that failed
+    TAKE_PROPOSAL = "offboard_take_proposal"  # on a workflow's proposal: the clicking admin becomes its requester
+    OPEN_FORM = "offboard_open_form"  # on the App Home: the /offboard form
 
 
 class CallbackId(StrEnum):
     NEW_REQUEST = "offboard_new_request"
     REJECT_REASON = "offboard_reject_reason"
+
+
+class ShortcutId(StrEnum):
+    OFFBOARD_SOMEONE = "offboard_someone"  # the global shortcut: opens the /offboard form
+
+
+class FunctionId(StrEnum):
+    """Custom steps for Workflow Builder (manifest.yml `functions`)."""
+
+    REQUEST_OFFBOARDING = "request_offboarding"
+
+
+class StepInput(StrEnum):
+    """The step's input parameters, as named in manifest.yml."""
+
+    LEAVER = "leaver"  # a Slack member
+    LEAVER_TEXT = "leaver_email_or_username"
+    ACTION = "action"
+    DATE = "date"
+    REASON = "reason"
+    PROCESS_COMPLETE = "offboarding_process_complete"
+    REQUESTED_BY = "requested_by"  # the member who ran the workflow (shown on the proposal)
+
+
+class StepOutput(StrEnum):
+    REQUEST_ID = "request_id"
+    STATE = "final_state"
+    SUMMARY = "summary"
 
 
 class BlockId(StrEnum):

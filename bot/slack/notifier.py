@@ -7,13 +7,17 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.domain.events import Event, Finished, Progressed, StageDone, Stopped
+from bot.domain.events import Event, Finished, Progressed, StageDone, StepEnded, Stopped
+from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest, TargetOutcome
+from bot.domain.workflows import Proposal
 from bot.policy import Policy
 from bot.ports import Home, NotificationFailed
 from bot.slack import blocks, plan_report, reports
 from bot.slack.blocks.demo import MAX_VIEW_BLOCKS, marked
+from bot.slack.blocks.workflows import proposal_message
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
+from bot.slack.messages.workflows import step_error, step_not_told, step_outputs, untaken_error
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,9 @@ class SlackNotifier:
     def publish(self, event: Event) -> None:
         """Say what happened: redraw a running request's progress, post results, send direct messages."""
         request = event.request
+        if isinstance(event, StepEnded):
+            self._end_step(event)
+            return
         if isinstance(event, Progressed):
             self.refresh(request, counts=event.counts)
             return
@@ -115,6 +122,41 @@ class SlackNotifier:
         view = blocks.home_view(home)
         self._call(self._client.views_publish, user_id=home.user_id,
                    view=marked(view, limit=MAX_VIEW_BLOCKS) if self._demo else view)
+
+    def propose(self, proposal: Proposal, *, channel: str) -> tuple[str, str]:
+        message = proposal_message(proposal)
+        response = self._call(self._client.chat_postMessage, channel=channel,
+                              **(marked(message) if self._demo else message))
+        return response["channel"], response["ts"]
+
+    def refresh_proposal(self, proposal: Proposal) -> None:
+        if proposal.message_channel and proposal.message_ts:
+            message = proposal_message(proposal)
+            self._call(self._client.chat_update, channel=proposal.message_channel, ts=proposal.message_ts,
+                       **(marked(message) if self._demo else message))
+
+    def fail_step(self, proposal: Proposal) -> None:
+        self._call(self._client.functions_completeError, function_execution_id=proposal.execution_id,
+                   error=untaken_error(proposal))
+
+    def _end_step(self, event: StepEnded) -> None:
+        """Complete the step with the request's outputs when it did what was asked, else fail it with why."""
+        request = event.request
+        try:
+            if request.state is RequestState.DONE:
+                self._call(self._client.functions_completeSuccess, function_execution_id=event.execution_id,
+                           outputs=step_outputs(request))
+            else:
+                self._call(self._client.functions_completeError, function_execution_id=event.execution_id,
+                           error=step_error(request))
+        except NotificationFailed as failure:  # e.g. Slack stopped waiting for the step: say so on the request
+            log.warning("could not tell the workflow step of %s how it ended: %s", request.id, failure)
+            if request.message_channel and request.message_ts:
+                self._quietly(self._thread_note, request, step_not_told(request, failure=str(failure)))
+
+    def _thread_note(self, request: OffboardRequest, text: str) -> None:
+        self._call(self._client.chat_postMessage, channel=request.message_channel, thread_ts=request.message_ts,
+                   **blocks.notice(text))
 
     def remind(self, request: OffboardRequest) -> None:
         if request.message_channel and request.message_ts:

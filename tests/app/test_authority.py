@@ -134,3 +134,22 @@ def test_the_admin_being_deleted_cannot_approve_it(app, named):
     app.press("dana", "Approve")
     assert app.container.store.get(request_id).state is RequestState.DONE
     assert "approved by <@U0DANA>" in app.channel_texts("C0APPROVALS")[-1]
+
+
+def test_an_org_wide_install_takes_a_workflow_step_from_grid_members_with_w_ids(grid_slack, clock, tmp_path):
+    grid_slack.is_enterprise_install = True
+    with serve_local(grid_slack, clock, tmp_path) as app:
+        execution_id, delivery = app.workspace.run_step(
+            "request_offboarding", {"leaver_email_or_username": "jdoe", "action": "delete", "reason": "left",
+                                    "requested_by": "W0DANA"})
+        app.settle()
+        assert delivery.payload["enterprise_id"] == "E0GRID"
+        app.press("W0OTHERORG", "Take it")  # another organisation's member, an admin's address: refused
+        assert "own workspace" in app.last_ephemeral("W0OTHERORG")
+        app.press("W0ALICE", "Take it")
+        request_id = app.request_id("W0ALICE")
+        app.press("W0ALICE", "Request approval", offboard_checklist="box-1")
+        app.press("W0BOB", "Approve")
+        assert app.container.store.get(request_id).requester_id == "W0ALICE"
+        execution = app.slack.function_execution(execution_id)
+        assert execution.state == "completed" and execution.outputs["request_id"] == request_id

@@ -37,12 +37,12 @@ def test_an_admin_can_approve_from_the_home_tab(app):
     request_id = _asked(app)
     # Bob never opened the tab: it is kept up to date for every admin as requests change.
     assert request_id in _home_text(app, "U0BOB")
-    assert app.workspace.home_buttons("U0BOB") == ["Approve", "Reject"]
+    assert app.workspace.home_buttons("U0BOB") == ["Open the form", "Approve", "Reject"]
     app.workspace.press_home("U0BOB", "Approve")
     app.settle()
     assert app.container.store.get(request_id).state is S.DONE
     assert "Approved" in app.dm_texts("bob")[-1]  # no response URL on the Home tab: the answer comes by DM
-    assert app.workspace.home_buttons("U0BOB") == []
+    assert app.workspace.home_buttons("U0BOB") == ["Open the form"]
 
 
 def test_refusals_from_the_home_tab_reach_the_clicker(app):

@@ -195,3 +195,26 @@ def test_serve_refuses_an_app_token_slack_refuses(tmp_path):
     assert result.returncode == 2
     assert "Slack refused SLACK_APP_TOKEN for Socket Mode: invalid_auth" in result.stderr
     assert wrong not in result.stdout + result.stderr
+
+
+def test_a_workflow_steps_delete_completes_over_the_socket_once_an_admin_took_it_and_another_approved(app, server):
+    from bot.slack.ids import FunctionId, StepOutput
+
+    execution_id, _ = app.workspace.run_step(
+        FunctionId.REQUEST_OFFBOARDING.value, {"leaver": "U0JDOE", "action": "delete", "reason": "left"},
+        required_outputs=tuple(member.value for member in StepOutput))
+    app.settle()
+    [event] = [e for e in server.envelopes if e.type == "events_api"]
+    assert event.payload["event"]["type"] == "function_executed" and event.acks == 1
+    app.press("carol", "Take it")  # not an admin
+    assert app.slack.function_execution(execution_id).state == "running"
+    app.press("alice", "Take it")
+    request_id = app.request_id()
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.press("bob", "Approve")
+    assert app.console.get_user(user_id=JDOE) is None
+    execution = app.slack.function_execution(execution_id)
+    assert execution.state == "completed"
+    assert execution.outputs == {"request_id": request_id, "final_state": "Done",
+                                 "summary": "jdoe: deleted successfully"}
+    assert all(e.acks == 1 for e in server.envelopes)

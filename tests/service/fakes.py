@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.domain.events import Event
 from bot.domain.records import OffboardRequest
+from bot.domain.workflows import Proposal
 from bot.ports import Home, Member, NotificationFailed
 
 TEAM = "T0DEMO"
@@ -55,6 +56,8 @@ class FakeNotifier:
     events: list[Event] = field(default_factory=list)
     homes: dict[str, Home] = field(default_factory=dict)
     reminded: list[str] = field(default_factory=list)
+    proposals: dict[str, Proposal] = field(default_factory=dict)  # workflow proposals as last drawn, by id
+    failed_steps: list[str] = field(default_factory=list)  # execution ids of steps failed untaken
     unreachable: set[str] = field(default_factory=set)  # channels (or members) that refuse the bot
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,6 +86,21 @@ class FakeNotifier:
 
     def remind(self, request: OffboardRequest) -> None:
         self.reminded.append(request.id)
+
+    def propose(self, proposal: Proposal, *, channel: str) -> tuple[str, str]:
+        if channel in self.unreachable:
+            raise NotificationFailed(f"Slack answered not_in_channel ({channel})")
+        with self._lock:
+            self.proposals[proposal.request_id] = proposal
+            return channel, f"{next(self._ts)}.0"
+
+    def refresh_proposal(self, proposal: Proposal) -> None:
+        with self._lock:
+            self.proposals[proposal.request_id] = proposal
+
+    def fail_step(self, proposal: Proposal) -> None:
+        with self._lock:
+            self.failed_steps.append(proposal.execution_id)
 
     def of(self, kind: type[Event]) -> list[Event]:
         """The events of one kind, in the order they were published."""

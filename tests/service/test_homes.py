@@ -40,10 +40,10 @@ def test_an_admin_sees_what_waits_for_them_and_it_is_gone_once_decided(desk):
     # Nobody opened their tab: it is kept up to date for every admin as requests change.
     for admin in ("U0BOB", "U0DANA"):
         assert _ids(_published(desk, admin).to_approve) == [request.id]
-    assert buttons_of(blocks.home_view(_published(desk, "U0BOB"))) == ["Approve", "Reject"]
+    assert buttons_of(blocks.home_view(_published(desk, "U0BOB"))) == ["Open the form", "Approve", "Reject"]
     alices = _published(desk, "U0ALICE")
     assert _ids(alices.to_approve) == [] and _ids(alices.mine) == [request.id]
-    assert buttons_of(blocks.home_view(alices)) == ["Cancel"]
+    assert buttons_of(blocks.home_view(alices)) == ["Open the form", "Cancel"]
     assert desk.service.queries.home(actor=desk.actor("bob")) == _published(desk, "U0BOB")
 
     desk.approve("bob", request)
@@ -51,7 +51,7 @@ def test_an_admin_sees_what_waits_for_them_and_it_is_gone_once_decided(desk):
     assert _ids(bobs.to_approve) == [] and _ids(bobs.recent) == [request.id]
     assert bobs.recent[0].state is S.DONE
     view = blocks.home_view(bobs)
-    assert buttons_of(view) == [] and "Recent outcomes" in text_of(view) and request.id in text_of(view)
+    assert buttons_of(view) == ["Open the form"] and "Recent outcomes" in text_of(view) and request.id in text_of(view)
 
 
 def test_someone_no_longer_an_admin_is_never_sent_the_admin_home(desk):
@@ -83,7 +83,7 @@ def test_approving_a_scheduled_request_updates_the_home_tabs_at_once(desk):
     bobs = _published(desk, "U0BOB")
     assert _ids(bobs.to_approve) == [] and _ids(bobs.scheduled) == [request.id]
     view = blocks.home_view(bobs)
-    assert buttons_of(view) == []
+    assert buttons_of(view) == ["Open the form"]
     assert "Scheduled" in text_of(view) and request.id in text_of(view)
     desk.later(timedelta(hours=1))
     assert desk.get(request).state is S.APPROVED  # nothing ran: the tabs changed at the approval

@@ -83,3 +83,28 @@ def test_shell_on_an_8x8_tenant_without_put_shows_the_manual_step(tmp_path):
     assert "deleted successfully" not in out
     assert " jdoe " in out.split("bob> users", 1)[1]  # nothing was changed for it
     assert "Traceback" not in out + result.stderr
+
+
+WORKFLOW = """\
+workflow request_offboarding leaver=jdoe action=delete reason="left the company" offboarding_process_complete=true
+as carol
+press Take it
+as alice
+press Take it
+press Request approval offboard_checklist=box-1
+as bob
+press Approve
+quit
+"""
+
+
+def test_shell_runs_a_workflow_step_that_an_admin_takes_and_another_approves(tmp_path):
+    result = _shell(tmp_path, WORKFLOW)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Workflow asks: Delete" in out and "[ Take it ]" in out
+    assert "Only account admins" in out  # carol could not take it
+    assert "`jdoe`: deleted successfully" in out
+    assert "[workflow] step request_offboarding completed: request_id=OB-" in out
+    assert "summary=jdoe: deleted successfully" in out
+    assert "Traceback" not in out + result.stderr

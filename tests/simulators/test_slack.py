@@ -583,3 +583,29 @@ def test_concurrent_posts_are_all_kept(fake: FakeSlack) -> None:
     assert len({m.ts for m in messages}) == 90
     assert [m.ts for m in messages] == sorted(m.ts for m in messages)
     assert len(fake.calls("chat.postMessage")) == 90
+
+
+def test_a_custom_steps_execution_completes_once_with_slacks_checks(fake: FakeSlack, client: WebClient) -> None:
+    execution = fake.start_function("request_offboarding", {"action": "delete"}, required_outputs=("request_id",))
+    with pytest.raises(SlackApiError) as unknown:
+        client.functions_completeSuccess(function_execution_id="Fx0NOSUCH", outputs={"request_id": "OB-1"})
+    assert _error(unknown) == "function_execution_not_found"
+    with pytest.raises(SlackApiError) as missing:
+        client.functions_completeSuccess(function_execution_id=execution.id, outputs={"other": "x"})
+    assert _error(missing) == "parameter_validation_failed"
+    assert fake.function_execution(execution.id).state == "running"
+    # the step's just-in-time token acts as the bot's while the step runs
+    WebClient(token=execution.token, base_url=client.base_url).functions_completeSuccess(
+        function_execution_id=execution.id, outputs={"request_id": "OB-1"})
+    assert fake.function_execution(execution.id).outputs == {"request_id": "OB-1"}
+    with pytest.raises(SlackApiError) as again:
+        client.functions_completeError(function_execution_id=execution.id, error="too late")
+    assert _error(again) == "execution_not_in_running_state"
+    with pytest.raises(SlackApiError) as expired:  # a finished step's token is no longer accepted
+        WebClient(token=execution.token, base_url=client.base_url).auth_test()
+    assert _error(expired) == "invalid_auth"
+    failing = fake.start_function("request_offboarding", {})
+    client.functions_completeError(function_execution_id=failing.id, error="rejected: not yet")
+    assert fake.function_execution(failing.id).state == "failed"
+    assert fake.function_execution(failing.id).error == "rejected: not yet"
+    assert [call.method for call in fake.calls()][-1] == "functions.completeError"

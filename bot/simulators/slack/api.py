@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.simulators.slack.blocks import block_problems
 from bot.simulators.slack.files import FileMethods
+from bot.simulators.slack.functions import FunctionMethods
 from bot.simulators.slack.http import ApiError, HttpAnswer, invalid, parse_params, require
 from bot.simulators.slack.model import MAX_MESSAGE_BLOCKS, MAX_TEXT_LENGTH, ApiCall, Channel, Member, Message
 from bot.simulators.slack.views import ViewMethods
@@ -36,10 +37,12 @@ _API_METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "views.publish": ("_api_views_publish", ()),
     "files.getUploadURLExternal": ("_api_files_get_upload_url_external", ("files:write",)),
     "files.completeUploadExternal": ("_api_files_complete_upload_external", ("files:write",)),
+    "functions.completeSuccess": ("_api_functions_complete_success", ()),
+    "functions.completeError": ("_api_functions_complete_error", ()),
 }
 
 
-class WebApi(ViewMethods, FileMethods):
+class WebApi(ViewMethods, FileMethods, FunctionMethods):
     """Serves /api/<method>: checks the call, then runs the method's `_api_` handler with the state lock held."""
 
     def serve_api(self, method: str, query: str, content_type: str | None, auth: str | None,
@@ -63,6 +66,8 @@ class WebApi(ViewMethods, FileMethods):
     def _call_api(self, method: str, params: dict[str, Any], auth: str | None) -> dict[str, Any]:
         token = auth[len("Bearer ") :] if auth and auth.startswith("Bearer ") else params.pop("token", None)
         params.pop("token", None)
+        if method not in _APP_TOKEN_METHODS and token in self._running_function_tokens():
+            token = self.bot_token  # a running step's just-in-time token acts as the bot's
         if token != (self.app_token if method in _APP_TOKEN_METHODS else self.bot_token):
             # Like Slack: a known token of the wrong kind (a bot token for Socket Mode, or the reverse)
             raise ApiError("not_allowed_token_type" if token in (self.bot_token, self.app_token) else "invalid_auth")
@@ -84,7 +89,7 @@ class WebApi(ViewMethods, FileMethods):
             "team_id": self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
-            "is_enterprise_install": False,
+            "is_enterprise_install": self.is_enterprise_install,
         }
         if self.enterprise_id:
             result["enterprise_id"] = self.enterprise_id

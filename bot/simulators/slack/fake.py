@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.simulators.slack.api import WebApi
+from bot.simulators.slack.functions import FunctionExecution
 from bot.simulators.slack.http import SlackHttpServer, serve_in_thread
 from bot.simulators.slack.model import ApiCall, Channel, Ephemeral, Fault, Member, Message, Trigger
 from bot.simulators.slack.response_urls import ResponseUrls
@@ -182,6 +183,23 @@ class FakeSlack(WebApi, ResponseUrls):
             trigger_id = f"{next(self._ids)}.{int(time.time())}.{secrets.token_hex(8)}"
             self._triggers[trigger_id] = Trigger(user_id=user_id, issued_at=self.clock())
             return trigger_id
+
+    def start_function(self, callback_id: str, inputs: dict[str, Any], *,
+                       required_outputs: tuple[str, ...] = ()) -> FunctionExecution:
+        """A workflow reaches the app's custom step: a running execution (the driver sends the event)."""
+        with self._state():
+            return copy.deepcopy(self._start_function(callback_id, inputs, required_outputs))
+
+    def time_out_function(self, execution_id: str) -> None:
+        """Slack gives up on a step still running (its limit on pending steps): it can no longer be completed."""
+        with self._state():
+            execution = self._executions[execution_id]
+            execution.state, execution.error = "failed", "timed out"
+
+    def function_execution(self, execution_id: str) -> FunctionExecution:
+        """The step execution as it stands: running, completed (with its outputs) or failed (with its error)."""
+        with self._lock:
+            return copy.deepcopy(self._executions[execution_id])
 
     def record_ack_response(self, *, channel_id: str, user_id: str, body: dict[str, Any]) -> None:
         """Show a slash command's HTTP ack body (text/blocks) as Slack does."""

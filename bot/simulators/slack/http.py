@@ -22,7 +22,7 @@ from bot.simulators import serving
 
 logger = logging.getLogger(__name__)
 
-_JSON_PARAMS = ("blocks", "view", "attachments", "metadata")
+_JSON_PARAMS = ("blocks", "view", "attachments", "metadata", "outputs")
 
 
 class ApiError(Exception):

@@ -66,6 +66,7 @@ class SlackState:
         self.bot_id = "B" + bot_user_id[1:]
         self.scopes = frozenset(scopes)
         self.enterprise_id = enterprise_id
+        self.is_enterprise_install = False  # auth.test's answer: the token is an org-wide install on Enterprise Grid
         self.clock = clock
 
         self._lock = threading.RLock()
@@ -87,6 +88,7 @@ class SlackState:
         self._upload_tokens: dict[str, str] = {}  # the secret part of an upload URL -> file id
         self._faults: dict[str, deque[Fault]] = {}
         self._calls: list[ApiCall] = []
+        self._executions: dict[str, Any] = {}  # custom workflow steps by function_execution_id (functions.py)
         self._ids = itertools.count(1)
         self._last_ts_us = 0
         self._members[bot_user_id] = Member(bot_user_id, "bot", team_id=team_id, real_name="Offboard Bot",

@@ -190,17 +190,36 @@ class Workspace:
     def open_home(self, user_id: str) -> Delivery:
         """The user opens the app's Home tab: Slack sends the `app_home_opened` event (JSON, signed)."""
         member = self.fake.member(user_id)
-        payload = {
-            "token": VERIFICATION_TOKEN, "team_id": member.team_id, "api_app_id": self.api_app_id,
-            "type": "event_callback", "event_id": f"Ev{int(self.clock() * 1000):013d}",
-            "event_time": int(self.clock()), "authorizations": [{"team_id": self.fake.team_id, "is_bot": True}],
-            "event": {"type": "app_home_opened", "user": member.id, "channel": self.fake.im_channel(user_id),
-                      "tab": "home", "event_ts": f"{self.clock():.6f}"},
-        }
+        return self._send_event({"type": "app_home_opened", "user": member.id,
+                                 "channel": self.fake.im_channel(user_id), "tab": "home",
+                                 "event_ts": f"{self.clock():.6f}"}, team_id=member.team_id)
+
+    def _send_event(self, event: dict[str, Any], *, team_id: str) -> Delivery:
+        """Send an Events API callback as Slack does: JSON, signed."""
+        payload = payloads.event_callback(self.fake, event, team_id=team_id, api_app_id=self.api_app_id,
+                                          now=self.clock())
         body = json.dumps(payload).encode()
         headers = self.sign(body, int(self.clock())) | {"Content-Type": "application/json"}
         status, answer = self.send(body, headers)
         return Delivery(status=status, body=answer, json=json_or_none(answer), payload=payload)
+
+    def run_step(self, callback_id: str, inputs: dict[str, Any], *,
+                 required_outputs: tuple[str, ...] = ()) -> tuple[str, Delivery]:
+        """A workflow reaches the app's custom step `callback_id` with `inputs`: Slack starts an execution and
+        sends the `function_executed` event. Return the execution id (FakeSlack.function_execution reads how
+        the step ended) and the app's answer."""
+        execution = self.fake.start_function(callback_id, inputs, required_outputs=required_outputs)
+        event = payloads.function_executed(execution, api_app_id=self.api_app_id, now=self.clock())
+        return execution.id, self._send_event(event, team_id=self.fake.team_id)
+
+    def shortcut(self, user_id: str, callback_id: str) -> Delivery:
+        """The user picks the app's global shortcut `callback_id` (from the composer's shortcuts menu)."""
+        member = self.fake.member(user_id)
+        payload = self._common("shortcut", member) | {
+            "callback_id": callback_id, "trigger_id": self.fake.issue_trigger_id(member.id),
+            "action_ts": f"{self.clock():.6f}",
+        }
+        return self.deliver(payload)
 
     def home_buttons(self, user_id: str) -> list[str]:
         """Labels of the buttons on the user's App Home tab, top to bottom."""

@@ -70,3 +70,33 @@ def slash_channel_name(channel: Channel) -> str:
     if channel.is_im:
         return "directmessage"
     return "privategroup" if channel.is_private else channel.name
+
+
+def event_callback(fake: FakeSlack, event: dict[str, Any], *, team_id: str, api_app_id: str,
+                   now: float) -> dict[str, Any]:
+    """The Events API envelope Slack sends (as JSON) for one event of the workspace."""
+    payload = {
+        "token": VERIFICATION_TOKEN, "team_id": team_id, "api_app_id": api_app_id,
+        "type": "event_callback", "event_id": f"Ev{int(now * 1000):013d}",
+        "event_time": int(now), "authorizations": [{"team_id": fake.team_id, "is_bot": True}],
+        "event": event,
+    }
+    if fake.enterprise_id:
+        payload["enterprise_id"] = fake.enterprise_id
+        payload["is_ext_shared_channel"] = False
+    return payload
+
+
+def function_executed(execution: Any, *, api_app_id: str, now: float) -> dict[str, Any]:
+    """The `function_executed` event of a custom step's execution (bot/simulators/slack/functions.py)."""
+    return {
+        "type": "function_executed",
+        "function": {"id": "Fn0OFFBOARD1", "callback_id": execution.callback_id, "title": execution.callback_id,
+                     "type": "app", "app_id": api_app_id, "input_parameters": [], "output_parameters": [],
+                     "date_created": int(now), "date_updated": int(now), "date_deleted": 0},
+        "inputs": execution.inputs,
+        "function_execution_id": execution.id,
+        "workflow_execution_id": "Wx" + execution.id[2:],
+        "event_ts": f"{now:.6f}",
+        "bot_access_token": execution.token,
+    }

@@ -23,7 +23,8 @@ def home_view(home: Home) -> dict:
                 f"admin's approval. Only account admins can use it: ask {admins}.")
         return {"type": "home", "blocks": [header("offboard-bot"), section(text),
                                            context(refusal_text(home.why_not) if home.why_not else " ")]}
-    blocks: list[dict] = [header("Offboarding")]
+    blocks: list[dict] = [header("Offboarding"), {"type": "actions", "elements": [
+        button("Open the form", ActionId.OPEN_FORM, "{}", style="primary")]}]
     blocks += _home_section("Waiting for your approval", home.to_approve, buttons=True)
     blocks += _home_section("Your open requests", home.mine, cancel=True)
     blocks += _home_section("Scheduled", home.scheduled)

@@ -14,7 +14,7 @@ from bot.domain.records import AlreadyDecided
 from bot.domain.schedule import GRACE_FIELD
 from bot.errors import BadCommand, Refusal
 from bot.slack.ids import COMMAND
-from bot.slack.markup import channel, escape, quote, span, utc
+from bot.slack.markup import channel, escape, mention, quote, span, utc
 from bot.slack.messages.plans import manual_step_text
 from bot.slack.messages.states import standing, where_it_stands
 
@@ -100,6 +100,10 @@ _REFUSALS: dict[str, Callable[[str, dict], str]] = {
     "own_offboarding": lambda _, f: "This request offboards you, so a different admin must decide on it.",
     "no_reason": lambda _, f: "Give a reason for the rejection.",
     "not_found": lambda request_id, f: f"There is no request {request_id}.",
+    "no_such_proposal": lambda request_id, f: f"There is no workflow proposal {request_id}.",
+    "proposal_taken": lambda request_id, f: (
+        f"{mention(f['taken_by'])} already took {request_id}: they are its requester now."
+        if f.get("taken_by") else f"Proposal {request_id} can no longer be taken: its time is up or it ended."),
 }
 
 
@@ -143,6 +147,8 @@ _BAD_COMMANDS: dict[str, Callable[[dict], str]] = {
     "form_give_new_username": lambda f: "Give the new username.",
     "form_new_username_rename_only": lambda f: "A new username only goes with Rename.",
     "form_staging_only_delete": lambda f: "Staged periods only go with Delete.",
+    "step_action": lambda f: (f"A workflow can ask to delete or deactivate a user, not {quote(f['action'], 20)}."),
+    "step_no_leaver": lambda f: "Name the leaver: pick a Slack member, or give their email or console username.",
     "reason_missing": lambda f: f"Say why, in at most {f['limit']} characters.",
     "not_our_button": lambda f: "That button does not belong to a request I know.",
     "time_skipped": lambda f: (f"{f['written']} does not exist in {f['zone']}: the clocks skip that hour "

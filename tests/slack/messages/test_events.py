@@ -55,6 +55,7 @@ def _every_event() -> dict[type[Event], Event]:
         ev.StageDone(request(state=RequestState.APPROVED)),
         ev.Progressed(request(state=RequestState.EXECUTING), counts={}),
         ev.Finished(request(state=RequestState.DONE)),
+        ev.StepEnded(request(state=RequestState.DONE), execution_id="Fx1"),
     )}
 
 

@@ -27,6 +27,7 @@ from bot.slack.messages.refusals import (
     user_problems_line,
 )
 from bot.slack.values import RequestRef
+from handlers.functions import step_inputs
 from handlers.parsing import command_from_form, parse_command
 from tests.slack.builders import NOW, REQUEST_ID, request
 
@@ -95,6 +96,10 @@ REFUSALS = {
                         "This request offboards you, so a different admin must decide on it."),
     "no_reason": (Refusal("no_reason"), "Give a reason for the rejection."),
     "not_found": (NotFound("OB-ZZZZZZZZ"), "There is no request OB-ZZZZZZZZ."),
+    "no_such_proposal": (Refusal("no_such_proposal", request_id="OB-ZZZZZZZZ"),
+                         "There is no workflow proposal OB-ZZZZZZZZ."),
+    "proposal_taken": (Refusal("proposal_taken", request_id=REQUEST_ID, taken_by="U0ALICE", state="taken"),
+                       "<@U0ALICE> already took OB-ABCDEFGH: they are its requester now."),
 }
 
 
@@ -262,6 +267,10 @@ BAD_COMMANDS = {  # each raised by the code that raises it, so the facts are the
     "grace_without_retain": (lambda: parse_command("delete jdoe --grace 7d"),
                              "Releasing licenses after a grace period needs a retention period too: say when the "
                              "users are deleted, e.g. 30d."),
+    "step_action": (lambda: step_inputs({"action": "promote"}),
+                    "A workflow can ask to delete or deactivate a user, not `promote`."),
+    "step_no_leaver": (_as_raised(BadCommand("step_no_leaver")),
+                       "Name the leaver: pick a Slack member, or give their email or console username."),
     "grace_not_shorter": (lambda: parse_command("delete jdoe --grace 30d --retain 1w"),
                           "The grace period (30 days) must be shorter than the retention period (7 days): licenses "
                           "are released before the users are deleted."),

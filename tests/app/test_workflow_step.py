@@ -1,0 +1,151 @@
+"""A Workflow Builder step proposes an offboarding; admins take it and decide; the step hears how it ended.
+Signed HTTP into the real app; the fake Slack keeps the step's execution (functions.complete*)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.lifecycle import RequestState
+from bot.slack.ids import FunctionId, ShortcutId, StepOutput
+
+JDOE = "u-1001"
+STEP = FunctionId.REQUEST_OFFBOARDING.value
+REQUIRED = tuple(member.value for member in StepOutput)
+
+
+def _propose(app, **inputs):
+    inputs = {"leaver": "U0JDOE", "action": "delete", "reason": "left the company",
+              "offboarding_process_complete": True, "requested_by": "U0CAROL"} | inputs
+    execution_id, delivery = app.workspace.run_step(STEP, inputs, required_outputs=REQUIRED)
+    app.settle()
+    assert delivery.status == 200
+    return execution_id
+
+
+def _proposal_id(app) -> str:
+    return re.search(r"OB-[A-Z0-9]{8}", app.channel_texts("C0APPROVALS")[-1]).group(0)
+
+
+def test_a_workflow_proposes_an_admin_takes_another_approves_and_the_step_completes(app):
+    execution_id = _propose(app)
+    proposal = app.channel_texts("C0APPROVALS")[-1]
+    request_id = _proposal_id(app)
+    assert "left the company" in proposal and "<@U0CAROL>" in proposal
+    assert "Take it" in app.workspace.visible_buttons("U0BOB", channel_id="C0APPROVALS")
+    assert app.container.store.get(request_id) is None  # nothing is asked for until an admin takes it
+    assert app.slack.function_execution(execution_id).state == "running"
+
+    app.press("carol", "Take it")  # not an admin: refused, and the proposal still waits
+    assert "admin" in app.last_ephemeral("carol")
+    assert app.container.store.get(request_id) is None
+    assert "Take it" in app.workspace.visible_buttons("U0BOB", channel_id="C0APPROVALS")
+
+    app.press("alice", "Take it")
+    preview = app.last_ephemeral("alice")
+    assert request_id in preview and "jdoe" in preview and "Request approval" in preview
+    assert "Taken by <@U0ALICE>" in app.channel_texts("C0APPROVALS")[0]
+    assert "Take it" not in app.workspace.visible_buttons("U0BOB", channel_id="C0APPROVALS")
+    request = app.container.store.get(request_id)
+    assert request.state is RequestState.DRAFT and request.requester_id == "U0ALICE"
+
+    app.press("alice", "Request approval")  # the checklist is not ticked: nothing is sent
+    assert app.container.store.get(request_id).state is RequestState.DRAFT
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    assert app.container.store.get(request_id).state is RequestState.AWAITING_APPROVAL
+    assert app.console.get_user(user_id=JDOE) is not None
+    assert app.slack.function_execution(execution_id).state == "running"
+
+    app.press("alice", "Approve")  # the requester cannot approve their own request
+    assert app.container.store.get(request_id).state is RequestState.AWAITING_APPROVAL
+    app.press("bob", "Approve")
+    assert app.console.get_user(user_id=JDOE) is None
+    execution = app.slack.function_execution(execution_id)
+    assert execution.state == "completed", execution.error
+    assert execution.outputs[StepOutput.REQUEST_ID.value] == request_id
+    assert execution.outputs[StepOutput.STATE.value] == "Done"
+    assert execution.outputs[StepOutput.SUMMARY.value] == "jdoe: deleted successfully"
+    events = app.audit_events(request_id)
+    assert events[:4] == ["workflow.proposed", "refused", "request.drafted", "workflow.taken"]  # carol, then alice
+    assert events[-1] == "workflow.ended"
+
+
+def test_a_rejected_request_fails_the_step_with_the_reason(app):
+    execution_id = _propose(app, leaver="", leaver_email_or_username="jdoe@example.com", action="delete")
+    request_id = _proposal_id(app)
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.press("bob", "Reject")
+    app.press("bob", "Reject", reason="still needed for the audit")
+    execution = app.slack.function_execution(execution_id)
+    assert execution.state == "failed"
+    assert execution.error == f"Offboarding request {request_id} rejected: still needed for the audit"
+    assert app.console.get_user(user_id=JDOE) is not None
+
+
+def test_a_discarded_draft_fails_the_step_as_cancelled_and_a_second_take_is_refused(app):
+    execution_id = _propose(app, action="deactivate")
+    request_id = _proposal_id(app)
+    app.press("alice", "Take it")
+    app.workspace.block_action("U0BOB", app.slack.messages("C0APPROVALS")[0], "offboard_take_proposal",
+                               value=f'{{"r":"{request_id}"}}')
+    app.settle()
+    assert "<@U0ALICE> already took" in app.last_ephemeral("bob")
+    app.press("alice", "Cancel")
+    assert app.container.store.get(request_id).state is RequestState.CANCELLED
+    execution = app.slack.function_execution(execution_id)
+    assert execution.state == "failed" and execution.error == f"Offboarding request {request_id} cancelled"
+
+
+def test_inputs_the_step_cannot_use_fail_it_at_once_and_post_nothing(app):
+    execution_id = _propose(app, action="rename")
+    assert app.slack.function_execution(execution_id).state == "failed"
+    assert "delete or deactivate" in app.slack.function_execution(execution_id).error
+    execution_id = _propose(app, leaver="", action="delete")
+    assert "Name the leaver" in app.slack.function_execution(execution_id).error
+    assert app.slack.messages("C0APPROVALS") == []
+
+
+def test_an_untaken_proposal_lapses_and_fails_its_step(app):
+    execution_id = _propose(app)
+    request_id = _proposal_id(app)
+    app.clock.advance(app.container.policy.approvals.expire_after)
+    app.container.sweeper.sweep()
+    execution = app.slack.function_execution(execution_id)
+    assert execution.state == "failed" and "no admin took it" in execution.error
+    assert "Take it" not in app.workspace.visible_buttons("U0ALICE", channel_id="C0APPROVALS")
+    app.workspace.block_action("U0ALICE", app.slack.messages("C0APPROVALS")[0], "offboard_take_proposal",
+                               value=f'{{"r":"{request_id}"}}')  # a stale client still showing the button
+    app.settle()
+    assert "can no longer be taken" in app.last_ephemeral("alice")
+    assert app.container.store.get(request_id) is None
+
+
+def test_the_global_shortcut_and_the_app_homes_button_open_the_form(app):
+    app.workspace.shortcut("U0ALICE", ShortcutId.OFFBOARD_SOMEONE.value)
+    app.settle()
+    assert app.slack.views(user_id="U0ALICE")[-1].callback_id == "offboard_new_request"
+    app.workspace.shortcut("U0CAROL", ShortcutId.OFFBOARD_SOMEONE.value)
+    app.settle()
+    assert app.slack.views(user_id="U0CAROL") == []
+    assert "admin" in app.dm_texts("carol")[-1]
+
+    app.workspace.open_home("U0BOB")
+    app.settle()
+    assert app.workspace.home_buttons("U0BOB")[0] == "Open the form"
+    app.workspace.press_home("U0BOB", "Open the form")
+    app.settle()
+    assert app.slack.views(user_id="U0BOB")[-1].callback_id == "offboard_new_request"
+
+
+def test_a_step_slack_stopped_waiting_for_is_said_on_the_request(app):
+    execution_id = _propose(app)
+    request_id = _proposal_id(app)
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.slack.time_out_function(execution_id)  # the request outlived Slack's limit on a pending step
+    app.press("bob", "Approve")
+    assert app.container.store.get(request_id).state is RequestState.DONE
+    [call] = app.slack.calls("functions.completeSuccess")
+    assert call.error == "execution_not_in_running_state"
+    thread = [m for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
+    assert thread and "could not be told how it ended" in thread[-1].text and "Done" in thread[-1].text

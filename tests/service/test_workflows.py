@@ -1,0 +1,104 @@
+"""Workflow steps: a proposal acts on nothing until an admin takes it; one admin takes it; a take that cannot make
+a plan gives it back; the step is told once how the request ended; a proposal nobody takes lapses."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import pytest
+
+from bot.domain.events import StepEnded
+from bot.domain.lifecycle import Action, RequestState
+from bot.domain.workflows import ProposalState, StepInputs
+from bot.errors import BadCommand, Refusal
+from tests.service.conftest import ticked
+from tests.service.helpers import actor_of, all_at_once, nothing_changed
+
+S = RequestState
+P = ProposalState
+
+
+def _propose(desk, execution_id="Fx1", **inputs):
+    inputs = {"action": Action.DELETE, "leaver_text": "jdoe", "reason": "left"} | inputs
+    return desk.service.workflows.propose(inputs=StepInputs(**inputs), execution_id=execution_id,
+                                          proposed_by="U0CAROL")
+
+
+def test_a_proposal_changes_nothing_until_an_admin_takes_it(desk):
+    proposal = _propose(desk)
+    assert desk.notifier.proposals[proposal.request_id].state is P.PROPOSED
+    assert desk.store.get(proposal.request_id) is None
+    with pytest.raises(Refusal) as refused:
+        desk.service.workflows.take(actor=actor_of(desk, "carol"), request_id=proposal.request_id)
+    assert refused.value.code == "not_admin"
+    assert desk.store.proposal(proposal.request_id).state is P.PROPOSED
+    nothing_changed(desk)
+
+
+def test_one_admin_takes_it_and_becomes_its_requester(desk):
+    proposal = _propose(desk)
+    results = all_at_once(*(lambda who=who: desk.service.workflows.take(actor=actor_of(desk, who),
+                                                                         request_id=proposal.request_id)
+                            for who in ("alice", "bob")))
+    taken = [result for result in results if not isinstance(result, Exception)]
+    refused = [result for result in results if isinstance(result, Refusal)]
+    assert len(taken) == 1 and len(refused) == 1 and refused[0].code == "proposal_taken"
+    request = desk.get(proposal.request_id)
+    assert request.state is S.DRAFT and request.requester_id == desk.store.proposal(request.id).taken_by
+    assert desk.notifier.proposals[request.id].state is P.TAKEN
+
+
+def test_a_take_that_cannot_make_a_plan_gives_the_proposal_back(desk):
+    proposal = _propose(desk, leaver_text="nobody-here")
+    with pytest.raises(Refusal) as blocked:
+        desk.service.workflows.take(actor=actor_of(desk, "alice"), request_id=proposal.request_id)
+    assert blocked.value.code == "blocked"
+    assert desk.store.proposal(proposal.request_id).state is P.PROPOSED
+    assert desk.store.get(proposal.request_id) is None
+
+
+def test_inputs_that_cannot_make_a_request_are_refused_and_nothing_is_kept(desk):
+    with pytest.raises(BadCommand):
+        _propose(desk, action=Action.RENAME)
+    with pytest.raises(BadCommand):
+        _propose(desk, leaver_text="  ")
+    assert desk.notifier.proposals == {}
+
+
+def test_the_same_execution_is_proposed_once(desk):
+    first = _propose(desk, execution_id="Fx9")
+    assert _propose(desk, execution_id="Fx9") is None
+    assert list(desk.notifier.proposals) == [first.request_id]
+
+
+def test_the_step_hears_once_how_the_request_ended(desk):
+    proposal = _propose(desk)
+    drafted = desk.service.workflows.take(actor=actor_of(desk, "alice"), request_id=proposal.request_id)
+    desk.service.intake.submit(actor=actor_of(desk, "alice"), request_id=drafted.request.id,
+                               ticked=ticked(drafted.request))
+    desk.approve("bob", drafted.request)
+    desk.jobs.drain()
+    ended = desk.notifier.of(StepEnded)
+    assert [(event.execution_id, event.request.state) for event in ended] == [("Fx1", S.DONE)]
+    desk.service.workflows.ended(desk.get(drafted.request))  # told again (another replica): nothing more
+    assert len(desk.notifier.of(StepEnded)) == 1
+
+
+def test_a_past_date_runs_once_approved_and_a_future_one_schedules_it(desk):
+    now = desk.clock.now()
+    past = _propose(desk, execution_id="Fx1", date=now - timedelta(days=1))
+    future = _propose(desk, execution_id="Fx2", leaver_text="msmith", date=now + timedelta(days=2))
+    assert desk.service.workflows.take(actor=actor_of(desk, "alice"), request_id=past.request_id).request.run_at is None
+    taken = desk.service.workflows.take(actor=actor_of(desk, "alice"), request_id=future.request_id).request
+    assert taken.run_at == (now + timedelta(days=2)).astimezone(UTC)
+
+
+def test_a_proposal_nobody_takes_lapses_and_its_step_fails(desk):
+    proposal = _propose(desk)
+    desk.later(desk.service.core.policy.approvals.expire_after)
+    assert desk.service.timers.lapse_overdue_proposals() == [proposal.request_id]
+    assert desk.notifier.failed_steps == ["Fx1"]
+    assert desk.service.timers.lapse_overdue_proposals() == []
+    with pytest.raises(Refusal) as late:
+        desk.service.workflows.take(actor=actor_of(desk, "alice"), request_id=proposal.request_id)
+    assert late.value.code == "proposal_taken"
