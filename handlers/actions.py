@@ -13,10 +13,10 @@ from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.messages.events import answer
-from bot.slack.values import ModalOrigin, RequestRef
+from bot.slack.values import RequestRef
 from handlers.deferral import Guard
 from handlers.payload import checked
-from handlers.replies import reply_privately
+from handlers.replies import open_form, reply_privately
 
 # The buttons whose click is one decision of the service (by name), answered privately with what it did.
 DECISIONS: dict[ActionId, str] = {
@@ -97,7 +97,6 @@ def _register_ways_in(app: App, service: OffboardService, guard: Guard) -> None:
 
     @app.action(ActionId.OPEN_FORM.value)
     @guard  # opens a modal: on the listener thread, within its trigger id's 3 s
-    def open_form(ack: Ack, body: dict, client: WebClient, actor: Actor) -> None:
+    def open_form_from_home(ack: Ack, body: dict, client: WebClient, actor: Actor) -> None:
         ack()
-        service.queries.ensure_admin(actor=actor)
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.new_request_modal(ModalOrigin()))
+        open_form(service, client, actor=actor, trigger_id=body["trigger_id"])

@@ -11,9 +11,9 @@ from bot.service import OffboardService
 from bot.slack import blocks
 from bot.slack.ids import COMMAND
 from bot.slack.messages.events import answer
-from bot.slack.values import ModalOrigin
 from handlers.deferral import Guard
 from handlers.parsing import parse_command
+from handlers.replies import open_form
 
 NAMING_USERS = frozenset({Verb.DELETE, Verb.DEACTIVATE, Verb.REACTIVATE, Verb.RENAME})  # read the console
 
@@ -39,9 +39,7 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
         if command.verb is Verb.HELP:
             respond(**blocks.help_message(service.core.now()))
         elif command.verb is Verb.MODAL:
-            service.queries.ensure_admin(actor=actor)
-            client.views_open(trigger_id=body["trigger_id"],
-                              view=blocks.new_request_modal(ModalOrigin(channel=body.get("channel_id"))))
+            open_form(service, client, actor=actor, trigger_id=body["trigger_id"], channel=body.get("channel_id"))
         elif command.verb is Verb.STATUS:
             respond(**blocks.status_message(service.queries.status(actor=actor, request_id=command.request_id)))
         elif command.verb is Verb.LIST:

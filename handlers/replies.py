@@ -1,5 +1,5 @@
 """The one way to answer a member privately: in the conversation they acted in when Slack allows it, else in
-a direct message."""
+a direct message; and the one way to open the new-request form for an admin."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.domain.records import Actor
+from bot.service import OffboardService
+from bot.slack import blocks
+from bot.slack.values import ModalOrigin
 from handlers.payload import actor_from
 
 log = logging.getLogger("offboard.errors")
@@ -38,3 +42,11 @@ def reply_quietly(client: WebClient, body: dict, message: dict) -> None:
         reply_privately(client, body, message)
     except (SlackApiError, OSError) as failure:
         log.warning("could not tell %s about an error: %s", actor_from(body).user_id, failure)
+
+
+def open_form(service: OffboardService, client: WebClient, *, actor: Actor, trigger_id: str,
+              channel: str | None = None) -> None:
+    """Open the new-request form for an admin (a refusal for anyone else), on the listener thread: a trigger id
+    lasts 3 s. `channel` is where the form was asked for, if anywhere."""
+    service.queries.ensure_admin(actor=actor)
+    client.views_open(trigger_id=trigger_id, view=blocks.new_request_modal(ModalOrigin(channel=channel)))

@@ -7,10 +7,9 @@ from slack_sdk import WebClient
 
 from bot.domain.records import Actor
 from bot.service import OffboardService
-from bot.slack import blocks
 from bot.slack.ids import ShortcutId
-from bot.slack.values import ModalOrigin
 from handlers.deferral import Guard
+from handlers.replies import open_form
 
 
 def register(app: App, service: OffboardService, guard: Guard) -> None:
@@ -19,5 +18,4 @@ def register(app: App, service: OffboardService, guard: Guard) -> None:
     @guard  # opens a modal: on the listener thread, within its trigger id's 3 s
     def offboard_someone(ack: Ack, body: dict, client: WebClient, actor: Actor) -> None:
         ack()
-        service.queries.ensure_admin(actor=actor)
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.new_request_modal(ModalOrigin()))
+        open_form(service, client, actor=actor, trigger_id=body["trigger_id"])
