@@ -11,7 +11,7 @@ from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest
 from bot.slack.blocks.plans import DETAILED_UP_TO
 from bot.slack.messages import plans
-from bot.slack.reports import _cell
+from bot.slack.reports import csv_cell
 
 PLANS_FILE_TITLE = "Every user's plan in {request_id}"
 
@@ -48,5 +48,5 @@ def plans_csv(request: OffboardRequest) -> str:
                "; ".join(plan.licenses), "; ".join(plan.numbers),
                "; ".join(f"{device.model} ({device.id})" for device in plan.devices),
                "; ".join(plan.call_queues), "; ".join(plan.ring_groups), "; ".join(plans.notes(plan))]
-        writer.writerow([_cell(text) for text in row])
+        writer.writerow([csv_cell(text) for text in row])
     return out.getvalue()

@@ -45,13 +45,13 @@ def results_csv(request: OffboardRequest) -> str:
             *(heading for heading, _, _ in RELEASED_PARTS), *(kind.value.replace("_", " ") for kind in kinds)]
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # a separator inside a cell stays inside, where quotes count
-    writer.writerow([_cell(text) for text in head])
+    writer.writerow([csv_cell(text) for text in head])
     for target in sorted(request.targets, key=lambda target: target.outcome is TargetOutcome.DONE):
         plan = target.plan
         row = [plan.username, plan.email, plan.display_name, *([plan.new_username or ""] if renames else []),
                target.outcome.value, target_text(request.action, target) if target.note else "",
                *released_cells(released_by(target)), *(_step_status(target, kind) for kind in kinds)]
-        writer.writerow([_cell(text) for text in row])
+        writer.writerow([csv_cell(text) for text in row])
     return out.getvalue()
 
 
@@ -75,7 +75,7 @@ def _step_status(target: Target, kind: StepKind) -> str:
     return NOT_STARTED if any(step.kind is kind for step in target.plan.steps) else ""
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """Keep a spreadsheet from running any part of the cell, however it splits the file: a formula sign at the
     start, or after a separator, line break, spaces or quotes, gets a quote in front (`Smith;'=1+1`)."""
     return _ARMED.sub(r"\1\2'", text)
