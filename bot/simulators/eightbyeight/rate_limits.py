@@ -43,7 +43,8 @@ class RateWindows(EightByEightState):
             (self.limits.burst - len(burst), self.limits.burst, burst, self.limits.burst_period),
         ]
         remaining, limit, window, period = min(candidates, key=lambda item: item[0])
-        reset = math.ceil(window[0] + period - now) if window else 0
+        # Rounded before the ceiling: (t + 10) - t is 10.000000000000002 for some t, which is not 11 seconds.
+        reset = math.ceil(round(window[0] + period - now, 6)) if window else 0
         return {
             "x-ratelimit-limit": str(limit),
             "x-ratelimit-remaining": str(max(0, remaining)),
