@@ -110,6 +110,21 @@ class Checklist(_Section):
     _check = field_validator("delete", "deactivate", "reactivate", "rename")(_boxes)
 
 
+class WorkflowSteps(_Section):
+    """How long a Workflow Builder step that proposed a request is kept waiting for how the request ends. Slack
+    documents no limit on a pending custom step; a request can outlive any (a date weeks ahead, a staged delete),
+    so by then the step is completed with what is known and the request's thread says so."""
+
+    answer_within: Duration = timedelta(hours=72)
+
+    @field_validator("answer_within")
+    @classmethod
+    def _at_least_an_hour(cls, value: timedelta) -> timedelta:
+        if value < timedelta(hours=1):
+            raise ValueError("answer steps within an hour or more (a step lives through an approval)")
+        return value
+
+
 class Policy(_Section):
     """The validated policy. Load it with load_policy()."""
 
@@ -118,6 +133,7 @@ class Policy(_Section):
     channels: Channels
     protect: Protect = Protect()
     checklist: Checklist = Checklist()
+    workflow_steps: WorkflowSteps = WorkflowSteps()
 
     @model_validator(mode="after")
     def _satisfiable(self) -> Policy:

@@ -23,6 +23,7 @@ class Sweep:
     expired: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)  # workflow steps completed before their requests ended
     failed: list[str] = field(default_factory=list)  # the kinds of work that could not be done this time
 
 
@@ -38,9 +39,11 @@ class Sweeper:
         done.expired = self._phase(done, "expire", self._timers.expire_overdue)
         done.expired += self._phase(done, "lapse proposals", self._timers.lapse_overdue_proposals)
         done.reminded = self._phase(done, "remind", self._timers.send_due_reminders)
+        done.answered = self._phase(done, "answer workflow steps", self._timers.answer_overdue_steps)
         done.started = self._phase(done, "start runs", lambda: self._timers.start_due_runs(limit=self._batch))
-        if done.expired or done.reminded or done.started:
-            log.info("sweep: expired %s, reminded %s, started %s", done.expired, done.reminded, done.started)
+        if done.expired or done.reminded or done.started or done.answered:
+            log.info("sweep: expired %s, reminded %s, started %s, answered steps %s", done.expired, done.reminded,
+                     done.started, done.answered)
         self._metrics.sweep_finished(ok=not done.failed, expired=len(done.expired), reminded=len(done.reminded),
                                      started=len(done.started))
         return done

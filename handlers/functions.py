@@ -1,7 +1,8 @@
 """Custom steps for Workflow Builder: the `function_executed` event of "Request telephony offboarding".
 
 The step only proposes: the service posts the proposal to the approvals channel, where an admin must take it.
-The step stays running; the service completes or fails it when the request ends (bot/service/workflows.py).
+The step stays running; the service completes or fails it when the request ends, or completes it with what is
+known when the request goes on past the policy's `workflow_steps.answer_within` (bot/service/workflows.py).
 Bolt acks the event itself; inputs it cannot use fail the step at once, with why."""
 
 from __future__ import annotations

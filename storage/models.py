@@ -138,7 +138,7 @@ class WorkflowStepRow(SQLModel, table=True):
 
     request_id: str = Field(primary_key=True, max_length=24)
     execution_id: str = Field(max_length=64, unique=True)  # Slack's function_execution_id
-    state: str = Field(max_length=16, index=True)  # proposed, taken, ended (bot.domain.workflows.ProposalState)
+    state: str = Field(max_length=16, index=True)  # proposed, taken, ended, answered (ProposalState)
     inputs_json: str = Field(sa_type=Text)
     proposed_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=_when())

@@ -77,17 +77,32 @@ class ProposalStore:
                      untaken: bool = False) -> Proposal | None:
         """Mark the proposal ended, once: return it to whoever wins (who then tells the step), None to the others
         and when the request came from no workflow. `untaken`: end one nobody took (its time is up)."""
-        start = P.PROPOSED if untaken else P.TAKEN
+        return self._move_proposal(request_id, P.PROPOSED if untaken else P.TAKEN, P.ENDED, entry=entry, now=now)
+
+    def answer_proposal(self, request_id: str, *, entry: AuditEntry, now: datetime) -> Proposal | None:
+        """Mark a taken proposal's step answered before its request ended, once: return it to whoever wins (who
+        then completes the step), None to the others; the request's end is then no longer the step's."""
+        return self._move_proposal(request_id, P.TAKEN, P.ANSWERED, entry=entry, now=now)
+
+    def _move_proposal(self, request_id: str, start: ProposalState, to: ProposalState, *, entry: AuditEntry,
+                       now: datetime) -> Proposal | None:
         with session(self.engine) as db:
             result = db.exec(update(WorkflowStepRow).where(
                 WorkflowStepRow.request_id == request_id, WorkflowStepRow.state == start.value)
-                .values(state=P.ENDED.value))
+                .values(state=to.value))
             if result.rowcount != 1:
                 db.rollback()
                 return None
             audit.append(db, entry, now=now, key=self._audit_key)
             db.commit()
         return self.proposal(request_id)
+
+    def steps_waiting_since(self, before: datetime, *, limit: int = 100) -> list[str]:
+        """Ids of taken proposals whose step has waited since `before` or longer for how the request ends."""
+        with session(self.engine) as db:
+            return list(db.exec(select(WorkflowStepRow.request_id).where(
+                WorkflowStepRow.state == P.TAKEN.value, col(WorkflowStepRow.created_at) <= before)
+                .order_by(col(WorkflowStepRow.created_at)).limit(limit)).all())
 
     def lapsed_proposals(self, *, now: datetime, limit: int = 100) -> list[str]:
         """Ids of proposals nobody took in time."""

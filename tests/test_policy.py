@@ -46,6 +46,7 @@ def test_bulk_deletes_need_more_approvers():
     (with_(admins={"primary": []}), "admins.primary"),
     (with_(channels={"approvals": "#approvals", "results": "C0RESULTS"}), "channels.approvals"),
     (with_(approvals={"dlete": 1}), "approvals.dlete"),
+    (with_(workflow_steps={"answer_within": "30m"}), "workflow_steps.answer_within"),
     ({"channels": BASE["channels"]}, "admins"),
 ])
 def test_invalid_policies_are_refused_with_the_field_named(data, message):

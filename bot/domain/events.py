@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.records import OffboardRequest, TargetOutcome
+from bot.domain.workflows import Answer, Proposal
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,16 @@ class StepEnded(Event):
     """A request a workflow step proposed has ended: the step is completed (done) or failed (any other end)."""
 
     execution_id: str  # Slack's function_execution_id
+
+
+@dataclass(frozen=True)
+class StepAnswered(Event):
+    """A request a workflow step proposed goes on past when the step must be answered (`why`): the step is
+    completed now with what is known (the request as it stands), and its end is no longer the step's."""
+
+    proposal: Proposal  # its execution_id completes the step; its message is where a draft's thread would be
+    why: Answer
+    answer_by: datetime
 
 
 def later(moment: datetime | None, now: datetime) -> datetime | None:

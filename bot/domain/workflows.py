@@ -2,16 +2,18 @@
 
 The workflow only proposes: its proposal waits in the approvals channel until an admin takes it, which makes
 the admin its requester (a draft of their own, with the checklist and the live plan); from there the request
-lives as any other, and when it ends the step is completed (or failed) with how it ended."""
+lives as any other, and when it ends the step is completed (or failed) with how it ended. A request that goes on
+past how long a step may wait (`early_answer`) completes it before, with what is known then."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.lifecycle import Action
+from bot.domain.lifecycle import Action, RequestState
+from bot.domain.records import OffboardRequest
 
 STEP_ACTIONS = (Action.DELETE, Action.DEACTIVATE)  # what a workflow may propose
 
@@ -20,6 +22,14 @@ class ProposalState(StrEnum):
     PROPOSED = "proposed"  # in the approvals channel, for an admin to take
     TAKEN = "taken"  # an admin took it: the request of the same id is theirs
     ENDED = "ended"  # the request ended and the step was told
+    ANSWERED = "answered"  # the step was completed with what was known; the request goes on without it
+
+
+class Answer(StrEnum):
+    """Why a step is completed before its request ends."""
+
+    RUNS_LATER = "runs_later"  # approved to run (or to run its next stage) after the step must be answered
+    TIME_UP = "time_up"  # the step has waited as long as the policy lets it (workflow_steps.answer_within)
 
 
 @dataclass(frozen=True)
@@ -65,3 +75,22 @@ class Proposal:
     taken_by: str | None = None
     message_channel: str | None = None
     message_ts: str | None = None
+
+    def answer_by(self, answer_within: timedelta) -> datetime:
+        """When the step must be answered at the latest, with what is known then."""
+        return self.created_at + answer_within
+
+
+def early_answer(request: OffboardRequest, *, answer_by: datetime, now: datetime) -> Answer | None:
+    """Why the step of a request that has not ended must be answered now, or None while it can wait for the end.
+
+    Only an approved request is known to outlive the step: one that waits for its run, or for its next stage,
+    past `answer_by`. One still waiting for approval might be rejected or expire in time, so it is answered only
+    when its time is up."""
+    if request.state.is_terminal:
+        return None
+    if now >= answer_by:
+        return Answer.TIME_UP
+    if request.state is RequestState.APPROVED and request.run_at is not None and request.run_at > answer_by:
+        return Answer.RUNS_LATER
+    return None

@@ -69,7 +69,7 @@ def build_service(*, store: RequestRepository, console: Console, members: Member
     runs = Runs(core, gate, Batch(steps, workers=workers, wave=wave))
     intake = Intake(core, runs, max_users=max_users)
     workflows = Workflows(core, intake)
-    core.on_end = workflows.ended
+    core.on_change = workflows.changed
     return OffboardService(core=core, gate=gate, intake=intake, decisions=Decisions(core, gate, runs), runs=runs,
                            timers=Timers(core, runs, workflows), queries=Queries(core), steps=steps,
                            workflows=workflows)

@@ -36,7 +36,7 @@ class Core:
     homes: Homes
     owner: str  # this process, as named in the leases it takes
     lease_ttl: timedelta
-    on_end: Callable[[OffboardRequest], None] | None = None  # told of every request that ended (workflow steps)
+    on_change: Callable[[OffboardRequest], None] | None = None  # told of every change (workflow steps)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -62,13 +62,18 @@ class Core:
         if event is not None:
             self.publish(event(moved))
         self.refresh(moved)
-        if moved.state.is_terminal and self.on_end is not None:
-            try:
-                self.on_end(moved)
-            except StorageUnavailable:
-                log.warning("could not tell the workflow step of %s how it ended: the database did not answer",
-                            moved.id, exc_info=True)
+        self.changed(moved)
         return moved
+
+    def changed(self, request: OffboardRequest) -> None:
+        """Tell `on_change` (the workflow steps) of a committed change; the database failing here is logged."""
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(request)
+        except StorageUnavailable:  # the sweep tells the step when its time is up (Workflows.answer_overdue)
+            log.warning("could not tell the workflow step of %s how it stands: the database did not answer",
+                        request.id, exc_info=True)
 
     def publish(self, event: Event) -> None:
         self.safely(self.notifier.publish, event)

@@ -61,6 +61,7 @@ class Decisions:
         if not result.became_approved:
             return ApprovalCounted(approved, by=actor.user_id, missing=result.missing)
         core.metrics.request_approved(action=approved.action, waited=now - approved.created_at)
+        core.changed(approved)  # a workflow's step is answered now when the request runs after the step's time
         self._runs.start(approved)
         return Approved(approved, by=actor.user_id, runs_at=later(approved.run_at, now))
 

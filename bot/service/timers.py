@@ -18,6 +18,10 @@ class Timers:
         """Fail the workflow steps whose proposal nobody took in time; return their ids."""
         return self._workflows.lapse_overdue()
 
+    def answer_overdue_steps(self) -> list[str]:
+        """Complete, with what is known, the workflow steps that have waited as long as the policy lets them."""
+        return self._workflows.answer_overdue()
+
     def start_due_runs(self, *, limit: int = 20) -> list[str]:
         """Lease the requests that are due to run (or whose runner died) and start them; return their ids."""
         return self._runs.start_due(limit=limit)

@@ -2,8 +2,12 @@
 
 A proposal never acts by itself: taking it needs an admin (access.py), who becomes the requester of a draft
 made for them as if they had typed the command, ticks its checklist and sends it; a delete then needs another
-admin's approval as always. When the request ends (core.move's tail, `ended`), the step is completed or
-failed through the StepEnded event; a proposal nobody took in time fails its step (`lapse_overdue`)."""
+admin's approval as always. When the request ends (core.move's tail, `changed`), the step is completed or
+failed through the StepEnded event; a proposal nobody took in time fails its step (`lapse_overdue`).
+
+A step is not kept waiting longer than the policy's `workflow_steps.answer_within`: a request approved to run
+(or to run its next stage) after that is answered as soon as it is approved, and one still going when the time
+is up is answered by the sweep (`answer_overdue`), each with what is known then (the StepAnswered event)."""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ import logging
 from datetime import datetime
 
 from bot.domain.commands import Command, UserRef, Verb
-from bot.domain.events import Drafted, StepEnded
+from bot.domain.events import Drafted, StepAnswered, StepEnded
+from bot.domain.lifecycle import RequestState
 from bot.domain.moves import SYSTEM
 from bot.domain.records import Actor, AuditEntry, OffboardRequest
-from bot.domain.workflows import STEP_ACTIONS, Proposal, ProposalState, StepInputs
+from bot.domain.workflows import STEP_ACTIONS, Answer, Proposal, ProposalState, StepInputs, early_answer
 from bot.errors import BadCommand, Refusal
 from bot.ports import NotificationFailed
 from bot.service.core import Core
@@ -38,9 +43,10 @@ class Workflows:
             raise BadCommand("step_no_leaver")
         core = self._core
         now = core.now()
+        waits = min(core.policy.approvals.expire_after, core.policy.workflow_steps.answer_within)
         proposal = Proposal(request_id=new_request_id(), execution_id=execution_id, inputs=inputs,
                             state=ProposalState.PROPOSED, proposed_by=proposed_by, created_at=now,
-                            expires_at=now + core.policy.approvals.expire_after)
+                            expires_at=now + waits)  # an untaken proposal lapses before its step must be answered
         entry = AuditEntry(proposed_by or SYSTEM, "workflow.proposed", proposal.request_id,
                            {"execution_id": execution_id, "action": inputs.action.value,
                             "leaver": inputs.leaver_user_id or inputs.leaver_text, "reason": inputs.reason,
@@ -93,6 +99,16 @@ class Workflows:
         at = inputs.date if inputs.date and inputs.date > now else None
         return Command(verb=Verb(inputs.action.value), targets=(ref,), reason=inputs.reason.strip(), at=at)
 
+    def changed(self, request: OffboardRequest) -> None:
+        """Told of every change of every request (core.move's tail): tell the step of a workflow's request how it
+        ended; answer it now, with what is known, when the request was approved to run after its time."""
+        if request.state.is_terminal:
+            self.ended(request)
+        elif request.state is RequestState.APPROVED and request.run_at is not None:  # may run after the step's time
+            proposal = self._core.store.proposal(request.id)
+            if proposal is not None and proposal.state is ProposalState.TAKEN:
+                self._answer_if_due(proposal, request)
+
     def ended(self, request: OffboardRequest) -> None:
         """The request ended: tell its step, once, when a workflow proposed it."""
         core = self._core
@@ -100,6 +116,39 @@ class Workflows:
             SYSTEM, "workflow.ended", request.id, {"state": request.state.value}))
         if proposal is not None:
             core.publish(StepEnded(request, execution_id=proposal.execution_id))
+
+    def answer_overdue(self) -> list[str]:
+        """Answer the steps that have waited as long as the policy lets them, with what is known; a request that
+        ended without its step being told (the database failed just then) tells it now. Return their ids."""
+        core = self._core
+        answered = []
+        since = core.now() - core.policy.workflow_steps.answer_within
+        for request_id in core.store.steps_waiting_since(since):
+            proposal, request = core.store.proposal(request_id), core.store.get(request_id)
+            if proposal is None or request is None:
+                continue
+            if request.state.is_terminal:
+                self.ended(request)
+                answered.append(request_id)
+            elif self._answer_if_due(proposal, request):
+                answered.append(request_id)
+        return answered
+
+    def _answer_if_due(self, proposal: Proposal, request: OffboardRequest) -> Answer | None:
+        """Complete the step now with the request as it stands, once, when it must not wait for the end."""
+        core = self._core
+        answer_by = proposal.answer_by(core.policy.workflow_steps.answer_within)
+        why = early_answer(request, answer_by=answer_by, now=core.now())
+        if why is None:
+            return None
+        facts = {"why": why.value, "state": request.state.value,
+                 "run_at": request.run_at.isoformat() if request.run_at else None}
+        answered = core.store.answer_proposal(request.id, now=core.now(),
+                                              entry=AuditEntry(SYSTEM, "workflow.answered", request.id, facts))
+        if answered is None:  # another replica answered it, or the request ended meanwhile
+            return None
+        core.publish(StepAnswered(request, proposal=answered, why=why, answer_by=answer_by))
+        return why
 
     def lapse_overdue(self) -> list[str]:
         """Fail the steps of proposals nobody took in time; return their ids."""

@@ -53,6 +53,7 @@ class StepOutput(StrEnum):
     REQUEST_ID = "request_id"
     STATE = "final_state"
     SUMMARY = "summary"
+    IN_PROGRESS = "still_in_progress"  # true when the step was answered before its request ended
 
 
 class BlockId(StrEnum):

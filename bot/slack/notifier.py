@@ -7,7 +7,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.domain.events import Event, Finished, Progressed, StageDone, StepEnded, Stopped
+from bot.domain.events import Event, Finished, Progressed, StageDone, StepAnswered, StepEnded, Stopped
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest, TargetOutcome
 from bot.domain.workflows import Proposal
@@ -17,7 +17,14 @@ from bot.slack import blocks, plan_report, reports
 from bot.slack.blocks.demo import MAX_VIEW_BLOCKS, marked
 from bot.slack.blocks.workflows import proposal_message
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
-from bot.slack.messages.workflows import step_error, step_not_told, step_outputs, untaken_error
+from bot.slack.messages.workflows import (
+    answered_outputs,
+    step_answered,
+    step_error,
+    step_not_told,
+    step_outputs,
+    untaken_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,9 @@ class SlackNotifier:
         request = event.request
         if isinstance(event, StepEnded):
             self._end_step(event)
+            return
+        if isinstance(event, StepAnswered):
+            self._answer_step(event)
             return
         if isinstance(event, Progressed):
             self.refresh(request, counts=event.counts)
@@ -154,9 +164,29 @@ class SlackNotifier:
             if request.message_channel and request.message_ts:
                 self._quietly(self._thread_note, request, step_not_told(request, failure=str(failure)))
 
+    def _answer_step(self, event: StepAnswered) -> None:
+        """Complete the step with the request as it stands, and say so in the request's thread."""
+        request = event.request
+        try:
+            self._call(self._client.functions_completeSuccess, function_execution_id=event.proposal.execution_id,
+                       outputs=answered_outputs(request))
+        except NotificationFailed as failure:
+            log.warning("could not answer the workflow step of %s: %s", request.id, failure)
+            text = step_not_told(request, failure=str(failure))
+        else:
+            text = step_answered(request, why=event.why, answer_by=event.answer_by,
+                                 answer_within=self._policy.workflow_steps.answer_within)
+        channel, ts = request.message_channel, request.message_ts
+        if not ts:  # a draft not sent yet: the proposal's message in the approvals channel
+            channel, ts = event.proposal.message_channel, event.proposal.message_ts
+        if channel and ts:
+            self._quietly(self._post_thread, channel, ts, text)
+
+    def _post_thread(self, channel: str, ts: str, text: str) -> None:
+        self._call(self._client.chat_postMessage, channel=channel, thread_ts=ts, **blocks.notice(text))
+
     def _thread_note(self, request: OffboardRequest, text: str) -> None:
-        self._call(self._client.chat_postMessage, channel=request.message_channel, thread_ts=request.message_ts,
-                   **blocks.notice(text))
+        self._post_thread(request.message_channel, request.message_ts, text)
 
     def remind(self, request: OffboardRequest) -> None:
         if request.message_channel and request.message_ts:

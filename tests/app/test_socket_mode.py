@@ -216,5 +216,5 @@ def test_a_workflow_steps_delete_completes_over_the_socket_once_an_admin_took_it
     execution = app.slack.function_execution(execution_id)
     assert execution.state == "completed"
     assert execution.outputs == {"request_id": request_id, "final_state": "Done",
-                                 "summary": "jdoe: deleted successfully"}
+                                 "summary": "jdoe: deleted successfully", "still_in_progress": False}
     assert all(e.acks == 1 for e in server.envelopes)

@@ -4,9 +4,14 @@ Signed HTTP into the real app; the fake Slack keeps the step's execution (functi
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from pathlib import Path
 
 from bot.domain.lifecycle import RequestState
+from bot.settings import DEMO_POLICY
+from bot.simulators.harness import serve_local
 from bot.slack.ids import FunctionId, ShortcutId, StepOutput
+from bot.slack.messages.plans import moment_text
 
 JDOE = "u-1001"
 STEP = FunctionId.REQUEST_OFFBOARDING.value
@@ -149,3 +154,76 @@ def test_a_step_slack_stopped_waiting_for_is_said_on_the_request(app):
     assert call.error == "execution_not_in_running_state"
     thread = [m for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
     assert thread and "could not be told how it ended" in thread[-1].text and "Done" in thread[-1].text
+
+
+def test_a_request_that_runs_after_the_step_must_be_answered_completes_it_with_what_is_known(app):
+    answer_within = app.container.policy.workflow_steps.answer_within
+    runs_at = (app.clock.now() + answer_within + timedelta(days=7)).replace(microsecond=0)
+    execution_id = _propose(app, date=int(runs_at.timestamp()))
+    request_id = _proposal_id(app)
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    assert app.slack.function_execution(execution_id).state == "running"  # it may be rejected before then
+
+    app.press("bob", "Approve")
+    execution = app.slack.function_execution(execution_id)
+    assert execution.state == "completed", execution.error
+    assert execution.outputs[StepOutput.REQUEST_ID.value] == request_id
+    assert execution.outputs[StepOutput.STATE.value] == (
+        f"Approved, still in progress: runs {moment_text(runs_at, 'UTC')}")
+    assert execution.outputs[StepOutput.SUMMARY.value] == "jdoe: not run yet"
+    assert execution.outputs[StepOutput.IN_PROGRESS.value] is True
+    thread = [m.text for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
+    assert any("workflow" in text and "answered" in text and request_id in text for text in thread), thread
+
+    app.clock.advance(answer_within + timedelta(days=7))
+    app.container.sweeper.sweep()
+    app.settle()
+    assert app.console.get_user(user_id=JDOE) is None
+    assert len(app.slack.calls("functions.completeSuccess")) == 1  # answered once, early; not again at the end
+    assert not any("could not be told" in m.text for m in app.slack.messages("C0APPROVALS") if m.thread_ts)
+
+
+def test_a_finished_request_says_the_step_ended_with_nothing_left_in_progress(app):
+    execution_id = _propose(app)
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.press("bob", "Approve")
+    assert app.slack.function_execution(execution_id).outputs[StepOutput.IN_PROGRESS.value] is False
+
+
+def test_a_draft_nobody_sent_when_the_steps_time_is_up_is_answered_in_the_proposals_thread(slack, clock, tmp_path):
+    policy = Path(DEMO_POLICY).read_text().replace('answer_within = "72h"', 'answer_within = "12h"')
+    (tmp_path / "policy.toml").write_text(policy)
+    with serve_local(slack, clock, tmp_path, offboard_policy=tmp_path / "policy.toml") as app:
+        execution_id = _propose(app)
+        request_id = _proposal_id(app)
+        app.press("alice", "Take it")  # and leaves the draft there
+        clock.advance(timedelta(hours=12))
+        assert app.container.sweeper.sweep().answered == [request_id]
+        execution = app.slack.function_execution(execution_id)
+        assert execution.state == "completed", execution.error
+        assert execution.outputs[StepOutput.STATE.value] == "Not sent yet, still in progress"
+        assert execution.outputs[StepOutput.IN_PROGRESS.value] is True
+        [note] = [m for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
+        assert note.thread_ts == app.slack.messages("C0APPROVALS")[0].ts  # the proposal's message: no other yet
+        assert "has waited 12 hours" in note.text and "workflow_steps.answer_within" in note.text
+
+        clock.advance(timedelta(hours=12))  # the draft expires: the step was answered already
+        app.container.sweeper.sweep()
+        assert app.container.store.get(request_id).state is RequestState.EXPIRED
+        assert len(app.slack.calls("functions.completeSuccess")) == 1
+        assert app.slack.calls("functions.completeError") == []
+
+
+def test_a_step_slack_stopped_waiting_for_before_it_was_answered_is_said_on_the_request(app):
+    runs_at = app.clock.now() + app.container.policy.workflow_steps.answer_within + timedelta(days=1)
+    execution_id = _propose(app, date=int(runs_at.timestamp()))
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.slack.time_out_function(execution_id)
+    app.press("bob", "Approve")
+    [call] = app.slack.calls("functions.completeSuccess")
+    assert call.error == "execution_not_in_running_state"
+    [note] = [m.text for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
+    assert "could not be told how it stands" in note and "*Approved, still in progress: runs" in note

@@ -64,7 +64,9 @@ class Desk:
         """What the sweeper does on its tick, and the runs it starts."""
         timers = self.service.timers
         timers.expire_overdue()
+        timers.lapse_overdue_proposals()
         timers.send_due_reminders()
+        timers.answer_overdue_steps()
         timers.start_due_runs()
         self.jobs.drain()
 

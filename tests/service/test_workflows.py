@@ -7,10 +7,11 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from bot.domain.events import StepEnded
+from bot.domain.events import StepAnswered, StepEnded
 from bot.domain.lifecycle import Action, RequestState
-from bot.domain.workflows import ProposalState, StepInputs
+from bot.domain.workflows import Answer, ProposalState, StepInputs
 from bot.errors import BadCommand, Refusal
+from bot.policy import WorkflowSteps
 from tests.service.conftest import ticked
 from tests.service.helpers import actor_of, all_at_once, nothing_changed
 
@@ -102,3 +103,72 @@ def test_a_proposal_nobody_takes_lapses_and_its_step_fails(desk):
     with pytest.raises(Refusal) as late:
         desk.service.workflows.take(actor=actor_of(desk, "alice"), request_id=proposal.request_id)
     assert late.value.code == "proposal_taken"
+
+
+# -- a request that outlives how long a step may be kept waiting (policy: [workflow_steps] answer_within) ----------
+
+
+def _taken_and_sent(desk, **inputs):
+    proposal = _propose(desk, **inputs)
+    drafted = desk.service.workflows.take(actor=actor_of(desk, "alice"), request_id=proposal.request_id)
+    desk.service.intake.submit(actor=actor_of(desk, "alice"), request_id=drafted.request.id,
+                               ticked=ticked(drafted.request))
+    return desk.get(drafted.request)
+
+
+def _with_answer_within(desk, hours: int):
+    policy = desk.service.core.policy
+    desk.service.core.policy = policy.model_copy(update={
+        "workflow_steps": WorkflowSteps(answer_within=timedelta(hours=hours))})
+
+
+def test_a_request_approved_to_run_after_the_step_must_be_answered_answers_it_when_approved(desk):
+    answer_within = desk.service.core.policy.workflow_steps.answer_within
+    request = _taken_and_sent(desk, date=desk.clock.now() + answer_within + timedelta(days=7))
+    assert desk.notifier.of(StepAnswered) == []  # it may still be rejected before then: the step waits
+    desk.approve("bob", request)
+    [answered] = desk.notifier.of(StepAnswered)
+    assert (answered.proposal.execution_id, answered.request.state, answered.why) == ("Fx1", S.APPROVED,
+                                                                                 Answer.RUNS_LATER)
+    assert answered.answer_by == desk.store.proposal(request.id).created_at + answer_within
+    assert desk.store.proposal(request.id).state is P.ANSWERED
+
+    desk.later(answer_within + timedelta(days=7))
+    desk.sweep()
+    assert desk.get(request).state is S.DONE
+    assert desk.notifier.of(StepEnded) == [] and len(desk.notifier.of(StepAnswered)) == 1  # told once, early
+
+
+def test_a_step_still_waiting_when_its_time_is_up_is_answered_by_the_sweep_with_what_is_known(desk):
+    _with_answer_within(desk, 12)  # shorter than the 24 h an approval may take
+    request = _taken_and_sent(desk)
+    desk.later(timedelta(hours=11))
+    assert desk.service.timers.answer_overdue_steps() == []
+    desk.later(timedelta(hours=1))
+    assert desk.service.timers.answer_overdue_steps() == [request.id]
+    [answered] = desk.notifier.of(StepAnswered)
+    assert (answered.request.state, answered.why) == (S.AWAITING_APPROVAL, Answer.TIME_UP)
+    assert desk.service.timers.answer_overdue_steps() == []  # once
+
+    desk.approve("bob", request)
+    desk.jobs.drain()
+    assert desk.get(request).state is S.DONE
+    assert desk.notifier.of(StepEnded) == []
+
+
+def test_a_proposal_lapses_before_its_step_must_be_answered(desk):
+    _with_answer_within(desk, 12)
+    proposal = _propose(desk)
+    assert proposal.expires_at == proposal.created_at + timedelta(hours=12)
+
+
+def test_a_step_whose_end_was_not_told_hears_it_when_its_time_is_up(desk):
+    request = _taken_and_sent(desk)
+    on_change, desk.service.core.on_change = desk.service.core.on_change, None  # the database failed just then
+    desk.service.decisions.cancel(actor=actor_of(desk, "alice"), request_id=request.id)
+    desk.service.core.on_change = on_change
+    assert desk.notifier.of(StepEnded) == []
+    desk.later(desk.service.core.policy.workflow_steps.answer_within)
+    assert desk.service.timers.answer_overdue_steps() == [request.id]
+    [ended] = desk.notifier.of(StepEnded)
+    assert ended.request.state is S.CANCELLED and desk.notifier.of(StepAnswered) == []

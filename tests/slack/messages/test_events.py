@@ -14,6 +14,7 @@ from bot.domain.lifecycle import Action, RequestState
 from bot.domain.notes import Note, Why
 from bot.domain.plan import StepKind, build_plan
 from bot.domain.records import StepRecord, StepStatus, TargetOutcome
+from bot.domain.workflows import Answer, Proposal, ProposalState, StepInputs
 from bot.slack.messages.events import answer, direct_messages, outcome_line, results_not_posted
 from tests.slack.builders import JDOE, NOW, REQUESTER, approved_by, of_users, request, target, user
 
@@ -21,6 +22,9 @@ APPROVALS, RESULTS = "C0APPROVALS", "C0RESULTS"
 PENDING = request()
 BEGUN = request(replace(PENDING.targets[0], steps=(
     StepRecord(StepKind.DEACTIVATE, StepStatus.DONE, None, NOW, NOW),)), state=RequestState.APPROVED)
+PROPOSAL = Proposal(request_id="OB-7Q2M9KXD", execution_id="Fx1", inputs=StepInputs(action=Action.DELETE),
+                    state=ProposalState.ANSWERED, proposed_by="U0CAROL", created_at=NOW,
+                    expires_at=NOW + timedelta(days=1))
 GONE_REQUESTER = Lapse(requester="alice@example.com")
 GONE_APPROVER = Lapse(gone=("bob@example.com",), counted=0, required=1)
 
@@ -56,6 +60,8 @@ def _every_event() -> dict[type[Event], Event]:
         ev.Progressed(request(state=RequestState.EXECUTING), counts={}),
         ev.Finished(request(state=RequestState.DONE)),
         ev.StepEnded(request(state=RequestState.DONE), execution_id="Fx1"),
+        ev.StepAnswered(request(state=RequestState.APPROVED, run_at=NOW + timedelta(days=9)), proposal=PROPOSAL,
+                        why=Answer.RUNS_LATER, answer_by=NOW + timedelta(days=3)),
     )}
 
 

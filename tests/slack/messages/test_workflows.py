@@ -1,0 +1,57 @@
+"""What a workflow step hears, and what the request's thread says, when the step is answered before its request
+ends: the request as it stands, why now, and that its end is posted in Slack only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.lifecycle import Action, RequestState
+from bot.domain.plan import StepKind, build_plan
+from bot.domain.records import StepRecord, StepStatus
+from bot.domain.workflows import Answer
+from bot.slack.messages.workflows import answered_outputs, step_answered, step_not_told, step_outputs
+from tests.slack.builders import JDOE, NOW, REQUEST_ID, request, target
+
+WITHIN = timedelta(hours=72)
+
+
+def test_a_request_approved_to_run_later_is_answered_with_when_it_runs():
+    scheduled = request(state=RequestState.APPROVED, run_at=NOW + timedelta(days=9), requester_tz="Europe/Paris")
+    assert answered_outputs(scheduled) == {
+        "request_id": REQUEST_ID, "still_in_progress": True, "summary": "jdoe: not run yet",
+        "final_state": "Approved, still in progress: runs 2026-11-11 10:00 CET (2026-11-11 09:00 UTC)"}
+    said = step_answered(scheduled, why=Answer.RUNS_LATER, answer_by=NOW + WITHIN, answer_within=WITHIN)
+    assert said == (
+        f"The workflow that proposed {REQUEST_ID} was answered now with what is known: *Approved, still in progress: "
+        "runs 2026-11-11 10:00 CET (2026-11-11 09:00 UTC)*. A workflow step is kept waiting 3 days at most (the "
+        "policy's `workflow_steps.answer_within`: until 2026-11-05 10:00 CET (2026-11-05 09:00 UTC) for this one), "
+        "and this request runs later. How the request ends is posted here and in the results channel, not to the "
+        "workflow.")
+
+
+def test_a_staged_delete_past_its_first_stage_says_when_its_next_stage_runs_and_what_each_user_did():
+    plan = build_plan(Action.DELETE, JDOE, grace=timedelta(days=7), retain=timedelta(days=30))
+    deactivated = StepRecord(StepKind.DEACTIVATE, StepStatus.DONE, None, NOW, NOW)
+    begun = request(target(plan, steps=(deactivated,)), state=RequestState.APPROVED,
+                    run_at=NOW + timedelta(days=7), started_at=NOW)
+    outputs = answered_outputs(begun)
+    assert outputs["final_state"] == "Approved, still in progress: its next stage runs 2026-11-09 09:00 UTC"
+    assert outputs["summary"] == "jdoe: deactivated (stage 1 of 3 done)"
+
+
+def test_a_step_whose_time_is_up_says_how_long_it_waited():
+    waiting = request(state=RequestState.AWAITING_APPROVAL)
+    assert answered_outputs(waiting)["final_state"] == "Waiting for approval, still in progress"
+    said = step_answered(waiting, why=Answer.TIME_UP, answer_by=NOW, answer_within=WITHIN)
+    assert "*Waiting for approval, still in progress*. The step has waited 3 days, as long as a workflow step" in said
+
+
+def test_a_step_that_could_not_be_told_says_how_the_request_ended_or_stands():
+    ended = step_not_told(request(state=RequestState.DONE), failure="Slack answered execution_not_in_running_state")
+    assert "could not be told how it ended" in ended and "It ended *Done*" in ended
+    going = step_not_told(request(state=RequestState.APPROVED, run_at=NOW + timedelta(days=9)), failure="x")
+    assert "could not be told how it stands" in going and "It is *Approved, still in progress: runs" in going
+
+
+def test_a_step_told_how_its_request_ended_is_not_in_progress():
+    assert step_outputs(request(state=RequestState.REJECTED))["still_in_progress"] is False
