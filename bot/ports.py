@@ -254,6 +254,7 @@ class Home:
     mine: tuple[OffboardRequest, ...] = ()  # this admin's own open requests
     scheduled: tuple[OffboardRequest, ...] = ()  # approved, to run later (or their next stage)
     recent: tuple[OffboardRequest, ...] = ()  # finished lately
+    to_take: tuple[Proposal, ...] = ()  # proposed by workflows, for an admin to take
     admins: tuple[str, ...] = ()  # Slack user ids of the admins (for members who are not one)
     why_not: Refusal | None = None  # why this member is not an admin here
 
@@ -329,5 +330,7 @@ class RequestRepository(Protocol):
     def answer_proposal(self, request_id: str, *, entry: AuditEntry, now: datetime) -> Proposal | None: ...
 
     def lapsed_proposals(self, *, now: datetime, limit: int = 100) -> list[str]: ...
+
+    def waiting_proposals(self, *, now: datetime, limit: int = 20) -> list[Proposal]: ...
 
     def steps_waiting_since(self, before: datetime, *, limit: int = 100) -> list[str]: ...

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.domain.records import AuditEntry
+from bot.domain.records import AuditEntry, WorkflowOrigin
 from bot.domain.workflows import Proposal, ProposalState, StepInputs
 from storage import audit
 from storage.db import session
@@ -97,6 +97,14 @@ class ProposalStore:
             db.commit()
         return self.proposal(request_id)
 
+    def waiting_proposals(self, *, now: datetime, limit: int = 20) -> list[Proposal]:
+        """The proposals an admin can still take, oldest first."""
+        with session(self.engine) as db:
+            rows = db.exec(select(WorkflowStepRow).where(
+                WorkflowStepRow.state == P.PROPOSED.value, col(WorkflowStepRow.expires_at) > now)
+                .order_by(col(WorkflowStepRow.created_at)).limit(limit)).all()
+            return [_proposal(row) for row in rows]
+
     def steps_waiting_since(self, before: datetime, *, limit: int = 100) -> list[str]:
         """Ids of taken proposals whose step has waited since `before` or longer for how the request ends."""
         with session(self.engine) as db:
@@ -117,3 +125,9 @@ def _proposal(row: WorkflowStepRow) -> Proposal:
                     inputs=StepInputs.from_json(row.inputs_json), state=ProposalState(row.state),
                     proposed_by=row.proposed_by, created_at=_utc(row.created_at), expires_at=_utc(row.expires_at),
                     taken_by=row.taken_by, message_channel=row.message_channel, message_ts=row.message_ts)
+
+
+def origin(row: WorkflowStepRow) -> WorkflowOrigin:
+    """What a request's approvers are told of the workflow step that proposed it."""
+    return WorkflowOrigin(proposed_by=row.proposed_by,
+                          process_complete=StepInputs.from_json(row.inputs_json).process_complete)

@@ -32,8 +32,8 @@ from bot.domain.records import (
 from bot.ports import ApprovalResult, NewRequest, TargetsBusy
 from storage import audit
 from storage.db import session, snapshot_engine
-from storage.models import ApprovalRow, OpenTargetRow, RequestRow, StepRow, TargetRow
-from storage.proposals import ProposalStore
+from storage.models import ApprovalRow, OpenTargetRow, RequestRow, StepRow, TargetRow, WorkflowStepRow
+from storage.proposals import ProposalStore, origin
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -351,6 +351,7 @@ class RequestStore(ProposalStore):
         step_rows = db.exec(select(StepRow).where(col(StepRow.target_id).in_([t.id for t in target_rows]))
                             .order_by(StepRow.id)).all() if target_rows else []
         approvals = db.exec(select(ApprovalRow).where(ApprovalRow.request_id == row.id).order_by(ApprovalRow.id)).all()
+        step = db.get(WorkflowStepRow, row.id)  # the workflow step that proposed it (same id), if one did
         steps_of: dict[int, list[StepRecord]] = {}  # each target's steps in one pass: linear in the rows read
         for s in step_rows:
             steps_of.setdefault(s.target_id, []).append(
@@ -376,6 +377,7 @@ class RequestStore(ProposalStore):
             started_at=_utc(row.started_at), remind_at=_utc(row.remind_at), requester_tz=row.requester_tz,
             lease_owner=row.lease_owner, left_out=problems_from_json(row.left_out_json), retry_of=row.retry_of,
             checklist=tuple(json.loads(row.checklist_json)),
+            workflow=origin(step) if step is not None else None,
         )
 
 

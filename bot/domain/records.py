@@ -102,6 +102,15 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class WorkflowOrigin:
+    """A request a Workflow Builder step proposed (bot/domain/workflows.py): who ran the workflow ('' when Slack did
+    not say), and whether the workflow said the offboarding process was complete. Approvers see both."""
+
+    proposed_by: str
+    process_complete: bool
+
+
+@dataclass(frozen=True)
 class OffboardRequest:
     id: str
     action: Action
@@ -129,6 +138,7 @@ class OffboardRequest:
     left_out: tuple[tuple[Problem, ...], ...] = ()  # the problems of each user named but left out before approval
     retry_of: str | None = None  # the finished request whose failed users this asks for again
     checklist: tuple[str, ...] = ()  # the policy's boxes the requester ticks before sending, as shown to them
+    workflow: WorkflowOrigin | None = None  # the workflow step that proposed it, if one did
 
     @property
     def approvals_missing(self) -> int:

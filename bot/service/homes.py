@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 from bot.domain.lifecycle import OPEN, TERMINAL, RequestState
 from bot.domain.records import Actor, OffboardRequest
+from bot.domain.workflows import Proposal
 from bot.errors import Refusal
 from bot.policy import Policy
 from bot.ports import Clock, Home, Jobs, MemberDirectory, NotificationFailed, Notifier, RequestRepository
 from bot.service.access import Gatekeeper
 
 log = logging.getLogger(__name__)
+PROPOSALS_READ = 6  # workflows' proposals read for an admin's tab: it shows 5, and says when there are more
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class _Lists:
 
     open: tuple[OffboardRequest, ...]
     recent: tuple[OffboardRequest, ...]
+    to_take: tuple[Proposal, ...]  # workflows' proposals waiting for an admin
 
 
 class Homes:
@@ -39,6 +42,7 @@ class Homes:
         self._clock = clock
         self._lock = threading.Lock()
         self._due: set[str] = set()  # requesters whose requests changed since the last redraw
+        self._admins_due = False  # something every admin sees changed (a workflow's proposal)
         self._running = False
 
     def for_member(self, actor: Actor) -> Home:
@@ -49,10 +53,12 @@ class Homes:
             return Home(user_id=actor.user_id, is_admin=False, admins=self._admin_ids(), why_not=refusal)
         return self._admin_home(actor.user_id, admin.email, self._lists())
 
-    def changed(self, requester_id: str) -> None:
-        """Ask for the tabs of the requester and of the admins to be redrawn, off the caller's thread."""
+    def changed(self, requester_id: str | None = None) -> None:
+        """Ask for the tabs of the requester (if any) and of the admins to be redrawn, off the caller's thread."""
         with self._lock:
-            self._due.add(requester_id)
+            if requester_id:
+                self._due.add(requester_id)
+            self._admins_due = True
             if self._running:
                 return
             self._running = True
@@ -66,9 +72,10 @@ class Homes:
         while True:
             with self._lock:
                 requesters, self._due = self._due, set()
-                if not requesters:
+                if not requesters and not self._admins_due:
                     self._running = False
                     return
+                self._admins_due = False
             try:
                 self._publish(requesters)
             except Exception:  # the App Home is a convenience: never let it break what was recorded
@@ -108,11 +115,12 @@ class Homes:
         scheduled = tuple(r for r in lists.open if r.state is RequestState.APPROVED and r.run_at and r.run_at > now)
         return Home(user_id=user_id, is_admin=True, to_approve=to_approve,
                     mine=tuple(r for r in lists.open if r.requester_id == user_id), scheduled=scheduled,
-                    recent=lists.recent)
+                    recent=lists.recent, to_take=lists.to_take)
 
     def _lists(self) -> _Lists:
         return _Lists(open=tuple(self._store.list(states=OPEN, limit=100)),
-                      recent=tuple(self._store.list(states=TERMINAL, limit=8)))
+                      recent=tuple(self._store.list(states=TERMINAL, limit=8)),
+                      to_take=tuple(self._store.waiting_proposals(now=self._clock.now(), limit=PROPOSALS_READ)))
 
     def _admin_ids(self) -> tuple[str, ...]:
         found = (self._members.find_by_email(email=email) for email in sorted(self._policy.admin_emails))

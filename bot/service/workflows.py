@@ -64,6 +64,7 @@ class Workflows:
                 SYSTEM, "workflow.ended", stored.request_id, {"why": "proposal_not_posted", "failure": str(failure)}))
             raise Refusal("approvals_unreachable", channel=approvals, failure=str(failure)) from None
         core.store.set_proposal_message(stored.request_id, channel=channel, ts=ts)
+        core.homes.changed()  # the admins' tabs list it
         return core.store.proposal(stored.request_id) or stored
 
     def take(self, *, actor: Actor, request_id: str) -> Drafted:
@@ -87,6 +88,7 @@ class Workflows:
         core.store.append_audit(AuditEntry(actor.user_id, "workflow.taken", request_id,
                                            {"execution_id": taken.execution_id}), now=core.now())
         core.safely(core.notifier.refresh_proposal, core.store.proposal(request_id) or taken)
+        core.homes.changed(actor.user_id)  # no longer to take: theirs now
         return drafted
 
     @staticmethod
@@ -161,4 +163,6 @@ class Workflows:
                 core.safely(core.notifier.refresh_proposal, proposal)
                 core.safely(core.notifier.fail_step, proposal)
                 lapsed.append(request_id)
+        if lapsed:
+            core.homes.changed()
         return lapsed

@@ -58,6 +58,9 @@ def test_a_workflow_proposes_an_admin_takes_another_approves_and_the_step_comple
     app.press("alice", "Request approval", offboard_checklist="box-1")
     assert app.container.store.get(request_id).state is RequestState.AWAITING_APPROVAL
     assert app.console.get_user(user_id=JDOE) is not None
+    asked = app.channel_texts("C0APPROVALS")[-1]  # what the approvers decide on says where it came from
+    assert request_id in asked and "proposed by a workflow run by <@U0CAROL>" in asked
+    assert "which says the offboarding process is complete" in asked
     assert app.slack.function_execution(execution_id).state == "running"
 
     app.press("alice", "Approve")  # the requester cannot approve their own request
@@ -227,3 +230,24 @@ def test_a_step_slack_stopped_waiting_for_before_it_was_answered_is_said_on_the_
     assert call.error == "execution_not_in_running_state"
     [note] = [m.text for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
     assert "could not be told how it stands" in note and "*Approved, still in progress: runs" in note
+
+
+def test_the_app_home_lists_proposals_waiting_to_be_taken_and_takes_them(app):
+    _propose(app)
+    request_id = _proposal_id(app)
+    app.workspace.open_home("U0BOB")
+    app.settle()
+    home = app.slack.home("U0BOB")
+    text = "\n".join(str(block) for block in home["blocks"])
+    assert "Proposed by workflows" in text and request_id in text and "<@U0CAROL>" in text
+    assert "Take it" in app.workspace.home_buttons("U0BOB")
+    app.workspace.open_home("U0CAROL")  # not an admin: nothing to take
+    app.settle()
+    assert "Take it" not in app.workspace.home_buttons("U0CAROL")
+
+    app.workspace.press_home("U0BOB", "Take it")
+    app.settle()
+    assert app.container.store.get(request_id).requester_id == "U0BOB"
+    assert request_id in app.dm_texts("bob")[-1] and "Request approval" in app.dm_texts("bob")[-1]
+    assert "Take it" not in app.workspace.home_buttons("U0ALICE")  # every admin's tab was redrawn
+    assert "Take it" not in app.workspace.home_buttons("U0BOB")

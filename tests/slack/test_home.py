@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.domain.lifecycle import RequestState
+from bot.domain.lifecycle import Action, RequestState
+from bot.domain.workflows import Proposal, ProposalState, StepInputs
 from bot.errors import Refusal
 from bot.ports import Home
 from bot.slack import blocks
-from bot.slack.blocks.home import HOME_SECTION_ITEMS
+from bot.slack.blocks.home import HOME_SECTION_ITEMS, PROPOSALS_ITEMS
 from bot.slack.ids import ActionId
 from bot.slack.values import RequestRef
 from tests.slack.builders import NOW, of_users, request
@@ -111,3 +112,22 @@ def test_each_section_shows_ten_requests_and_counts_the_rest():
     assert sum(block["type"] == "section" for block in waiting) == HOME_SECTION_ITEMS
     assert waiting[-1]["elements"][0]["text"] == "…and 3 more: `/offboard list`"
     assert len(view["blocks"]) <= 100
+
+
+def _proposal(number: int) -> Proposal:
+    return Proposal(request_id=f"OB-PROPOSE{number}", execution_id=f"Fx{number}",
+                    inputs=StepInputs(action=Action.DELETE, leaver_text=f"user{number}", reason="left"),
+                    state=ProposalState.PROPOSED, proposed_by="U0CAROL", created_at=NOW,
+                    expires_at=NOW + timedelta(hours=24))
+
+
+def test_workflows_proposals_are_listed_with_take_it_and_only_when_there_are_some():
+    assert "Proposed by workflows, for an admin to take" not in _sections(blocks.home_view(Home("U0BOB", True)))
+    home = Home("U0BOB", True, to_take=tuple(_proposal(number) for number in range(PROPOSALS_ITEMS + 1)))
+    listed = _sections(blocks.home_view(home))["Proposed by workflows, for an admin to take"]
+    assert _buttons(listed) == [
+        ("Take it", ActionId.TAKE_PROPOSAL.value, RequestRef(r=f"OB-PROPOSE{number}").dump())
+        for number in range(PROPOSALS_ITEMS)]
+    assert "`OB-PROPOSE0` · Delete `user0` · workflow run by <@U0CAROL> · expires" in listed[0]["text"]["text"]
+    assert "_left_" in listed[0]["text"]["text"]
+    assert listed[-1]["elements"][0]["text"] == "…and more: the approvals channel lists every one."

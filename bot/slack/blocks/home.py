@@ -1,22 +1,27 @@
-"""The App Home tab: what waits for this admin (with Approve and Reject), theirs, scheduled, recent."""
+"""The App Home tab: what workflows propose (with Take it), what waits for this admin (with Approve and Reject),
+theirs, scheduled, recent."""
 
 from __future__ import annotations
 
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest
+from bot.domain.workflows import Proposal
 from bot.ports import Home
 from bot.slack.blocks.kit import button, clip, context, header, reason, section, title
 from bot.slack.ids import COMMAND, ActionId
 from bot.slack.markup import mention, plain, when
 from bot.slack.messages.refusals import refusal_text
 from bot.slack.messages.states import STATE_LABEL
+from bot.slack.messages.workflows import proposal_title
 from bot.slack.values import RequestRef
 
 HOME_SECTION_ITEMS = 10  # requests shown per section; the rest are counted
+PROPOSALS_ITEMS = 5  # workflows' proposals shown; the approvals channel has every one
 
 
 def home_view(home: Home) -> dict:
-    """The App Home tab: what waits for this admin (with Approve and Reject), theirs, scheduled, recent."""
+    """The App Home tab: what workflows propose (with Take it), what waits for this admin (with Approve and Reject),
+theirs, scheduled, recent."""
     if not home.is_admin:
         admins = ", ".join(mention(user_id) for user_id in home.admins) or "the account admins"
         text = (f"*offboard-bot* deletes, deactivates or renames users in the admin console, with a second "
@@ -25,6 +30,7 @@ def home_view(home: Home) -> dict:
                                            context(refusal_text(home.why_not) if home.why_not else " ")]}
     blocks: list[dict] = [header("Offboarding"), {"type": "actions", "elements": [
         button("Open the form", ActionId.OPEN_FORM, "{}", style="primary")]}]
+    blocks += _proposals_section(home.to_take)
     blocks += _home_section("Waiting for your approval", home.to_approve, buttons=True)
     blocks += _home_section("Your open requests", home.mine, cancel=True)
     blocks += _home_section("Scheduled", home.scheduled)
@@ -54,4 +60,22 @@ def _home_section(heading: str, requests: tuple[OffboardRequest, ...], *, button
             blocks.append({"type": "actions", "elements": [button("Cancel", ActionId.CANCEL_REQUEST, ref)]})
     if len(requests) > HOME_SECTION_ITEMS:
         blocks.append(context(f"…and {len(requests) - HOME_SECTION_ITEMS} more: `{COMMAND} list`"))
+    return blocks
+
+
+def _proposals_section(proposals: tuple[Proposal, ...]) -> list[dict]:
+    """Workflows' proposals an admin can take (nothing when there are none)."""
+    if not proposals:
+        return []
+    blocks: list[dict] = [{"type": "divider"}, section("*Proposed by workflows, for an admin to take*")]
+    for proposal in proposals[:PROPOSALS_ITEMS]:
+        by = f" · workflow run by {mention(proposal.proposed_by)}" if proposal.proposed_by else ""
+        line = f"`{proposal.request_id}` · {proposal_title(proposal)}{by} · expires {when(proposal.expires_at)}"
+        if proposal.inputs.reason:
+            line += f"\n_{plain(clip(proposal.inputs.reason, 200))}_"
+        blocks.append(section(line))
+        blocks.append({"type": "actions", "elements": [
+            button("Take it", ActionId.TAKE_PROPOSAL, RequestRef(r=proposal.request_id).dump(), style="primary")]})
+    if len(proposals) > PROPOSALS_ITEMS:
+        blocks.append(context("…and more: the approvals channel lists every one."))
     return blocks

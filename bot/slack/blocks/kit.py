@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.lifecycle import RequestState
-from bot.domain.records import OffboardRequest
+from bot.domain.records import OffboardRequest, WorkflowOrigin
 from bot.slack.ids import ActionId
 from bot.slack.markup import mention, plain, utc, when
 
@@ -70,6 +70,8 @@ def title(request: OffboardRequest) -> str:
 def request_facts(request: OffboardRequest) -> dict:
     """Who asked, why, and when it expires or runs, as one context line."""
     facts = [f"Request `{request.id}`", f"asked by {mention(request.requester_id)}"]
+    if request.workflow is not None:
+        facts.append(workflow_origin(request.workflow))
     if request.reason or request.retry_of:
         facts.append(f"reason: {plain(reason(request))}")
     if request.state.is_undecided:
@@ -79,6 +81,13 @@ def request_facts(request: OffboardRequest) -> dict:
         what = "next stage" if request.started_at else "runs"
         facts.append(f"{what} {when(request.run_at)} ({utc(request.run_at)})")
     return context(" · ".join(facts))
+
+
+def workflow_origin(origin: WorkflowOrigin) -> str:
+    """Where a request a workflow proposed came from, and what the workflow said of the offboarding process."""
+    by = f" run by {mention(origin.proposed_by)}" if origin.proposed_by else ""
+    said = "complete" if origin.process_complete else "*not* complete"
+    return f"proposed by a workflow{by}, which says the offboarding process is {said}"
 
 
 def reason(request: OffboardRequest) -> str:

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import StepKind, build_plan
-from bot.domain.records import StepRecord, StepStatus
+from bot.domain.records import StepRecord, StepStatus, WorkflowOrigin
 from bot.domain.workflows import Answer
+from bot.slack.blocks.kit import request_facts
 from bot.slack.messages.workflows import answered_outputs, step_answered, step_not_told, step_outputs
 from tests.slack.builders import JDOE, NOW, REQUEST_ID, request, target
 
@@ -55,3 +56,12 @@ def test_a_step_that_could_not_be_told_says_how_the_request_ended_or_stands():
 
 def test_a_step_told_how_its_request_ended_is_not_in_progress():
     assert step_outputs(request(state=RequestState.REJECTED))["still_in_progress"] is False
+
+
+def test_approvers_see_that_a_workflow_proposed_it_and_what_it_said_of_the_process():
+    said = request_facts(request(workflow=WorkflowOrigin(proposed_by="U0CAROL", process_complete=False)))["elements"]
+    assert ("proposed by a workflow run by <@U0CAROL>, which says the offboarding process is *not* complete"
+            in said[0]["text"])
+    anonymous = request_facts(request(workflow=WorkflowOrigin(proposed_by="", process_complete=True)))["elements"]
+    assert "proposed by a workflow, which says the offboarding process is complete" in anonymous[0]["text"]
+    assert "workflow" not in request_facts(request())["elements"][0]["text"]
