@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.domain.events import StepAnswered, StepEnded
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.workflows import Answer, ProposalState, StepInputs
 from bot.errors import BadCommand, Refusal
 from bot.policy import WorkflowSteps
+from storage.db import session
+from storage.models import AuditRow
 from tests.service.conftest import ticked
 from tests.service.helpers import actor_of, all_at_once, nothing_changed
 
@@ -139,7 +142,8 @@ def test_a_request_approved_to_run_after_the_step_must_be_answered_answers_it_wh
     assert desk.notifier.of(StepEnded) == [] and len(desk.notifier.of(StepAnswered)) == 1  # told once, early
 
 
-def test_a_step_still_waiting_when_its_time_is_up_is_answered_by_the_sweep_with_what_is_known(desk):
+def test_a_step_still_waiting_when_its_time_is_up_is_answered_by_the_sweep_with_what_is_known(any_desk):
+    desk = any_desk
     _with_answer_within(desk, 12)  # shorter than the 24 h an approval may take
     request = _taken_and_sent(desk)
     desk.later(timedelta(hours=11))
@@ -172,3 +176,16 @@ def test_a_step_whose_end_was_not_told_hears_it_when_its_time_is_up(desk):
     assert desk.service.timers.answer_overdue_steps() == [request.id]
     [ended] = desk.notifier.of(StepEnded)
     assert ended.request.state is S.CANCELLED and desk.notifier.of(StepAnswered) == []
+
+
+def test_two_replicas_sweeping_at_once_answer_the_step_once(any_desk):
+    desk = any_desk
+    _with_answer_within(desk, 12)
+    request = _taken_and_sent(desk)
+    desk.later(timedelta(hours=12))
+    swept = all_at_once(desk.service.timers.answer_overdue_steps, desk.service.timers.answer_overdue_steps)
+    assert sorted(swept, key=len) == [[], [request.id]]
+    assert len(desk.notifier.of(StepAnswered)) == 1
+    with session(desk.engine) as db:
+        events = db.exec(select(AuditRow.event).where(AuditRow.request_id == request.id)).all()
+    assert events.count("workflow.answered") == 1
