@@ -24,6 +24,8 @@ from pydantic import SecretStr
 
 from bot import logs
 from bot.container import Container, build
+from bot.domain.schedule import resolve_when
+from bot.errors import BadCommand
 from bot.server import to_bolt_request
 from bot.settings import Settings
 from bot.shell import waiting
@@ -36,7 +38,8 @@ from bot.simulators.workspace.answers import Delivery, UnknownCommand
 from bot.simulators.workspace.driver import Workspace
 from bot.simulators.workspace.inputs import UnknownInput
 from bot.simulators.workspace.surfaces import checkboxes
-from bot.slack.ids import COMMAND
+from bot.slack.ids import COMMAND, StepInput
+from bot.slack.messages.refusals import refusal_text
 from bot.sweeper import start_sweeping
 from storage import migrate
 
@@ -54,6 +57,7 @@ You are {current}. Commands:
                                    within 2 minutes, 3 minutes at most)
   workflow <step> [key=value ...]  run a Workflow Builder step, as HR's workflow would: e.g.
                                    workflow request_offboarding leaver=jdoe action=delete reason=left
+                                   (date= takes a Unix time, or a time as for --at: "in 5d", 2026-12-18 09:00)
   users                            list the console's users
   help                             show this again
   quit                             leave (or Ctrl-D)
@@ -226,6 +230,14 @@ class Shell:
             return
         ids = {member.name: member.user_id for member in DEMO_MEMBERS}
         inputs = {key: ids.get(value, value) for key, _, value in (word.partition("=") for word in words[1:])}
+        date = inputs.get(StepInput.DATE.value, "")
+        if date and not date.isdigit():  # Workflow Builder sends a Unix time; here it can be written as for --at
+            try:
+                moment = resolve_when(date, tz="UTC", now=self.container.clock.now())
+            except BadCommand as refusal:
+                self.say(f"cannot read date={date}: {refusal_text(refusal)}")
+                return
+            inputs[StepInput.DATE.value] = str(int(moment.timestamp()))
         execution_id, delivery = self.workspace.run_step(words[0], inputs)
         self._steps[execution_id] = words[0]
         self.settle(delivery)

@@ -108,3 +108,26 @@ def test_shell_runs_a_workflow_step_that_an_admin_takes_and_another_approves(tmp
     assert "[workflow] step request_offboarding completed: request_id=OB-" in out
     assert "summary=jdoe: deleted successfully" in out
     assert "Traceback" not in out + result.stderr
+
+
+LATER = """\
+workflow request_offboarding leaver=jdoe action=delete reason=left date=yesterday
+workflow request_offboarding leaver=jdoe action=delete reason=left date="in 10d"
+as alice
+press Take it
+press Request approval offboard_checklist=box-1
+as bob
+press Approve
+quit
+"""
+
+
+def test_shell_reads_a_workflows_date_as_for_at_and_answers_a_step_that_runs_later(tmp_path):
+    result = _shell(tmp_path, LATER)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "cannot read date=yesterday" in out
+    assert "[workflow] step request_offboarding completed: request_id=OB-" in out
+    assert "final_state=Approved, still in progress: runs " in out and "still_in_progress=True" in out
+    assert "was answered now with what is known" in out
+    assert "Traceback" not in out + result.stderr
