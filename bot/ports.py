@@ -117,7 +117,12 @@ class Clock(Protocol):
 
 
 class NotificationFailed(Exception):
-    """Slack did not take a message; the request's state is unaffected."""
+    """Slack did not take a message; the request's state is unaffected. `code` is Slack's error code when it
+    answered one (e.g. "execution_not_in_running_state"), None when it could not be reached."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Notifier(Protocol):
@@ -327,7 +332,8 @@ class RequestRepository(Protocol):
     def end_proposal(self, request_id: str, *, entry: AuditEntry, now: datetime,
                      untaken: bool = False) -> Proposal | None: ...
 
-    def answer_proposal(self, request_id: str, *, entry: AuditEntry, now: datetime) -> Proposal | None: ...
+    def answer_proposal(self, request_id: str, *, version: int, entry: AuditEntry,
+                        now: datetime) -> Proposal | None: ...
 
     def lapsed_proposals(self, *, now: datetime, limit: int = 100) -> list[str]: ...
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
-from sqlalchemy import Engine, update
+from sqlalchemy import ColumnElement, Engine, exists, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -14,7 +14,7 @@ from bot.domain.records import AuditEntry, WorkflowOrigin
 from bot.domain.workflows import Proposal, ProposalState, StepInputs
 from storage import audit
 from storage.db import session
-from storage.models import WorkflowStepRow
+from storage.models import RequestRow, WorkflowStepRow
 
 P = ProposalState
 
@@ -79,23 +79,29 @@ class ProposalStore:
         and when the request came from no workflow. `untaken`: end one nobody took (its time is up)."""
         return self._move_proposal(request_id, P.PROPOSED if untaken else P.TAKEN, P.ENDED, entry=entry, now=now)
 
-    def answer_proposal(self, request_id: str, *, entry: AuditEntry, now: datetime) -> Proposal | None:
-        """Mark a taken proposal's step answered before its request ended, once: return it to whoever wins (who
-        then completes the step), None to the others; the request's end is then no longer the step's."""
-        return self._move_proposal(request_id, P.TAKEN, P.ANSWERED, entry=entry, now=now)
+    def answer_proposal(self, request_id: str, *, version: int, entry: AuditEntry,
+                        now: datetime) -> Proposal | None:
+        """Mark a taken proposal's step answered before its request ended, once, and only while the request is
+        still at `version` (as the answer describes it): return it to whoever wins (who then completes the step),
+        None to the others and when the request changed meanwhile (it may have ended: its end tells the step)."""
+        unchanged = exists().where(RequestRow.id == request_id, RequestRow.version == version)
+        return self._move_proposal(request_id, P.TAKEN, P.ANSWERED, entry=entry, now=now, also=unchanged)
 
     def _move_proposal(self, request_id: str, start: ProposalState, to: ProposalState, *, entry: AuditEntry,
-                       now: datetime) -> Proposal | None:
+                       now: datetime, also: ColumnElement[bool] | None = None) -> Proposal | None:
+        """The guarded update; the proposal returned is read in the same transaction, so a database failing after
+        the commit cannot leave a step marked told that nobody tells."""
+        guard = [WorkflowStepRow.request_id == request_id, WorkflowStepRow.state == start.value]
         with session(self.engine) as db:
-            result = db.exec(update(WorkflowStepRow).where(
-                WorkflowStepRow.request_id == request_id, WorkflowStepRow.state == start.value)
-                .values(state=to.value))
+            result = db.exec(update(WorkflowStepRow).where(*guard, *([also] if also is not None else []))
+                             .values(state=to.value))
             if result.rowcount != 1:
                 db.rollback()
                 return None
             audit.append(db, entry, now=now, key=self._audit_key)
+            moved = _proposal(db.get(WorkflowStepRow, request_id))
             db.commit()
-        return self.proposal(request_id)
+        return moved
 
     def waiting_proposals(self, *, now: datetime, limit: int = 20) -> list[Proposal]:
         """The proposals an admin can still take, oldest first."""

@@ -86,11 +86,14 @@ def early_answer(request: OffboardRequest, *, answer_by: datetime, now: datetime
 
     Only an approved request is known to outlive the step: one that waits for its run, or for its next stage,
     past `answer_by`. One still waiting for approval might be rejected or expire in time, so it is answered only
-    when its time is up."""
+    when its time is up. A run under way, or due now, ends within minutes: the step hears its end instead."""
     if request.state.is_terminal:
+        return None
+    waits_for_run = request.state is RequestState.APPROVED and request.run_at is not None and request.run_at > now
+    if request.state is RequestState.EXECUTING or (request.state is RequestState.APPROVED and not waits_for_run):
         return None
     if now >= answer_by:
         return Answer.TIME_UP
-    if request.state is RequestState.APPROVED and request.run_at is not None and request.run_at > answer_by:
+    if waits_for_run and request.run_at > answer_by:
         return Answer.RUNS_LATER
     return None

@@ -127,7 +127,10 @@ class Workflows:
         since = core.now() - core.policy.workflow_steps.answer_within
         for request_id in core.store.steps_waiting_since(since):
             proposal, request = core.store.proposal(request_id), core.store.get(request_id)
-            if proposal is None or request is None:
+            if proposal is None:
+                continue
+            if request is None:  # taken by a process that died before the draft was made: it lapses as untaken
+                core.store.give_back_proposal(request_id, by=proposal.taken_by or "")
                 continue
             if request.state.is_terminal:
                 self.ended(request)
@@ -145,9 +148,9 @@ class Workflows:
             return None
         facts = {"why": why.value, "state": request.state.value,
                  "run_at": request.run_at.isoformat() if request.run_at else None}
-        answered = core.store.answer_proposal(request.id, now=core.now(),
+        answered = core.store.answer_proposal(request.id, version=request.version, now=core.now(),
                                               entry=AuditEntry(SYSTEM, "workflow.answered", request.id, facts))
-        if answered is None:  # another replica answered it, or the request ended meanwhile
+        if answered is None:  # another replica answered it, or the request changed meanwhile (and may have ended)
             return None
         core.publish(StepAnswered(request, proposal=answered, why=why, answer_by=answer_by))
         return why

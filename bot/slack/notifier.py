@@ -162,7 +162,7 @@ class SlackNotifier:
         except NotificationFailed as failure:  # e.g. Slack stopped waiting for the step: say so on the request
             log.warning("could not tell the workflow step of %s how it ended: %s", request.id, failure)
             if request.message_channel and request.message_ts:
-                self._quietly(self._thread_note, request, step_not_told(request, failure=str(failure)))
+                self._quietly(self._thread_note, request, step_not_told(request, failure=failure))
 
     def _answer_step(self, event: StepAnswered) -> None:
         """Complete the step with the request as it stands, and say so in the request's thread."""
@@ -172,7 +172,7 @@ class SlackNotifier:
                        outputs=answered_outputs(request))
         except NotificationFailed as failure:
             log.warning("could not answer the workflow step of %s: %s", request.id, failure)
-            text = step_not_told(request, failure=str(failure))
+            text = step_not_told(request, failure=failure)
         else:
             text = step_answered(request, why=event.why, answer_by=event.answer_by,
                                  answer_within=self._policy.workflow_steps.answer_within)
@@ -201,7 +201,8 @@ class SlackNotifier:
         try:
             return method(**kwargs)
         except SlackApiError as error:
-            raise NotificationFailed(f"Slack answered {error.response.get('error', 'an error')}") from error
+            code = error.response.get("error")
+            raise NotificationFailed(f"Slack answered {code or 'an error'}", code=code) from error
         except SlackClientError as error:
             raise NotificationFailed(f"Slack could not be reached ({type(error).__name__})") from error
         except OSError as error:

@@ -235,6 +235,7 @@ def test_a_step_slack_stopped_waiting_for_before_it_was_answered_is_said_on_the_
 def test_the_app_home_lists_proposals_waiting_to_be_taken_and_takes_them(app):
     _propose(app)
     request_id = _proposal_id(app)
+    assert "Take it" in app.workspace.home_buttons("U0ALICE")  # posting it redrew every admin's tab
     app.workspace.open_home("U0BOB")
     app.settle()
     home = app.slack.home("U0BOB")

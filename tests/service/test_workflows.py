@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.domain.events import StepAnswered, StepEnded
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.workflows import Answer, ProposalState, StepInputs
-from bot.errors import BadCommand, Refusal
+from bot.errors import BadCommand, Refusal, StorageUnavailable
 from bot.policy import WorkflowSteps
 from storage.db import session
 from storage.models import AuditRow
@@ -166,11 +166,16 @@ def test_a_proposal_lapses_before_its_step_must_be_answered(desk):
     assert proposal.expires_at == proposal.created_at + timedelta(hours=12)
 
 
-def test_a_step_whose_end_was_not_told_hears_it_when_its_time_is_up(desk):
+def test_a_step_whose_end_was_not_told_hears_it_when_its_time_is_up(desk, monkeypatch):
     request = _taken_and_sent(desk)
-    on_change, desk.service.core.on_change = desk.service.core.on_change, None  # the database failed just then
+
+    def database_down(*args, **kwargs):
+        raise StorageUnavailable("the database did not answer")
+
+    monkeypatch.setattr(desk.store, "end_proposal", database_down)  # just when the cancel tells the step
     desk.service.decisions.cancel(actor=actor_of(desk, "alice"), request_id=request.id)
-    desk.service.core.on_change = on_change
+    monkeypatch.undo()
+    assert desk.get(request).state is S.CANCELLED  # the cancel stands
     assert desk.notifier.of(StepEnded) == []
     desk.later(desk.service.core.policy.workflow_steps.answer_within)
     assert desk.service.timers.answer_overdue_steps() == [request.id]
@@ -189,3 +194,38 @@ def test_two_replicas_sweeping_at_once_answer_the_step_once(any_desk):
     with session(desk.engine) as db:
         events = db.exec(select(AuditRow.event).where(AuditRow.request_id == request.id)).all()
     assert events.count("workflow.answered") == 1
+
+
+def test_a_request_that_ends_while_the_sweep_answers_its_step_tells_the_step_its_end(desk, monkeypatch):
+    _with_answer_within(desk, 12)
+    request = _taken_and_sent(desk)
+    desk.later(timedelta(hours=12))
+    read = desk.store.get
+
+    core = desk.service.core
+    tail = core.on_change
+
+    def read_then_rejected_elsewhere(request_id):  # another replica rejects it just after the sweep read it...
+        stale = read(request_id)
+        monkeypatch.setattr(desk.store, "get", read)
+        core.on_change = None  # ...and has not yet told the workflow step when the sweep answers it
+        desk.service.decisions.reject(actor=actor_of(desk, "bob"), request_id=request_id, reason="still needed")
+        core.on_change = tail
+        return stale
+
+    monkeypatch.setattr(desk.store, "get", read_then_rejected_elsewhere)
+    assert desk.service.timers.answer_overdue_steps() == []
+    assert desk.notifier.of(StepAnswered) == []  # what it read is no longer so: the step hears the end instead
+    tail(desk.get(request))  # the rejecting replica's tail
+    [ended] = desk.notifier.of(StepEnded)
+    assert ended.request.state is S.REJECTED and desk.store.proposal(request.id).state is P.ENDED
+
+
+def test_a_proposal_whose_taker_died_before_the_draft_was_made_lapses_and_fails_its_step(desk):
+    proposal = _propose(desk)
+    desk.store.take_proposal(proposal.request_id, by="U0ALICE", now=desk.clock.now())  # then the process died
+    desk.later(desk.service.core.policy.workflow_steps.answer_within)
+    desk.sweep()  # the step must be answered: its proposal is given back, already past its time
+    desk.sweep()
+    assert desk.notifier.failed_steps == ["Fx1"]
+    assert desk.store.proposal(proposal.request_id).state is P.ENDED

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from bot.domain.lifecycle import RequestState
 from bot.domain.records import OffboardRequest, Target, TargetOutcome
 from bot.domain.workflows import Answer, Proposal
-from bot.slack.ids import StepOutput
-from bot.slack.markup import escape, span
+from bot.ports import NotificationFailed
+from bot.slack.ids import COMMAND, StepOutput
+from bot.slack.markup import escape, mention, quote, span
 from bot.slack.messages.notes import target_text
 from bot.slack.messages.plans import moment_text, stage_standing
 from bot.slack.messages.states import STATE_LABEL
@@ -71,8 +72,8 @@ def step_answered(request: OffboardRequest, *, why: Answer, answer_by: datetime,
     else:
         cause = f"The step has waited {span(answer_within)}, as long as a workflow step is kept waiting ({setting})."
     return (f"The workflow that proposed {request.id} was answered now with what is known: "
-            f"*{escape(standing_text(request))}*. {cause} How the request ends is posted here and in the results "
-            "channel, not to the workflow.")
+            f"*{escape(standing_text(request))}*. {cause} The workflow is not told how the request ends: "
+            f"`{COMMAND} status {request.id}` shows it at any time.")
 
 
 def step_error(request: OffboardRequest) -> str:
@@ -90,15 +91,20 @@ def step_error(request: OffboardRequest) -> str:
     return f"Offboarding request {request.id} {why}"[:ERROR_LIMIT]
 
 
-def step_not_told(request: OffboardRequest, *, failure: str) -> str:
-    """Said in the request's thread when its workflow step could not be told how it ended (Slack stopped
-    waiting for it, or did not answer): the outcome is here, and whoever runs the workflow must look here."""
+STEP_GONE = ("execution_not_in_running_state", "function_execution_not_found")  # Slack no longer waits for it
+
+
+def step_not_told(request: OffboardRequest, *, failure: NotificationFailed) -> str:
+    """Said in the request's thread when its workflow step could not be told how it ended or stands: Slack
+    stopped waiting for it, or did not take the answer (the workflow may still show the step running)."""
     if request.state.is_terminal:
         told, standing = "how it ended", f"It ended *{STATE_LABEL[request.state]}*"
     else:
         told, standing = "how it stands", f"It is *{escape(standing_text(request))}*"
-    return (f"The workflow that proposed {request.id} could not be told {told} ({escape(failure)}): Slack no "
-            f"longer waits for that step. {standing}; tell whoever started the workflow.")
+    why = ("Slack no longer waits for that step" if failure.code in STEP_GONE
+           else "the workflow may still show that step as running")
+    return (f"The workflow that proposed {request.id} could not be told {told} ({escape(str(failure))}): {why}. "
+            f"{standing}; tell whoever started the workflow.")
 
 
 def untaken_error(proposal: Proposal) -> str:
@@ -107,6 +113,8 @@ def untaken_error(proposal: Proposal) -> str:
 
 
 def proposal_title(proposal: Proposal) -> str:
-    leaver = f"<@{proposal.inputs.leaver_user_id}>" if proposal.inputs.leaver_user_id else "`{}`".format(
-        (proposal.inputs.leaver_text or "").replace("`", "'"))
-    return f"{proposal.inputs.action.value.capitalize()} {leaver}"
+    """E.g. "Delete <@U0JDOE>", or "Delete `jdoe@example.com`": the leaver text (typed by whoever ran the
+    workflow) on one line, escaped, so it cannot mention, link or break out of its code span."""
+    inputs = proposal.inputs
+    leaver = mention(inputs.leaver_user_id) if inputs.leaver_user_id else quote(inputs.leaver_text or "", limit=120)
+    return f"{inputs.action.value.capitalize()} {leaver}"

@@ -8,9 +8,16 @@ from datetime import timedelta
 from bot.domain.lifecycle import Action, RequestState
 from bot.domain.plan import StepKind, build_plan
 from bot.domain.records import StepRecord, StepStatus, WorkflowOrigin
-from bot.domain.workflows import Answer
+from bot.domain.workflows import Answer, Proposal, ProposalState, StepInputs
+from bot.ports import NotificationFailed
 from bot.slack.blocks.kit import request_facts
-from bot.slack.messages.workflows import answered_outputs, step_answered, step_not_told, step_outputs
+from bot.slack.messages.workflows import (
+    answered_outputs,
+    proposal_title,
+    step_answered,
+    step_not_told,
+    step_outputs,
+)
 from tests.slack.builders import JDOE, NOW, REQUEST_ID, request, target
 
 WITHIN = timedelta(hours=72)
@@ -26,8 +33,8 @@ def test_a_request_approved_to_run_later_is_answered_with_when_it_runs():
         f"The workflow that proposed {REQUEST_ID} was answered now with what is known: *Approved, still in progress: "
         "runs 2026-11-11 10:00 CET (2026-11-11 09:00 UTC)*. A workflow step is kept waiting 3 days at most (the "
         "policy's `workflow_steps.answer_within`: until 2026-11-05 10:00 CET (2026-11-05 09:00 UTC) for this one), "
-        "and this request runs later. How the request ends is posted here and in the results channel, not to the "
-        "workflow.")
+        "and this request runs later. The workflow is not told how the request ends: `/offboard status "
+        f"{REQUEST_ID}` shows it at any time.")
 
 
 def test_a_staged_delete_past_its_first_stage_says_when_its_next_stage_runs_and_what_each_user_did():
@@ -47,11 +54,21 @@ def test_a_step_whose_time_is_up_says_how_long_it_waited():
     assert "*Waiting for approval, still in progress*. The step has waited 3 days, as long as a workflow step" in said
 
 
-def test_a_step_that_could_not_be_told_says_how_the_request_ended_or_stands():
-    ended = step_not_told(request(state=RequestState.DONE), failure="Slack answered execution_not_in_running_state")
-    assert "could not be told how it ended" in ended and "It ended *Done*" in ended
-    going = step_not_told(request(state=RequestState.APPROVED, run_at=NOW + timedelta(days=9)), failure="x")
-    assert "could not be told how it stands" in going and "It is *Approved, still in progress: runs" in going
+def test_a_step_that_could_not_be_told_says_how_the_request_ended_or_stands_and_whether_slack_still_waits():
+    gone = NotificationFailed("Slack answered execution_not_in_running_state", code="execution_not_in_running_state")
+    ended = step_not_told(request(state=RequestState.DONE), failure=gone)
+    assert "could not be told how it ended" in ended and "Slack no longer waits for that step. It ended *Done*" in ended
+    down = NotificationFailed("Slack could not be reached (ReadTimeout)")
+    going = step_not_told(request(state=RequestState.APPROVED, run_at=NOW + timedelta(days=9)), failure=down)
+    assert "could not be told how it stands (Slack could not be reached (ReadTimeout))" in going
+    assert "the workflow may still show that step as running. It is *Approved, still in progress: runs" in going
+
+
+def test_a_leaver_typed_in_the_workflow_cannot_mention_link_or_break_out_of_its_code_span():
+    typed = Proposal(request_id=REQUEST_ID, execution_id="Fx1", state=ProposalState.PROPOSED, proposed_by="",
+                     inputs=StepInputs(action=Action.DELETE, leaver_text="x` <!channel> <https://evil.example|y>\nz"),
+                     created_at=NOW, expires_at=NOW)
+    assert proposal_title(typed) == "Delete `x' &lt;!channel&gt; &lt;https://evil.example|y&gt; z`"
 
 
 def test_a_step_told_how_its_request_ended_is_not_in_progress():
