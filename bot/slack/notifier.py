@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -18,6 +19,7 @@ from bot.slack.blocks.demo import MAX_VIEW_BLOCKS, marked
 from bot.slack.blocks.workflows import proposal_message
 from bot.slack.messages.events import direct_messages, outcome_line, results_not_posted
 from bot.slack.messages.workflows import (
+    STEP_GONE,
     answered_outputs,
     step_answered,
     step_error,
@@ -27,6 +29,8 @@ from bot.slack.messages.workflows import (
 )
 
 log = logging.getLogger(__name__)
+STEP_RETRY_WAITS = (1.0, 4.0)  # seconds before the second and third try to finish a workflow step
+TRANSIENT = ("internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited")
 
 
 class SlackNotifier:
@@ -146,19 +150,38 @@ class SlackNotifier:
                        **(marked(message) if self._demo else message))
 
     def fail_step(self, proposal: Proposal) -> None:
-        self._call(self._client.functions_completeError, function_execution_id=proposal.execution_id,
-                   error=untaken_error(proposal))
+        self._finish_step(self._client.functions_completeError, function_execution_id=proposal.execution_id,
+                          error=untaken_error(proposal))
+
+    def _finish_step(self, method, **kwargs) -> None:
+        """Complete or fail a workflow step (functions.completeSuccess or completeError). Slack erring or being
+        out of reach is tried again twice; a try that finds the step no longer running after one that erred
+        means the erring one went through."""
+        erred = False
+        for wait in (*STEP_RETRY_WAITS, None):
+            try:
+                self._call(method, **kwargs)
+                return
+            except NotificationFailed as failure:
+                if erred and failure.code in STEP_GONE:
+                    return
+                if wait is None or not (failure.code is None or failure.code in TRANSIENT):
+                    raise
+                log.info("Slack did not take the end of workflow step %s (%s); trying again in %g s",
+                         kwargs.get("function_execution_id"), failure, wait)
+                erred = True
+                time.sleep(wait)
 
     def _end_step(self, event: StepEnded) -> None:
         """Complete the step with the request's outputs when it did what was asked, else fail it with why."""
         request = event.request
         try:
             if request.state is RequestState.DONE:
-                self._call(self._client.functions_completeSuccess, function_execution_id=event.execution_id,
-                           outputs=step_outputs(request))
+                self._finish_step(self._client.functions_completeSuccess, function_execution_id=event.execution_id,
+                                  outputs=step_outputs(request))
             else:
-                self._call(self._client.functions_completeError, function_execution_id=event.execution_id,
-                           error=step_error(request))
+                self._finish_step(self._client.functions_completeError, function_execution_id=event.execution_id,
+                                  error=step_error(request))
         except NotificationFailed as failure:  # e.g. Slack stopped waiting for the step: say so on the request
             log.warning("could not tell the workflow step of %s how it ended: %s", request.id, failure)
             if request.message_channel and request.message_ts:
@@ -168,8 +191,8 @@ class SlackNotifier:
         """Complete the step with the request as it stands, and say so in the request's thread."""
         request = event.request
         try:
-            self._call(self._client.functions_completeSuccess, function_execution_id=event.proposal.execution_id,
-                       outputs=answered_outputs(request))
+            self._finish_step(self._client.functions_completeSuccess,
+                              function_execution_id=event.proposal.execution_id, outputs=answered_outputs(request))
         except NotificationFailed as failure:
             log.warning("could not answer the workflow step of %s: %s", request.id, failure)
             text = step_not_told(request, failure=failure)

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.domain.lifecycle import RequestState
 from bot.settings import DEMO_POLICY
 from bot.simulators.harness import serve_local
+from bot.slack import notifier
 from bot.slack.ids import FunctionId, ShortcutId, StepOutput
 from bot.slack.messages.plans import moment_text
 
@@ -252,3 +253,29 @@ def test_the_app_home_lists_proposals_waiting_to_be_taken_and_takes_them(app):
     assert request_id in app.dm_texts("bob")[-1] and "Request approval" in app.dm_texts("bob")[-1]
     assert "Take it" not in app.workspace.home_buttons("U0ALICE")  # every admin's tab was redrawn
     assert "Take it" not in app.workspace.home_buttons("U0BOB")
+
+
+def test_a_step_slack_fails_to_take_once_is_tried_again_and_completes(app, monkeypatch):
+    monkeypatch.setattr(notifier, "STEP_RETRY_WAITS", (0.0, 0.0))
+    execution_id = _propose(app)
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.slack.inject_failure("functions.completeSuccess", error="internal_error", status=500)
+    app.press("bob", "Approve")
+    execution = app.slack.function_execution(execution_id)
+    assert execution.state == "completed" and execution.outputs[StepOutput.STATE.value] == "Done"
+    assert len(app.slack.calls("functions.completeSuccess")) == 2
+    assert not [m for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
+
+
+def test_a_step_slack_keeps_failing_to_take_is_said_on_the_request_as_maybe_still_running(app, monkeypatch):
+    monkeypatch.setattr(notifier, "STEP_RETRY_WAITS", (0.0, 0.0))
+    execution_id = _propose(app)
+    app.press("alice", "Take it")
+    app.press("alice", "Request approval", offboard_checklist="box-1")
+    app.slack.inject_failure("functions.completeSuccess", error="internal_error", status=500, times=3)
+    app.press("bob", "Approve")
+    assert app.slack.function_execution(execution_id).state == "running"
+    assert len(app.slack.calls("functions.completeSuccess")) == 3
+    [note] = [m.text for m in app.slack.messages("C0APPROVALS") if m.thread_ts]
+    assert "could not be told how it ended" in note and "may still show that step as running" in note
