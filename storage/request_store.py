@@ -77,7 +77,10 @@ class RequestStore(ProposalStore):
             query = select(RequestRow).order_by(col(RequestRow.created_at).desc()).limit(limit)
             if states is not None:
                 query = query.where(col(RequestRow.state).in_([state.value for state in states]))
-            return [self._load(db, row) for row in db.exec(query).all()]
+            rows = db.exec(query).all()
+            proposed = {step.request_id: step for step in db.exec(select(WorkflowStepRow).where(
+                col(WorkflowStepRow.request_id).in_([row.id for row in rows]))).all()} if rows else {}
+            return [self._load(db, row, proposed=proposed) for row in rows]
 
     # -- writes --------------------------------------------------------------------------------------
 
@@ -345,13 +348,16 @@ class RequestStore(ProposalStore):
             db.rollback()
             raise TargetsBusy(self.holders(wanted)) from None
 
-    def _load(self, db: Session, row: RequestRow) -> OffboardRequest:
+    def _load(self, db: Session, row: RequestRow,
+              proposed: dict[str, WorkflowStepRow] | None = None) -> OffboardRequest:
+        """The request of `row`, whole; `proposed`: the workflow steps of the rows being loaded, read at once."""
         target_rows = db.exec(
             select(TargetRow).where(TargetRow.request_id == row.id).order_by(TargetRow.position)).all()
         step_rows = db.exec(select(StepRow).where(col(StepRow.target_id).in_([t.id for t in target_rows]))
                             .order_by(StepRow.id)).all() if target_rows else []
         approvals = db.exec(select(ApprovalRow).where(ApprovalRow.request_id == row.id).order_by(ApprovalRow.id)).all()
-        step = db.get(WorkflowStepRow, row.id)  # the workflow step that proposed it (same id), if one did
+        # the workflow step that proposed it (same id), if one did
+        step = proposed.get(row.id) if proposed is not None else db.get(WorkflowStepRow, row.id)
         steps_of: dict[int, list[StepRecord]] = {}  # each target's steps in one pass: linear in the rows read
         for s in step_rows:
             steps_of.setdefault(s.target_id, []).append(

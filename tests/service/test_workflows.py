@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.domain.events import StepAnswered, StepEnded
 from bot.domain.lifecycle import Action, RequestState
+from bot.domain.records import WorkflowOrigin
 from bot.domain.workflows import Answer, ProposalState, StepInputs
 from bot.errors import BadCommand, Refusal, StorageUnavailable
 from bot.policy import WorkflowSteps
@@ -229,3 +230,13 @@ def test_a_proposal_whose_taker_died_before_the_draft_was_made_lapses_and_fails_
     desk.sweep()
     assert desk.notifier.failed_steps == ["Fx1"]
     assert desk.store.proposal(proposal.request_id).state is P.ENDED
+
+
+def test_a_workflows_request_says_where_it_came_from_whether_read_alone_or_listed(any_desk):
+    desk = any_desk
+    request = _taken_and_sent(desk, process_complete=True)
+    typed = desk.send("alice", desk.ask("alice", "deactivate", "msmith", reason="left"))
+    origin = WorkflowOrigin(proposed_by="U0CAROL", process_complete=True)
+    assert desk.get(request).workflow == origin and desk.get(typed).workflow is None
+    listed = {one.id: one.workflow for one in desk.store.list()}
+    assert listed[request.id] == origin and listed[typed.id] is None
