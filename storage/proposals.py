@@ -92,9 +92,10 @@ class ProposalStore:
         """The guarded update; the proposal returned is read in the same transaction, so a database failing after
         the commit cannot leave a step marked told that nobody tells."""
         guard = [WorkflowStepRow.request_id == request_id, WorkflowStepRow.state == start.value]
+        if also is not None:
+            guard.append(also)
         with session(self.engine) as db:
-            result = db.exec(update(WorkflowStepRow).where(*guard, *([also] if also is not None else []))
-                             .values(state=to.value))
+            result = db.exec(update(WorkflowStepRow).where(*guard).values(state=to.value))
             if result.rowcount != 1:
                 db.rollback()
                 return None

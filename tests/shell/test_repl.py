@@ -85,10 +85,7 @@ def test_shell_on_an_8x8_tenant_without_put_shows_the_manual_step(tmp_path):
     assert "Traceback" not in out + result.stderr
 
 
-WORKFLOW = """\
-workflow request_offboarding leaver=jdoe action=delete reason="left the company" offboarding_process_complete=true
-as carol
-press Take it
+TAKEN_AND_APPROVED = """\
 as alice
 press Take it
 press Request approval offboard_checklist=box-1
@@ -96,6 +93,11 @@ as bob
 press Approve
 quit
 """
+WORKFLOW = """\
+workflow request_offboarding leaver=jdoe action=delete reason="left the company" offboarding_process_complete=true
+as carol
+press Take it
+""" + TAKEN_AND_APPROVED
 
 
 def test_shell_runs_a_workflow_step_that_an_admin_takes_and_another_approves(tmp_path):
@@ -113,13 +115,7 @@ def test_shell_runs_a_workflow_step_that_an_admin_takes_and_another_approves(tmp
 LATER = """\
 workflow request_offboarding leaver=jdoe action=delete reason=left date=yesterday
 workflow request_offboarding leaver=jdoe action=delete reason=left date="in 10d"
-as alice
-press Take it
-press Request approval offboard_checklist=box-1
-as bob
-press Approve
-quit
-"""
+""" + TAKEN_AND_APPROVED
 
 
 def test_shell_reads_a_workflows_date_as_for_at_and_answers_a_step_that_runs_later(tmp_path):

@@ -20,8 +20,8 @@ PROPOSALS_ITEMS = 5  # workflows' proposals shown; the approvals channel has eve
 
 
 def home_view(home: Home) -> dict:
-    """The App Home tab: what workflows propose (with Take it), what waits for this admin (with Approve and Reject),
-theirs, scheduled, recent."""
+    """The App Home tab: what workflows propose (with Take it), what waits for this admin (with Approve and
+    Reject), theirs, scheduled, recent."""
     if not home.is_admin:
         admins = ", ".join(mention(user_id) for user_id in home.admins) or "the account admins"
         text = (f"*offboard-bot* deletes, deactivates or renames users in the admin console, with a second "
